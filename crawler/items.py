@@ -1,0 +1,26 @@
+"""The one item every spider yields: a job posting as the source described it."""
+
+import scrapy
+
+
+class JobPosting(scrapy.Item):
+    """A posting as read from a source; pipelines clean, validate and store it.
+
+    Spiders fill the raw fields; ``description_text`` is filled by the clean_html pipeline from
+    ``description_html``; ``posted_at`` is the source's own posted date as a string (ISO-8601) or None.
+    """
+
+    source_kind = scrapy.Field()  # "ashby", "greenhouse", ... (sources.kind)
+    source_key = scrapy.Field()  # board token or site (sources.key)
+    external_id = scrapy.Field()  # the source's own id, as a string
+    url = scrapy.Field()
+    title = scrapy.Field()
+    company = scrapy.Field()
+    location = scrapy.Field()
+    remote = scrapy.Field()  # True, False or None (unknown)
+    employment_type = scrapy.Field()
+    department = scrapy.Field()
+    description_html = scrapy.Field()
+    description_text = scrapy.Field()
+    posted_at = scrapy.Field()
+    extras = scrapy.Field()  # source-specific fields worth keeping (dict)

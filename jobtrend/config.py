@@ -1,0 +1,277 @@
+"""Load and validate jobtrend's TOML configuration, with environment overrides.
+
+Three files live in the configuration directory (``config/`` by default, ``JOBTREND_CONFIG_DIR`` to move it):
+
+- ``jobtrend.toml``: database URL, crawl politeness, trend output;
+- ``sources.toml``: the job boards to crawl;
+- ``frameworks.toml``: the framework taxonomy the mention matcher looks for.
+
+Every problem is reported as a :class:`ConfigError` naming the file, the key and what was expected, so a user
+can fix the file without reading code. ``JOBTREND_DATABASE_URL`` overrides ``[database] url``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SOURCE_KINDS = ("ashby", "greenhouse", "lever", "hackernews", "jsonld")
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+class ConfigError(Exception):
+    """A configuration file is missing, unreadable or holds a bad value."""
+
+    def __init__(self, path: Path | str, key: str, expected: str, got: Any = None):
+        self.path, self.key, self.expected = Path(path), key, expected
+        detail = f"{self.path}: {key}: expected {expected}"
+        if got is not None:
+            detail += f", got {got!r}"
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """Politeness and batching for the crawler."""
+
+    user_agent: str = "jobtrend/0.1 (+https://github.com/jobtrend/jobtrend)"
+    download_delay: float = 1.0
+    concurrent_requests_per_domain: int = 1
+    download_timeout: int = 60
+    download_maxsize: int = 64 * 1024 * 1024
+    batch_size: int = 500
+    obey_robots_txt: bool = True
+
+
+@dataclass(frozen=True)
+class TrendSettings:
+    """How `jobtrend trends` prints its table."""
+
+    weeks: int = 8
+    top: int = 15
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One board or site to crawl, as listed in sources.toml."""
+
+    kind: str
+    key: str
+    company: str | None = None
+    enabled: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.key}"
+
+
+@dataclass(frozen=True)
+class FrameworkConfig:
+    """One taxonomy entry: aliases match case-insensitively, ``exact`` forms case-sensitively."""
+
+    slug: str
+    name: str
+    category: str
+    aliases: tuple[str, ...] = ()
+    exact: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    config_dir: Path
+    database_url: str
+    crawl: CrawlSettings
+    trends: TrendSettings
+    sources: tuple[SourceConfig, ...]
+    frameworks: tuple[FrameworkConfig, ...]
+
+    def sources_of(self, kind: str, enabled_only: bool = True) -> list[SourceConfig]:
+        return [s for s in self.sources if s.kind == kind and (s.enabled or not enabled_only)]
+
+
+def default_config_dir() -> Path:
+    """``JOBTREND_CONFIG_DIR``, else ``./config`` when it exists, else the repository's ``config/``."""
+    env = os.environ.get("JOBTREND_CONFIG_DIR")
+    if env:
+        return Path(env)
+    local = Path.cwd() / "config"
+    if (local / "jobtrend.toml").exists():
+        return local
+    return REPO_ROOT / "config"
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse one TOML file, turning a missing file or a syntax error into a ConfigError."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(path, "(file)", "an existing TOML file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "(syntax)", f"valid TOML ({exc})") from None
+
+
+def _typed(path: Path, table: dict, key: str, kind: type | tuple, default: Any, prefix: str) -> Any:
+    """Return ``table[key]`` checked against ``kind``, or ``default`` when absent."""
+    if key not in table:
+        return default
+    value = table[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # bool is an int subclass: never accept it where a number is expected.
+    if isinstance(value, bool) and bool not in kinds:
+        raise ConfigError(path, prefix + key, _type_names(kinds), value)
+    if not isinstance(value, kinds):
+        raise ConfigError(path, prefix + key, _type_names(kinds), value)
+    return value
+
+
+def _type_names(kinds: tuple) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
+             dict: "a table"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _reject_unknown(path: Path, table: dict, allowed: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(path, prefix + key, "one of " + ", ".join(sorted(allowed)), "unknown key")
+
+
+def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
+    """Read jobtrend.toml: database URL, crawl settings and trend settings."""
+    data = read_toml(path)
+    _reject_unknown(path, data, {"database", "crawl", "trends"}, "")
+    db = _typed(path, data, "database", dict, {}, "")
+    _reject_unknown(path, db, {"url"}, "database.")
+    url = _typed(path, db, "url", str, "sqlite:///jobtrend.db", "database.")
+    url = os.environ.get("JOBTREND_DATABASE_URL") or url
+    if "://" not in url:
+        raise ConfigError(path, "database.url", "a SQLAlchemy URL such as sqlite:///jobtrend.db", url)
+
+    crawl_t = _typed(path, data, "crawl", dict, {}, "")
+    defaults = CrawlSettings()
+    fields = {"user_agent": str, "download_delay": (int, float), "concurrent_requests_per_domain": int,
+              "download_timeout": int, "download_maxsize": int, "batch_size": int, "obey_robots_txt": bool}
+    _reject_unknown(path, crawl_t, set(fields), "crawl.")
+    values = {k: _typed(path, crawl_t, k, t, getattr(defaults, k), "crawl.") for k, t in fields.items()}
+    for key in ("concurrent_requests_per_domain", "download_timeout", "batch_size"):
+        if values[key] < 1:
+            raise ConfigError(path, f"crawl.{key}", "an integer of at least 1", values[key])
+    if values["download_delay"] < 0:
+        raise ConfigError(path, "crawl.download_delay", "a number of seconds, 0 or more", values["download_delay"])
+    if not values["user_agent"].strip():
+        raise ConfigError(path, "crawl.user_agent", "a non-empty User-Agent with a contact URL", "")
+    crawl = CrawlSettings(**values)
+
+    trends_t = _typed(path, data, "trends", dict, {}, "")
+    _reject_unknown(path, trends_t, {"weeks", "top"}, "trends.")
+    trends = TrendSettings(
+        weeks=_typed(path, trends_t, "weeks", int, TrendSettings.weeks, "trends."),
+        top=_typed(path, trends_t, "top", int, TrendSettings.top, "trends."),
+    )
+    return url, crawl, trends
+
+
+def load_sources(path: Path) -> tuple[SourceConfig, ...]:
+    """Read sources.toml: a list of ``[[sources]]`` tables with kind, key, company, enabled."""
+    data = read_toml(path)
+    _reject_unknown(path, data, {"sources"}, "")
+    entries = _typed(path, data, "sources", list, [], "")
+    seen: set[tuple[str, str]] = set()
+    sources = []
+    for i, entry in enumerate(entries):
+        prefix = f"sources[{i}]."
+        if not isinstance(entry, dict):
+            raise ConfigError(path, f"sources[{i}]", "a table with kind and key", entry)
+        kind = _typed(path, entry, "kind", str, None, prefix)
+        if kind not in SOURCE_KINDS:
+            raise ConfigError(path, prefix + "kind", "one of " + ", ".join(SOURCE_KINDS), kind)
+        key = _typed(path, entry, "key", str, None, prefix)
+        if not key or not key.strip():
+            raise ConfigError(path, prefix + "key", "the board token, site name or URL", key)
+        if (kind, key) in seen:
+            raise ConfigError(path, prefix + "key", f"a key not already listed for {kind}", key)
+        seen.add((kind, key))
+        company = _typed(path, entry, "company", str, None, prefix)
+        enabled = _typed(path, entry, "enabled", bool, True, prefix)
+        options = {k: v for k, v in entry.items() if k not in {"kind", "key", "company", "enabled"}}
+        sources.append(SourceConfig(kind=kind, key=key, company=company, enabled=enabled, options=options))
+    return tuple(sources)
+
+
+def load_frameworks(path: Path) -> tuple[FrameworkConfig, ...]:
+    """Read frameworks.toml: ``[[frameworks]]`` tables with slug, name, category, aliases, exact."""
+    data = read_toml(path)
+    _reject_unknown(path, data, {"frameworks"}, "")
+    entries = _typed(path, data, "frameworks", list, [], "")
+    slugs: set[str] = set()
+    owner: dict[str, str] = {}
+    result = []
+    for i, entry in enumerate(entries):
+        prefix = f"frameworks[{i}]."
+        if not isinstance(entry, dict):
+            raise ConfigError(path, f"frameworks[{i}]", "a table with slug, name, category", entry)
+        _reject_unknown(path, entry, {"slug", "name", "category", "aliases", "exact"}, prefix)
+        slug = _typed(path, entry, "slug", str, None, prefix)
+        if slug is None or not SLUG_RE.match(slug):
+            raise ConfigError(path, prefix + "slug", "a lower-case slug such as 'pytorch'", slug)
+        if slug in slugs:
+            raise ConfigError(path, prefix + "slug", "a slug not used by another entry", slug)
+        slugs.add(slug)
+        name = _typed(path, entry, "name", str, None, prefix)
+        category = _typed(path, entry, "category", str, None, prefix)
+        for key, value in (("name", name), ("category", category)):
+            if not value:
+                raise ConfigError(path, prefix + key, "a non-empty string", value)
+        aliases = _string_list(path, entry, "aliases", prefix)
+        exact = _string_list(path, entry, "exact", prefix)
+        if not aliases and not exact:
+            raise ConfigError(path, prefix + "aliases", "at least one alias or exact form", [])
+        for form in [a.lower() for a in aliases] + exact:
+            if owner.setdefault(form, slug) != slug:
+                raise ConfigError(path, prefix + "aliases", f"forms not already used by '{owner[form]}'", form)
+        result.append(FrameworkConfig(slug, name, category, tuple(aliases), tuple(exact)))
+    return tuple(result)
+
+
+def _string_list(path: Path, entry: dict, key: str, prefix: str) -> list[str]:
+    values = _typed(path, entry, key, list, [], prefix)
+    for j, value in enumerate(values):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(path, f"{prefix}{key}[{j}]", "a non-empty string", value)
+    return values
+
+
+def load_config(config_dir: Path | str | None = None) -> Config:
+    """Load and validate all configuration files from ``config_dir`` (see :func:`default_config_dir`)."""
+    directory = Path(config_dir) if config_dir else default_config_dir()
+    if not directory.is_dir():
+        raise ConfigError(directory, "(directory)", "a directory holding jobtrend.toml, sources.toml, frameworks.toml")
+    url, crawl, trends = load_main(directory / "jobtrend.toml")
+    return Config(
+        config_dir=directory,
+        database_url=resolve_sqlite_path(url, directory),
+        crawl=crawl,
+        trends=trends,
+        sources=load_sources(directory / "sources.toml"),
+        frameworks=load_frameworks(directory / "frameworks.toml"),
+    )
+
+
+def resolve_sqlite_path(url: str, config_dir: Path) -> str:
+    """Make a relative SQLite path relative to the directory above the config directory (the project root)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == "sqlite://" or ":memory:" in url:
+        return url
+    rest = url[len(prefix):]
+    if rest.startswith("file:"):
+        return url
+    return prefix + str((config_dir.resolve().parent / rest).resolve())

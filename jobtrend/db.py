@@ -1,0 +1,146 @@
+"""Database access: engines (read-write and read-only), migrations, and syncing config into tables.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout; PostgreSQL needs nothing special. Nothing here
+assumes one database or the other except where a dialect demands it (read-only connections, insert-or-ignore).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from sqlalchemy import Engine, Table, create_engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from jobtrend.config import REPO_ROOT, FrameworkConfig, SourceConfig
+from jobtrend.models import Framework, Source
+
+ALEMBIC_DIR = REPO_ROOT / "alembic"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Create an engine for ``url``; with ``read_only`` the connection itself refuses writes."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed, read_only)
+    connect_args = {}
+    if read_only and parsed.get_backend_name() == "postgresql":
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _sqlite_engine(parsed, read_only: bool) -> Engine:
+    database = parsed.database or ""
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if read_only:
+        if not database or database == ":memory:" or not Path(database).exists():
+            raise FileNotFoundError(f"no SQLite database at {database or ':memory:'}; run `jobtrend init` first")
+        uri = f"file:{Path(database).resolve()}?mode=ro"
+        engine = create_engine("sqlite://", creator=_ro_creator(uri))
+    else:
+        engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if read_only:
+            cur.execute("PRAGMA query_only=ON")
+        elif database and database != ":memory:":
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    return engine
+
+
+def _ro_creator(uri: str):
+    import sqlite3
+
+    def connect():
+        return sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
+
+    return connect
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(url: str):
+    """An Alembic Config pointing at the repository's migrations and the given database."""
+    from alembic.config import Config as AlembicConfig
+
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Upgrade the database at ``url`` to ``revision`` (creating it when new)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[dict]) -> None:
+    """Insert ``rows`` into ``table``, skipping any that clash with a unique constraint."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database dialect {dialect}")
+    session.execute(dialect_insert(table).on_conflict_do_nothing(), list(rows))
+
+
+def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[tuple[str, str], int]:
+    """Make the ``sources`` table hold every configured source; return ids by (kind, key).
+
+    Sources removed from the file are kept (their postings stay queryable) but marked disabled.
+    """
+    configured = {(s.kind, s.key): s for s in sources}
+    existing = {(s.kind, s.key): s for s in session.scalars(select(Source))}
+    for ident, cfg in configured.items():
+        row = existing.get(ident)
+        if row is None:
+            session.add(Source(kind=cfg.kind, key=cfg.key, company=cfg.company, enabled=cfg.enabled))
+        else:
+            row.company = cfg.company or row.company
+            row.enabled = cfg.enabled
+    for ident, row in existing.items():
+        if ident not in configured:
+            row.enabled = False
+    session.flush()
+    return {(s.kind, s.key): s.id for s in session.scalars(select(Source))}
+
+
+def ensure_source(session: Session, kind: str, key: str, company: str | None = None) -> int:
+    """Return the id of source (kind, key), creating it if a crawl names a board that is not configured."""
+    found = session.scalar(select(Source.id).where(Source.kind == kind, Source.key == key))
+    if found is not None:
+        return found
+    insert_ignoring_conflicts(session, Source.__table__, [{"kind": kind, "key": key, "company": company,
+                                                           "enabled": True}])
+    return session.scalar(select(Source.id).where(Source.kind == kind, Source.key == key))
+
+
+def sync_frameworks(session: Session, frameworks: Iterable[FrameworkConfig]) -> dict[str, int]:
+    """Make the ``frameworks`` table hold every taxonomy entry; return ids by slug. Rows are never deleted."""
+    existing = {f.slug: f for f in session.scalars(select(Framework))}
+    for entry in frameworks:
+        row = existing.get(entry.slug)
+        if row is None:
+            session.add(Framework(slug=entry.slug, name=entry.name, category=entry.category))
+        else:
+            row.name, row.category = entry.name, entry.category
+    session.flush()
+    return {f.slug: f.id for f in session.scalars(select(Framework))}

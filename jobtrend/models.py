@@ -1,0 +1,176 @@
+"""SQLAlchemy 2 models: every table jobtrend owns, on one ``Base`` with a constraint naming convention.
+
+All timestamps are stored in UTC (see :class:`UTCDateTime`); ``posted_week`` is the Monday (UTC) of
+``posted_at``. The meaning of each column is documented in ``docs/schema.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timestamp stored in UTC and returned timezone-aware on every database.
+
+    SQLite has no time zones: a naive value is taken as UTC on the way in and marked UTC on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every jobtrend table."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Source(Base):
+    """A board or site to crawl, synced from config/sources.toml."""
+
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(500))
+    company: Mapped[str | None] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CrawlRun(Base):
+    """One crawl of one source: when, how it ended, and what it counted."""
+
+    __tablename__ = "crawl_runs"
+    __table_args__ = (Index("ix_crawl_runs_source_started", "source_id", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    seen: Mapped[int] = mapped_column(Integer, default=0)
+    new: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    dropped: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    closed: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    stats: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Posting(Base):
+    """One job posting, identified by (source, external id) and updated in place on re-crawl."""
+
+    __tablename__ = "postings"
+    __table_args__ = (
+        UniqueConstraint("source_id", "external_id"),
+        Index("ix_postings_posted_week", "posted_week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(Text)
+    remote: Mapped[bool | None] = mapped_column(Boolean)
+    employment_type: Mapped[str | None] = mapped_column(String(50))
+    department: Mapped[str | None] = mapped_column(String(200))
+    description_text: Mapped[str] = mapped_column(Text, default="")
+    posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    posted_week: Mapped[dt.date] = mapped_column(Date)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id", ondelete="SET NULL"))
+    analyzed_hash: Mapped[str | None] = mapped_column(String(64))
+    analyzed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Framework(Base):
+    """A taxonomy entry, synced from config/frameworks.toml."""
+
+    __tablename__ = "frameworks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(100))
+
+
+class Mention(Base):
+    """That a posting mentions a framework, how often, and under which taxonomy version."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (Index("ix_mentions_framework_id", "framework_id"),)
+
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="CASCADE"), primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    taxonomy_version: Mapped[str] = mapped_column(String(16))
+
+
+class TrendPoint(Base):
+    """The weekly share of a cohort's postings that mention a framework, with a 95 % Wilson interval."""
+
+    __tablename__ = "trend_points"
+
+    period_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    cohort: Mapped[str] = mapped_column(String(20), primary_key=True)
+    framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"), primary_key=True)
+    n_postings: Mapped[int] = mapped_column(Integer)
+    n_mentioning: Mapped[int] = mapped_column(Integer)
+    share: Mapped[float] = mapped_column(Float)
+    ci_low: Mapped[float] = mapped_column(Float)
+    ci_high: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
