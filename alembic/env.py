@@ -6,7 +6,6 @@ import logging.config
 import os
 
 from alembic import context
-
 from jobtrend.config import load_config
 from jobtrend.db import make_engine
 from jobtrend.models import Base

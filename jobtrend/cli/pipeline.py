@@ -1,0 +1,128 @@
+"""Commands that run one pipeline stage each: `crawl`, `analyze`, `trends`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.output import render
+
+SPIDER_KINDS = ("ashby", "greenhouse")
+SUMMARY_COLUMNS = ("source", "status", "seen", "new", "updated", "dropped", "closed", "reason")
+
+
+def crawl_summary_table(summary: dict) -> str:
+    """The per-source lines of a crawl summary as a text table."""
+    rows = [(label, s.get("status"), s.get("seen"), s.get("new"), s.get("updated"), s.get("dropped"),
+             s.get("closed"), s.get("reason") or "") for label, s in sorted(summary["sources"].items())]
+    return render(SUMMARY_COLUMNS, rows)
+
+
+def crawl_totals_line(summary: dict) -> str:
+    sources = summary["sources"].values()
+    stored = sum((s.get("new") or 0) + (s.get("updated") or 0) for s in sources)
+    seen = sum(s.get("seen") or 0 for s in sources)
+    failed = sum(1 for s in sources if s.get("status") != "ok")
+    return (f"{len(summary['sources'])} sources ({failed} not ok), {seen} postings seen, {stored} new or updated, "
+            f"{summary['elapsed_s']:.1f} s, {summary['postings_per_s']:.0f} postings/s")
+
+
+@main.command()
+@click.option("--source", "kinds", multiple=True, type=click.Choice(SPIDER_KINDS),
+              help="Crawl only this kind of source; repeatable. Default: all.")
+@click.option("--board", "keys", multiple=True, metavar="KEY",
+              help="Crawl only this board token (it need not be in sources.toml); repeatable.")
+@click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Serve recorded responses from this folder on 127.0.0.1 and crawl those instead.")
+@click.option("--api-base", metavar="URL", help="Send every API request to this base URL (a replay server).")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
+@pass_app
+def crawl(app: AppContext, kinds, keys, replay_dir, api_base, settings) -> None:
+    """Crawl the configured job boards and store their postings.
+
+    Exit status 1 when no source could be crawled; per-source failures are listed and stored in crawl_runs.
+
+    \b
+    Example:
+        jobtrend crawl
+        jobtrend crawl --source ashby --board cohere
+        jobtrend crawl --replay data/demo          # offline, recorded responses
+    """
+    from crawler.run import run_crawl
+
+    extra = {}
+    for item in settings:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
+        extra[name] = value
+    summary = run_crawl(app.config, kinds=kinds or SPIDER_KINDS, keys=list(keys) or None, api_base=api_base,
+                        replay_dir=replay_dir, extra_settings=extra)
+    click.echo(crawl_summary_table(summary))
+    click.echo(crawl_totals_line(summary))
+    if summary["sources"] and all(s.get("status") == "failed" for s in summary["sources"].values()):
+        raise click.ClickException("every source failed; see the reasons above and `crawl_runs`")
+
+
+@main.command()
+@pass_app
+def analyze(app: AppContext) -> None:
+    """Find framework mentions in postings that are new or changed since their last analysis.
+
+    A changed taxonomy (config/frameworks.toml) re-analyses every posting.
+
+    \b
+    Example:
+        jobtrend analyze
+    """
+    result = run_analysis(app.config)
+    click.echo(f"analysed {result.analyzed} postings ({result.with_mentions} mention a framework, "
+               f"{result.mentions} mentions); taxonomy {result.taxonomy_version}")
+
+
+def run_analysis(config):
+    """Analyse new and changed postings with the configured taxonomy; return the AnalyzeResult."""
+    from analysis.mentions import analyze as analyze_mentions
+
+    from jobtrend.db import make_engine
+
+    engine = make_engine(config.database_url)
+    try:
+        return analyze_mentions(engine, config.frameworks)
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.option("--full", is_flag=True, help="Recompute every week, not only the weeks touched since last time.")
+@click.option("--weeks", type=click.IntRange(min=1), help="Weeks to print [config: trends.weeks].")
+@click.option("--top", type=click.IntRange(min=1), help="Frameworks to print [config: trends.top].")
+@pass_app
+def trends(app: AppContext, full: bool, weeks: int | None, top: int | None) -> None:
+    """Compute weekly framework shares (with 95 % Wilson intervals) and print the latest weeks.
+
+    Share = postings of the week that mention the framework / postings of the week with a description.
+
+    \b
+    Example:
+        jobtrend trends
+        jobtrend trends --full --weeks 12 --top 20
+    """
+    click.echo(compute_and_table(app.config, full=full, weeks=weeks, top=top))
+
+
+def compute_and_table(config, *, full: bool = False, weeks: int | None = None, top: int | None = None) -> str:
+    """Recompute trend points and return the table of the latest weeks."""
+    from analysis.trends import compute_trends, latest_table
+
+    from jobtrend.db import make_engine
+
+    engine = make_engine(config.database_url)
+    try:
+        result = compute_trends(engine, full=full)
+        table = latest_table(engine, weeks=weeks or config.trends.weeks, top=top or config.trends.top)
+    finally:
+        engine.dispose()
+    return f"recomputed {len(result.weeks)} weeks ({result.rows} trend points)\n\n{table}"

@@ -1,0 +1,139 @@
+"""The CLI: every command documents itself, `init` builds the database, `sql` answers and never writes."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select, text
+
+from jobtrend.cli import main
+from jobtrend.db import make_engine, session_factory
+from jobtrend.models import Posting, Source, utcnow
+from tests.jobtrend.test_config import write_config
+
+COMMANDS = ["init", "crawl", "analyze", "trends", "sql", "demo"]
+
+
+@pytest.fixture
+def run(tmp_path, monkeypatch):
+    """Invoke the CLI with a temporary config folder and the given database URL."""
+    config_dir = write_config(tmp_path / "config")
+
+    def invoke(args, database_url=None):
+        env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
+        if database_url:
+            env["JOBTREND_DATABASE_URL"] = database_url
+        return CliRunner().invoke(main, args, env=env)
+
+    return invoke
+
+
+def _add_postings(url, n=3):
+    engine = make_engine(url)
+    with session_factory(engine).begin() as session:
+        source = Source(kind="ashby", key="acme", company="Acme")
+        session.add(source)
+        session.flush()
+        for i in range(n):
+            now = utcnow()
+            session.add(Posting(source_id=source.id, external_id=f"job-{i}", title=f"ML Engineer {i}", url="u",
+                                description_text="PyTorch", posted_at=now, posted_week=now.date(),
+                                content_hash=f"h{i}"))
+    engine.dispose()
+
+
+def _count(url):
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        n = conn.execute(select(func.count()).select_from(Posting)).scalar()
+    engine.dispose()
+    return n
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(run, command):
+    result = run([command, "--help"])
+    assert result.exit_code == 0
+    assert "Example:" in result.output and f"jobtrend {command}" in result.output
+
+
+def test_init_creates_schema_and_syncs_config(run, empty_db_url):
+    result = run(["init"], empty_db_url)
+    assert result.exit_code == 0, result.output
+    assert "sources: 1  frameworks: 1" in result.output
+    assert "sources: 1" in run(["init"], empty_db_url).output  # idempotent
+
+
+def test_sql_answers_in_every_format(run, db_url):
+    _add_postings(db_url, 3)
+    table = run(["sql", "select count(*) as n from postings"], db_url)
+    assert table.exit_code == 0 and table.output.splitlines()[-1].strip() == "3"
+    as_json = run(["sql", "select external_id from postings order by external_id", "--format", "json"], db_url)
+    assert json.loads(as_json.output) == [{"external_id": f"job-{i}"} for i in range(3)]
+    as_csv = run(["sql", "select external_id from postings where external_id = :e", "-p", "e=job-1",
+                  "--format", "csv"], db_url)
+    assert as_csv.output.splitlines() == ["external_id", "job-1"]
+
+
+def test_sql_row_limit_is_announced(run, db_url):
+    _add_postings(db_url, 3)
+    result = run(["sql", "select id from postings", "--limit", "2"], db_url)
+    assert result.exit_code == 0
+    assert "first 2 rows shown" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "delete from postings",
+        "update postings set title = 'x'",
+        "insert into sources (kind, key, enabled, created_at) values ('ashby', 'evil', true, current_timestamp)",
+        "drop table postings",
+        "create table evil (x integer)",
+        "begin; delete from postings; commit",
+        "set transaction read write; delete from postings; commit",
+        "select 1; delete from postings",
+    ],
+)
+def test_sql_refuses_every_write_and_changes_nothing(run, db_url, statement):
+    _add_postings(db_url, 3)
+    result = run(["sql", statement], db_url)
+    assert result.exit_code == 1
+    assert "Error:" in result.output
+    assert _count(db_url) == 3
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        tables = {r[0] for r in conn.execute(text(
+            "select table_name from information_schema.tables where table_schema = 'public'"
+            if db_url.startswith("postgresql") else "select name from sqlite_master where type = 'table'"))}
+    engine.dispose()
+    assert "evil" not in tables and "postings" in tables
+
+
+def test_sql_write_error_says_read_only(run, db_url):
+    result = run(["sql", "delete from postings"], db_url)
+    assert "read-only" in result.output
+
+
+def test_sql_reports_the_database_error(run, db_url):
+    result = run(["sql", "select * from no_such_table"], db_url)
+    assert result.exit_code == 1 and "no_such_table" in result.output
+
+
+def test_config_error_is_a_clear_message(tmp_path):
+    directory = write_config(tmp_path / "c", main='[database]\nurl = 5\n')
+    result = CliRunner().invoke(main, ["--config-dir", str(directory), "sql", "select 1"])
+    assert result.exit_code == 1
+    assert "jobtrend.toml: database.url: expected a string" in result.output
+
+
+@pytest.mark.parametrize("statement", ["copy postings to '/tmp/jobtrend-copy-test.csv'",
+                                       "with d as (delete from postings returning 1) select count(*) from d",
+                                       "explain analyze delete from postings"])
+def test_sql_refuses_writes_hidden_in_queries_and_file_writes(run, db_url, statement, tmp_path):
+    if db_url.startswith("sqlite") and statement.startswith("copy"):
+        pytest.skip("COPY is PostgreSQL syntax; SQLite has no way to write a file from a query")
+    _add_postings(db_url, 3)
+    result = run(["sql", statement], db_url)
+    assert result.exit_code == 1, result.output
+    assert _count(db_url) == 3
