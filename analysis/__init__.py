@@ -1,0 +1,1 @@
+"""Analysis stages: each reads what the stage before it stored and writes its own tables."""
