@@ -24,7 +24,10 @@ BLOCKS = frozenset({
 # Table cells are kept on their row's line, separated by a space.
 CELLS = frozenset({"td", "th"})
 
-_END_LINE = "\n"
+# Markers the walk emits; characters that never occur in posting text. A newline in the HTML source is just
+# whitespace, so line breaks need a marker of their own.
+_BREAK = "\x1e"
+_BULLET = "\x1f"
 
 
 def html_to_text(html: str | None) -> str:
@@ -52,14 +55,14 @@ def _flatten(root: Tag) -> str:
         if name in DROPPED:
             continue
         if name == "br":
-            parts.append(_END_LINE)
+            parts.append(_BREAK)
             continue
         if name == "li":
-            parts.append("\n- ")
-            stack.append(_END_LINE)
+            parts.append(_BREAK + _BULLET)
+            stack.append(_BREAK)
         elif name in BLOCKS:
-            parts.append(_END_LINE)
-            stack.append(_END_LINE)
+            parts.append(_BREAK)
+            stack.append(_BREAK)
         elif name in CELLS:
             stack.append(" ")
         stack.extend(reversed(node.contents))
@@ -67,10 +70,14 @@ def _flatten(root: Tag) -> str:
 
 
 def _tidy(text: str) -> str:
-    """Collapse whitespace within lines, drop empty lines and bare list markers."""
+    """Collapse whitespace within lines, drop empty lines, prefix the first line of each list item with "- "."""
     lines = []
-    for raw in text.split("\n"):
+    bullet = False
+    for raw in text.split(_BREAK):
+        if raw.startswith(_BULLET):
+            bullet, raw = True, raw.replace(_BULLET, " ")
         line = " ".join(raw.split())
-        if line and line != "-":
-            lines.append(line)
+        if line:
+            lines.append("- " + line if bullet else line)
+            bullet = False
     return "\n".join(lines)

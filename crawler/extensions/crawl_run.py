@@ -1,0 +1,134 @@
+"""Record one ``crawl_runs`` row per source a spider crawls, and close postings gone from complete crawls.
+
+On ``spider_opened`` a "running" row is inserted for every source in ``spider.sources``. On ``spider_closed``
+(Scrapy sends it after the item pipelines' ``close_spider`` has run, so the store has flushed its last batch:
+see ``ExecutionEngine.close_spider_async``) each row is finished from ``spider.source_results`` and the
+source's stats (``jobtrend/source/<kind>:<key>/...``):
+
+- "ok": the board answered and was read, the spider finished normally and nothing failed to store;
+- "failed": the board could not be read (``error`` says why: ``http_404``, ``invalid_json``, ...);
+- "partial": the crawl was cut short (another close reason), the board never answered, or a batch was lost.
+
+Only after an "ok" crawl are the source's open postings whose external id was not seen given ``closed_at``;
+a failed or partial crawl never closes anything.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from jobtrend.db import ensure_source, make_engine, session_factory
+from jobtrend.models import CrawlRun, Posting, utcnow
+
+logger = logging.getLogger(__name__)
+
+POSTINGS = Posting.__table__
+CLOSE_CHUNK = 500
+
+
+class CrawlRunExtension:
+    """Open a crawl_runs row per source when the spider opens; finish it, and close postings, when it closes."""
+
+    def __init__(self, stats, database_url: str):
+        self.stats = stats
+        self.database_url = database_url
+        self.runs: dict[str, tuple[int, int]] = {}  # source key -> (crawl_runs.id, sources.id)
+        self.engine = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        url = crawler.settings.get("JOBTREND_DATABASE_URL")
+        if not url:
+            raise NotConfigured("JOBTREND_DATABASE_URL is not set")
+        ext = cls(crawler.stats, url)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def spider_opened(self, spider) -> None:
+        sources = getattr(spider, "sources", None)
+        if sources is None:
+            return
+        self.engine = make_engine(self.database_url)
+        try:
+            with session_factory(self.engine).begin() as session:
+                for source in sources:
+                    source_id = ensure_source(session, source.kind, source.key, source.company)
+                    run = CrawlRun(source_id=source_id, status="running", started_at=utcnow())
+                    session.add(run)
+                    session.flush()
+                    self.runs[source.key] = (run.id, source_id)
+        except SQLAlchemyError as exc:
+            self.runs.clear()
+            self.stats.inc_value("jobtrend/crawl_run_error")
+            logger.error("could not record the crawl's start: %s", exc, exc_info=exc)
+        spider.crawl_run_ids = {key: ids[0] for key, ids in self.runs.items()}
+
+    def spider_closed(self, spider, reason: str) -> None:
+        for source in getattr(spider, "sources", ()):
+            if source.key in self.runs:
+                self.finish(source, spider.source_results.get(source.key), reason)
+        if self.engine is not None:
+            self.engine.dispose()
+
+    def finish(self, source, result, reason: str) -> None:
+        """Write one source's outcome and counts, closing its vanished postings when the crawl was ok."""
+        run_id, source_id = self.runs[source.key]
+        own = source_stats(self.stats.get_stats(), source.label)
+        status, error = outcome(result, reason, own)
+        try:
+            with session_factory(self.engine).begin() as session:
+                closed = close_unseen(session, source_id, result.seen_ids) if status == "ok" else 0
+                run = session.get(CrawlRun, run_id)
+                run.finished_at, run.status, run.error, run.stats = utcnow(), status, error, own
+                run.seen = len(result.seen_ids) if result else 0
+                run.new, run.updated, run.dropped = own.get("new", 0), own.get("updated", 0), own.get("dropped", 0)
+                run.errors, run.closed = error_count(own, status), closed
+        except SQLAlchemyError as exc:
+            self.stats.inc_value("jobtrend/crawl_run_error")
+            logger.error("could not record the crawl of %s: %s", source.label, exc, exc_info=exc)
+            return
+        log = logger.info if status == "ok" else logger.warning
+        log("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
+
+
+def source_stats(stats: dict, label: str) -> dict:
+    """The stats of one source, with the ``jobtrend/source/<label>/`` prefix removed."""
+    prefix = f"jobtrend/source/{label}/"
+    return {key[len(prefix):]: value for key, value in stats.items() if key.startswith(prefix)}
+
+
+def outcome(result, reason: str, own: dict) -> tuple[str, str | None]:
+    """The crawl_runs status and error of a source, from its result and the spider's close reason."""
+    if result is not None and result.status == "failed":
+        return "failed", result.reason
+    if result is None:
+        return "partial", "no_response" if reason == "finished" else f"cut_short:{reason}"
+    if reason != "finished":
+        return "partial", f"cut_short:{reason}"
+    if own.get("store_error"):
+        return "partial", "store_error"
+    return "ok", None
+
+
+def error_count(own: dict, status: str) -> int:
+    """Item errors plus postings lost to the database, plus one when the whole board failed."""
+    errors = sum(v for k, v in own.items() if k.startswith("item_error/")) + own.get("store_error", 0)
+    return errors + (1 if status == "failed" else 0)
+
+
+def close_unseen(session, source_id: int, seen_ids: set[str]) -> int:
+    """Set ``closed_at`` on the source's open postings that were not seen; return how many."""
+    rows = session.execute(select(POSTINGS.c.id, POSTINGS.c.external_id).where(
+        POSTINGS.c.source_id == source_id, POSTINGS.c.closed_at.is_(None)))
+    gone = [row_id for row_id, external_id in rows if external_id not in seen_ids]
+    now = utcnow()
+    for start in range(0, len(gone), CLOSE_CHUNK):
+        chunk = gone[start:start + CLOSE_CHUNK]
+        session.execute(update(POSTINGS).where(POSTINGS.c.id.in_(chunk)).values(closed_at=now))
+    return len(gone)

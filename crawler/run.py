@@ -1,0 +1,205 @@
+"""Run the board spiders in this process and summarise each source's crawl from ``crawl_runs``.
+
+:func:`run_crawl` starts one CrawlerProcess for every requested source kind, so it can run once per process
+(the Twisted reactor cannot restart): long-lived callers such as the scheduler run it in a child process, e.g.::
+
+    python -m crawler.run --source ashby --board cohere --replay data/demo
+
+which prints the summary as JSON. ``JOBTREND_CONFIG_DIR`` and ``JOBTREND_DATABASE_URL`` choose the
+configuration and the database, as everywhere else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
+
+from crawler.replay import ReplayServer
+from crawler.spiders.ashby import AshbySpider
+from crawler.spiders.greenhouse import GreenhouseSpider
+from jobtrend.config import Config, SourceConfig, load_config
+from jobtrend.db import make_engine
+from jobtrend.models import CrawlRun, Source
+
+logger = logging.getLogger(__name__)
+
+SPIDERS = {"ashby": AshbySpider, "greenhouse": GreenhouseSpider}
+SUMMARY_FIELDS = ("status", "seen", "new", "updated", "dropped", "errors", "closed")
+
+# Politeness is pointless against the local replay server: no delay, several requests at once.
+REPLAY_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
+
+
+def run_crawl(config: Config, *, kinds: Sequence[str] = ("ashby", "greenhouse"),
+              keys: Iterable[str] | None = None, api_base: str | None = None, replay_dir: Path | None = None,
+              extra_settings: dict[str, Any] | None = None) -> dict:
+    """Crawl the configured boards of ``kinds`` (only ``keys`` when given) and return a summary.
+
+    ``api_base`` replaces every ``*_API_BASE`` setting; ``replay_dir`` serves that directory with a
+    :class:`ReplayServer` for the duration of the crawl and points the spiders at it. The summary holds, per
+    "kind:key", the crawl_runs figures (status, seen, new, updated, dropped, errors, closed, reason), plus
+    ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``.
+    """
+    plan = plan_sources(config, kinds, keys)
+    require_schema(config.database_url)
+    with ExitStack() as stack:
+        if replay_dir is not None:
+            api_base = stack.enter_context(ReplayServer(Path(replay_dir))).url
+        settings = crawl_settings(config, api_base=api_base, replay=replay_dir is not None, extra=extra_settings)
+        started = time.perf_counter()
+        run_ids = run_spiders(settings, plan)
+        elapsed = time.perf_counter() - started
+    return summarise(config.database_url, run_ids, elapsed)
+
+
+def plan_sources(config: Config, kinds: Sequence[str], keys: Iterable[str] | None) -> dict[str, list[SourceConfig]]:
+    """The sources to crawl per kind: the enabled configured ones, or those named in ``keys``.
+
+    A key not configured for any kind is crawled too when exactly one kind is asked for.
+    """
+    unknown = [k for k in kinds if k not in SPIDERS]
+    if unknown:
+        raise ValueError(f"no spider for source kind {', '.join(unknown)} (known: {', '.join(SPIDERS)})")
+    if keys is None:
+        return {kind: config.sources_of(kind) for kind in kinds}
+    keys = list(dict.fromkeys(keys))
+    configured = {s.key for s in config.sources}
+    unknown_keys = [k for k in keys if k not in configured]
+    if unknown_keys and len(kinds) != 1:
+        logger.warning("not crawling %s: not in sources.toml; name one source kind to crawl a new board",
+                       ", ".join(unknown_keys))
+    plan = {}
+    for kind in kinds:
+        by_key = {s.key: s for s in config.sources_of(kind, enabled_only=False)}
+        extra = [SourceConfig(kind=kind, key=k) for k in unknown_keys if len(kinds) == 1]
+        plan[kind] = [by_key[k] for k in keys if k in by_key] + extra
+    return plan
+
+
+def require_schema(database_url: str) -> None:
+    """Fail early, with the fix in the message, when the database has not been migrated."""
+    engine = make_engine(database_url)
+    try:
+        if not inspect(engine).has_table("crawl_runs"):
+            raise RuntimeError(f"database {engine.url!r} has no jobtrend tables: run `jobtrend init` first")
+    finally:
+        engine.dispose()
+
+
+def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool = False,
+                   extra: dict[str, Any] | None = None) -> Settings:
+    """crawler.settings, then the values from ``config``, then replay and API base, then ``extra``."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    crawl = config.crawl
+    settings.setdict({
+        "AUTOTHROTTLE_START_DELAY": crawl.download_delay,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_requests_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "DOWNLOAD_MAXSIZE": crawl.download_maxsize,
+        "DOWNLOAD_TIMEOUT": crawl.download_timeout,
+        "JOBTREND_BATCH_SIZE": crawl.batch_size,
+        "JOBTREND_DATABASE_URL": config.database_url,
+        "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
+        "USER_AGENT": crawl.user_agent,
+    }, priority="cmdline")
+    if replay:
+        settings.setdict(REPLAY_SETTINGS, priority="cmdline")
+    if api_base:
+        settings.setdict({cls.api_base_setting: api_base.rstrip("/") for cls in SPIDERS.values()}, "cmdline")
+    settings.setdict(extra or {}, priority="cmdline")
+    return settings
+
+
+def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]]) -> list[int]:
+    """Run one spider per kind that has sources, all in one CrawlerProcess; return the crawl_runs ids."""
+    jobs = [(SPIDERS[kind], sources) for kind, sources in plan.items() if sources]
+    if not jobs:
+        return []
+    process = make_process(settings)
+    crawlers = []
+    for spider_cls, sources in jobs:
+        crawler = process.create_crawler(spider_cls)
+        process.crawl(crawler, sources=sources)
+        crawlers.append(crawler)
+    process.start()
+    ids = []
+    for crawler in crawlers:
+        ids += getattr(crawler.spider, "crawl_run_ids", {}).values()
+    return ids
+
+
+def make_process(settings: Settings) -> CrawlerProcess:
+    """A CrawlerProcess that respects logging already set up by the caller (the CLI's level and handlers).
+
+    Without that, Scrapy adds its own root handler next to the caller's and its loggers (level DEBUG) pour
+    every scraped item through the caller's handlers.
+    """
+    caller_logging = bool(logging.getLogger().handlers)
+    settings.set("LOG_INSTALL_ROOT_HANDLER", not caller_logging, priority="cmdline")
+    process = CrawlerProcess(settings)
+    if caller_logging:
+        logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
+    return process
+
+
+def summarise(database_url: str, run_ids: list[int], elapsed: float) -> dict:
+    """Per-source figures read back from crawl_runs, with totals and the rate."""
+    engine = make_engine(database_url)
+    query = select(CrawlRun, Source.kind, Source.key).join(Source).where(CrawlRun.id.in_(run_ids))
+    try:
+        with Session(engine) as session:
+            rows = session.execute(query.order_by(CrawlRun.id)).all()
+    finally:
+        engine.dispose()
+    sources = {}
+    stored = 0
+    for run, kind, key in rows:
+        sources[f"{kind}:{key}"] = {name: getattr(run, name) for name in SUMMARY_FIELDS} | {"reason": run.error}
+        own = run.stats or {}
+        stored += sum(own.get(name, 0) for name in ("new", "updated", "unchanged"))
+    seen = sum(s["seen"] for s in sources.values())
+    return {"sources": sources, "elapsed_s": round(elapsed, 3), "postings_seen": seen,
+            "postings_stored": stored, "postings_per_s": round(stored / elapsed, 1) if elapsed else 0.0}
+
+
+def parse_setting(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m crawler.run``: crawl, then print the summary as JSON on stdout."""
+    parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--config-dir", type=Path, help="configuration directory (default: JOBTREND_CONFIG_DIR)")
+    parser.add_argument("--source", action="append", choices=sorted(SPIDERS), help="source kind (repeatable)")
+    parser.add_argument("--board", action="append", help="board key (repeatable; default: every enabled one)")
+    parser.add_argument("--replay", type=Path, help="replay recorded responses from this directory")
+    parser.add_argument("--api-base", help="send every API request to this base URL instead")
+    parser.add_argument("-s", "--set", action="append", type=parse_setting, default=[], metavar="NAME=VALUE",
+                        help="override a Scrapy setting (repeatable)")
+    args = parser.parse_args(argv)
+    config = load_config(args.config_dir)
+    summary = run_crawl(config, kinds=tuple(args.source or SPIDERS), keys=args.board, api_base=args.api_base,
+                        replay_dir=args.replay, extra_settings=dict(args.set))
+    json.dump(summary, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

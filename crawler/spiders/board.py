@@ -1,0 +1,185 @@
+"""Shared base for job boards that return the whole board as one JSON document per GET (Ashby, Greenhouse).
+
+A subclass sets ``name`` (the source kind), ``api_base_setting`` and two hooks: :meth:`BoardSpider.board_url`
+and :meth:`BoardSpider.parse_job`. The base fetches each board once, decodes the JSON, yields one
+:class:`~crawler.items.JobPosting` per job and records a :class:`SourceResult` per board in
+``spider.source_results``; the crawl-run extension reads those results to decide whether postings may be closed.
+
+Nothing is raised out of a callback: a failed board is logged, counted in stats
+(``jobtrend/source_error/<reason>``) and recorded as failed; a bad job inside a good board is counted
+(``jobtrend/item_error/<reason>``) and skipped.
+
+With ``ROBOTSTXT_OBEY`` the first board is requested alone and the others only once it has answered. Scrapy
+2.19's RobotsTxtMiddleware gives "no parser" (allow all) to every request but the first one or two that wait
+for a robots.txt download already under way (its ``robot_parser`` awaits one shared Deferred from several
+requests; the first waiter consumes the result), so requests sent together would skip robots.txt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet.defer import Deferred
+from twisted.python.failure import Failure
+
+from crawler.items import JobPosting
+from jobtrend.config import SourceConfig, load_config
+
+
+@dataclass
+class SourceResult:
+    """How the crawl of one board ended: ``status`` "ok" or "failed", why, and the external ids it listed."""
+
+    status: str
+    reason: str | None = None
+    seen_ids: set[str] = field(default_factory=set)
+
+
+class BoardSpider(scrapy.Spider):
+    """Fetch each configured board once and turn every job in its JSON payload into a JobPosting."""
+
+    api_base_setting: ClassVar[str] = ""
+
+    def __init__(self, *args: Any, boards: str | Iterable[str] | None = None,
+                 sources: Iterable[SourceConfig] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.sources: list[SourceConfig] = resolve_sources(self.name, boards, sources)
+        self.source_results: dict[str, SourceResult] = {}
+        self.first_answer: Deferred[None] = Deferred()
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        base = self.settings.get(self.api_base_setting, "").rstrip("/")
+        for i, source in enumerate(self.sources):
+            if i == 1 and self.settings.getbool("ROBOTSTXT_OBEY"):
+                await maybe_deferred_to_future(self.first_answer)  # robots.txt is known once it has answered
+            yield scrapy.Request(self.board_url(base, source.key), callback=self.parse_board,
+                                 errback=self.board_failed, cb_kwargs={"source": source}, dont_filter=True)
+
+    def answered(self) -> None:
+        """Note that a board request came back (with a response or a failure)."""
+        if not self.first_answer.called:
+            self.first_answer.callback(None)
+
+    # --- hooks for subclasses -------------------------------------------------------------------------------
+
+    def board_url(self, base: str, key: str) -> str:
+        """The URL that returns the whole board ``key``."""
+        raise NotImplementedError
+
+    def parse_job(self, job: dict, source: SourceConfig, external_id: str) -> JobPosting:
+        """One JobPosting from one job of the payload."""
+        raise NotImplementedError
+
+    def skip_job(self, job: dict, source: SourceConfig) -> bool:
+        """True for jobs the board lists but that are not open postings (counted by the subclass)."""
+        return False
+
+    # --- callbacks ------------------------------------------------------------------------------------------
+
+    def parse_board(self, response: Response, source: SourceConfig) -> Iterator[JobPosting]:
+        """Decode the board's JSON, yield its jobs and record the board as ok (or failed, with why)."""
+        self.answered()
+        jobs, reason = decode_board(response.body)
+        if reason:
+            self.source_failed(source, reason)
+            return
+        seen: set[str] = set()
+        yield from self.parse_jobs(jobs, source, seen)
+        self.source_results[source.key] = SourceResult("ok", None, seen)
+        self.logger.info("%s board %r: %d postings", self.name, source.key, len(seen))
+
+    def parse_jobs(self, jobs: list, source: SourceConfig, seen: set[str]) -> Iterator[JobPosting]:
+        """Yield one item per usable job, adding every listed job's id to ``seen``; skip and count bad ones."""
+        for job in jobs:
+            if not isinstance(job, dict):
+                self.item_error(source, "not_a_dict")
+                continue
+            external_id = job_id(job)
+            if external_id is None:
+                self.item_error(source, "missing_id")
+                continue
+            if self.skip_job(job, source):
+                continue
+            seen.add(external_id)
+            try:
+                yield self.parse_job(job, source, external_id)
+            except Exception as exc:  # one odd job must not lose the board
+                self.logger.warning("%s board %r job %s unreadable: %r", self.name, source.key, external_id, exc)
+                self.item_error(source, f"unreadable:{type(exc).__name__}")
+
+    def board_failed(self, failure: Failure) -> None:
+        """Errback: record the board as failed with ``http_<status>``, ``robots_txt_forbidden`` or
+        ``download_error:<Exception>``."""
+        self.answered()
+        self.source_failed(failure.request.cb_kwargs["source"], failure_reason(failure))
+
+    # --- bookkeeping ----------------------------------------------------------------------------------------
+
+    def new_item(self, source: SourceConfig, external_id: str, **fields: Any) -> JobPosting:
+        """A JobPosting of this spider's kind for ``source``, with ``fields`` filled in."""
+        return JobPosting(source_kind=self.name, source_key=source.key, external_id=external_id, **fields)
+
+    def source_failed(self, source: SourceConfig, reason: str) -> None:
+        """Record, count and log a board that could not be read."""
+        self.source_results[source.key] = SourceResult("failed", reason)
+        self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
+        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/source_error/{reason}")
+        self.logger.warning("%s board %r failed: %s", self.name, source.key, reason)
+
+    def item_error(self, source: SourceConfig, reason: str) -> None:
+        """Count a job skipped inside an otherwise good board."""
+        self.crawler.stats.inc_value(f"jobtrend/item_error/{reason}")
+        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/item_error/{reason}")
+
+
+def failure_reason(failure: Failure) -> str:
+    """The short reason a board request failed, as recorded in crawl_runs.error."""
+    if failure.check(HttpError):
+        return f"http_{failure.value.response.status}"
+    if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+        return "robots_txt_forbidden"
+    return f"download_error:{failure.type.__name__}"
+
+
+def decode_board(body: bytes) -> tuple[list, str | None]:
+    """The board's ``jobs`` list, or an empty list and ``invalid_json`` / ``unexpected_shape``."""
+    try:
+        payload = json.loads(body)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return [], "invalid_json"
+    if not isinstance(payload, dict) or not isinstance(payload.get("jobs"), list):
+        return [], "unexpected_shape"
+    return payload["jobs"], None
+
+
+def job_id(job: dict) -> str | None:
+    """The job's own id as a string, or None when it has none."""
+    value = job.get("id")
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def resolve_sources(kind: str, boards: str | Iterable[str] | None,
+                    sources: Iterable[SourceConfig] | None) -> list[SourceConfig]:
+    """The boards to crawl: ``sources`` as given, else the ``boards`` keys, else every enabled configured one.
+
+    ``boards`` may be a comma-separated string (``-a boards=a,b``); keys not in sources.toml are crawled too.
+    """
+    if sources is not None:
+        return [s for s in sources if s.kind == kind]
+    configured = {s.key: s for s in load_config().sources_of(kind, enabled_only=False)}
+    if boards is None:
+        return [s for s in configured.values() if s.enabled]
+    keys = boards.split(",") if isinstance(boards, str) else list(boards)
+    keys = list(dict.fromkeys(k.strip() for k in keys if k.strip()))
+    return [configured.get(k) or SourceConfig(kind=kind, key=k) for k in keys]

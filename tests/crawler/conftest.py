@@ -1,0 +1,64 @@
+"""Helpers shared by the crawler tests: recorded responses, spiders on a test crawler, temp configurations."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scrapy.http import Request, TextResponse
+from scrapy.utils.test import get_crawler
+
+from jobtrend.config import SourceConfig
+from tests.conftest import FIXTURES
+
+REPLAY = FIXTURES / "replay"
+BOARD_FILES = {"ashby": "posting-api/job-board/{key}.json", "greenhouse": "v1/boards/{key}/jobs.json"}
+TEST_USER_AGENT = "jobtrend-test/0.1 (+https://example.org/jobtrend; ops@example.org)"
+
+
+def board_path(kind: str, key: str) -> Path:
+    """The recorded response of board ``key`` of ``kind`` in tests/fixtures/replay."""
+    return REPLAY / BOARD_FILES[kind].format(key=key)
+
+
+def board_jobs(kind: str, key: str) -> list:
+    """The raw ``jobs`` list of a recorded board."""
+    return json.loads(board_path(kind, key).read_bytes())["jobs"]
+
+
+def make_spider(spider_cls, sources: list[SourceConfig], settings: dict | None = None):
+    """A spider bound to a configured test crawler (stats included), crawling ``sources``."""
+    crawler = get_crawler(spider_cls, settings)
+    return spider_cls.from_crawler(crawler, sources=sources)
+
+
+def response_for(spider, source: SourceConfig, body: bytes, status: int = 200) -> TextResponse:
+    """A response to the spider's request for ``source``, carrying ``body``."""
+    url = spider.board_url("https://api.example.test", source.key)
+    request = Request(url, cb_kwargs={"source": source})
+    return TextResponse(url=url, status=status, body=body, encoding="utf-8", request=request)
+
+
+def parse_board(spider, source: SourceConfig, body: bytes | None = None) -> list:
+    """Run the spider's board callback on the recorded board (or ``body``) and return the items."""
+    if body is None:
+        body = board_path(spider.name, source.key).read_bytes()
+    return list(spider.parse_board(response_for(spider, source, body), source))
+
+
+def write_config(directory: Path, sources: list[SourceConfig], *, batch_size: int = 500) -> Path:
+    """Write jobtrend.toml, sources.toml and an empty frameworks.toml for a test crawl; return the directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "jobtrend.toml").write_text(
+        "[database]\nurl = \"sqlite:///unused.db\"\n\n[crawl]\n"
+        f"user_agent = {json.dumps(TEST_USER_AGENT)}\ndownload_delay = 0\ndownload_timeout = 10\n"
+        f"batch_size = {batch_size}\nobey_robots_txt = true\n")
+    lines = []
+    for s in sources:
+        lines += ["[[sources]]", f"kind = {json.dumps(s.kind)}", f"key = {json.dumps(s.key)}"]
+        if s.company:
+            lines.append(f"company = {json.dumps(s.company)}")
+        lines.append("")
+    (directory / "sources.toml").write_text("\n".join(lines))
+    (directory / "frameworks.toml").write_text("")
+    return directory

@@ -1,0 +1,102 @@
+"""BoardSpider's shared handling: failed boards, empty boards, and where the boards to crawl come from."""
+
+from __future__ import annotations
+
+import pytest
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Request
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectionRefusedError, TimeoutError
+from twisted.python.failure import Failure
+
+from crawler.spiders.ashby import AshbySpider
+from crawler.spiders.board import resolve_sources
+from crawler.spiders.greenhouse import GreenhouseSpider
+from jobtrend.config import SourceConfig
+from tests.crawler.conftest import board_path, make_spider, parse_board, response_for, write_config
+
+SOURCE = SourceConfig("ashby", "render")
+
+
+@pytest.fixture
+def spider():
+    return make_spider(AshbySpider, [SOURCE])
+
+
+def errback_with(spider, exc: Exception) -> None:
+    failure = Failure(exc)
+    failure.request = Request(spider.board_url("https://x.test", SOURCE.key), cb_kwargs={"source": SOURCE})
+    spider.board_failed(failure)
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (board_path("ashby", "render").read_bytes()[:500], "invalid_json"),
+    (b"<html><body><h1>502 Bad Gateway</h1></body></html>", "invalid_json"),
+    (b"", "invalid_json"),
+    (b"\xff\xfe not utf-8", "invalid_json"),
+    (b'[{"id": "1"}]', "unexpected_shape"),
+    (b'{"status": 404, "error": "Job not found"}', "unexpected_shape"),
+    (b'{"jobs": {"id": "1"}}', "unexpected_shape"),
+])
+def test_unreadable_board_fails_with_a_reason_and_is_counted(spider, body, reason):
+    assert parse_board(spider, SOURCE, body) == []
+    result = spider.source_results["render"]
+    assert (result.status, result.reason, result.seen_ids) == ("failed", reason, set())
+    assert spider.crawler.stats.get_value(f"jobtrend/source_error/{reason}") == 1
+    assert spider.crawler.stats.get_value(f"jobtrend/source/ashby:render/source_error/{reason}") == 1
+
+
+def test_http_error_is_recorded_with_its_status(spider):
+    response = response_for(spider, SOURCE, b'{"status":404,"error":"Job not found"}', status=404)
+    errback_with(spider, HttpError(response))
+    assert spider.source_results["render"].reason == "http_404"
+    assert spider.crawler.stats.get_value("jobtrend/source_error/http_404") == 1
+
+
+@pytest.mark.parametrize("exc", [ConnectionRefusedError(), TimeoutError()])
+def test_download_error_is_recorded_with_its_exception_class(spider, exc):
+    errback_with(spider, exc)
+    reason = f"download_error:{type(exc).__name__}"
+    assert spider.source_results["render"].status == "failed"
+    assert spider.source_results["render"].reason == reason
+
+
+def test_request_forbidden_by_robots_txt_is_named(spider):
+    errback_with(spider, IgnoreRequest("Forbidden by robots.txt"))
+    assert spider.source_results["render"].reason == "robots_txt_forbidden"
+    errback_with(spider, IgnoreRequest("something else"))
+    assert spider.source_results["render"].reason == "download_error:IgnoreRequest"
+
+
+def test_failure_is_logged_with_the_board_name(spider, caplog):
+    parse_board(spider, SOURCE, b"not json")
+    assert "'render'" in caplog.text and "invalid_json" in caplog.text
+
+
+def test_empty_board_is_ok_with_no_items():
+    spider = make_spider(GreenhouseSpider, [SourceConfig("greenhouse", "empty")])
+    assert parse_board(spider, spider.sources[0], b'{"jobs": [], "meta": {"total": 0}}') == []
+    assert spider.source_results["empty"].status == "ok"
+    assert spider.source_results["empty"].seen_ids == set()
+
+
+def test_job_that_cannot_be_read_is_skipped_and_counted(spider):
+    body = b'{"jobs": [{"id": "a", "title": "ok", "jobUrl": "u"}, {"id": "b", "title": 5}]}'
+    items = parse_board(spider, SOURCE, body)
+    assert [i["external_id"] for i in items] == ["a"]
+    assert spider.crawler.stats.get_value("jobtrend/item_error/unreadable:AttributeError") == 1
+    assert spider.source_results["render"].seen_ids == {"a", "b"}  # it is on the board: never close it
+
+
+def test_sources_given_explicitly_are_filtered_to_the_spider_kind():
+    sources = [SourceConfig("ashby", "a"), SourceConfig("greenhouse", "b")]
+    assert resolve_sources("ashby", None, sources) == [sources[0]]
+
+
+def test_sources_come_from_config_or_from_boards_argument(tmp_path, monkeypatch):
+    configured = [SourceConfig("ashby", "cohere", company="Cohere"), SourceConfig("ashby", "harvey"),
+                  SourceConfig("greenhouse", "stripe")]
+    monkeypatch.setenv("JOBTREND_CONFIG_DIR", str(write_config(tmp_path, configured)))
+    assert [s.key for s in resolve_sources("ashby", None, None)] == ["cohere", "harvey"]
+    chosen = resolve_sources("ashby", " cohere, newco,,cohere", None)
+    assert [(s.key, s.company) for s in chosen] == [("cohere", "Cohere"), ("newco", None)]
