@@ -57,7 +57,12 @@ GREENHOUSE_API_BASE = "https://boards-api.greenhouse.io"
 JOBTREND_BATCH_SIZE = _crawl.batch_size
 JOBTREND_DATABASE_URL = resolve_sqlite_path(_database_url, _config_dir)
 
-# --- Components: pipelines in order with gaps, the crawl-run recorder --------------------------------------
+# --- Components: robots.txt middleware, pipelines in order with gaps, the crawl-run recorder -----------------
+DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's own lets through requests sent while robots.txt downloads: crawler/middlewares/robotstxt.py
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.robotstxt.RobotsTxtMiddleware": 100,
+}
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 500,
 }

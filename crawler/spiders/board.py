@@ -9,10 +9,8 @@ Nothing is raised out of a callback: a failed board is logged, counted in stats
 (``jobtrend/source_error/<reason>``) and recorded as failed; a bad job inside a good board is counted
 (``jobtrend/item_error/<reason>``) and skipped.
 
-With ``ROBOTSTXT_OBEY`` the first board is requested alone and the others only once it has answered. Scrapy
-2.19's RobotsTxtMiddleware gives "no parser" (allow all) to every request but the first one or two that wait
-for a robots.txt download already under way (its ``robot_parser`` awaits one shared Deferred from several
-requests; the first waiter consumes the result), so requests sent together would skip robots.txt.
+robots.txt is obeyed for every board request, also when they go out together: see
+``crawler/middlewares/robotstxt.py``.
 """
 
 from __future__ import annotations
@@ -26,8 +24,6 @@ import scrapy
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawler.items import JobPosting
@@ -53,20 +49,12 @@ class BoardSpider(scrapy.Spider):
         super().__init__(*args, **kwargs)
         self.sources: list[SourceConfig] = resolve_sources(self.name, boards, sources)
         self.source_results: dict[str, SourceResult] = {}
-        self.first_answer: Deferred[None] = Deferred()
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         base = self.settings.get(self.api_base_setting, "").rstrip("/")
-        for i, source in enumerate(self.sources):
-            if i == 1 and self.settings.getbool("ROBOTSTXT_OBEY"):
-                await maybe_deferred_to_future(self.first_answer)  # robots.txt is known once it has answered
+        for source in self.sources:
             yield scrapy.Request(self.board_url(base, source.key), callback=self.parse_board,
                                  errback=self.board_failed, cb_kwargs={"source": source}, dont_filter=True)
-
-    def answered(self) -> None:
-        """Note that a board request came back (with a response or a failure)."""
-        if not self.first_answer.called:
-            self.first_answer.callback(None)
 
     # --- hooks for subclasses -------------------------------------------------------------------------------
 
@@ -86,7 +74,6 @@ class BoardSpider(scrapy.Spider):
 
     def parse_board(self, response: Response, source: SourceConfig) -> Iterator[JobPosting]:
         """Decode the board's JSON, yield its jobs and record the board as ok (or failed, with why)."""
-        self.answered()
         jobs, reason = decode_board(response.body)
         if reason:
             self.source_failed(source, reason)
@@ -118,7 +105,6 @@ class BoardSpider(scrapy.Spider):
     def board_failed(self, failure: Failure) -> None:
         """Errback: record the board as failed with ``http_<status>``, ``robots_txt_forbidden`` or
         ``download_error:<Exception>``."""
-        self.answered()
         self.source_failed(failure.request.cb_kwargs["source"], failure_reason(failure))
 
     # --- bookkeeping ----------------------------------------------------------------------------------------
