@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import gzip
 import json
 import re
 import sys
@@ -30,7 +31,8 @@ def load_texts(pattern: str) -> list[str]:
     """Title and plain description of every job in the matching Ashby JSON files."""
     texts = []
     for path in sorted(glob.glob(pattern)):
-        with open(path, encoding="utf-8") as fh:
+        opener = gzip.open if path.endswith(".gz") else open
+        with opener(path, "rt", encoding="utf-8") as fh:
             for job in json.load(fh).get("jobs", []):
                 texts.append(posting_text(job.get("title"), job.get("descriptionPlain")))
     return texts
@@ -89,7 +91,8 @@ def summary(matcher: Matcher, texts: list[str], top: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default="/work/shared/data/ashby/*.json")
+    parser.add_argument("--data", default=str(REPO / "data" / "demo" / "posting-api" / "job-board" / "*.json.gz"),
+                        help="Ashby board responses (.json or .json.gz); default: the bundled demo corpus")
     parser.add_argument("--taxonomy", default=str(REPO / "config" / "frameworks.toml"))
     parser.add_argument("--target-mb", type=float, default=50.0)
     parser.add_argument("--naive-mb", type=float, default=9.0)

@@ -149,9 +149,16 @@ def make_process(settings: Settings) -> CrawlerProcess:
     """
     caller_logging = bool(logging.getLogger().handlers)
     settings.set("LOG_INSTALL_ROOT_HANDLER", not caller_logging, priority="cmdline")
+    level = logging.getLogger().getEffectiveLevel()
+    if caller_logging:
+        # CrawlerProcess() resets the "scrapy" loggers to DEBUG (dictConfig) and logs its banner at once;
+        # records reach the root handlers whatever the root logger's level, so the handlers must filter.
+        for handler in logging.getLogger().handlers:
+            if handler.level == logging.NOTSET:
+                handler.setLevel(level)
     process = CrawlerProcess(settings)
     if caller_logging:
-        logging.getLogger("scrapy").setLevel(logging.getLogger().getEffectiveLevel())
+        logging.getLogger("scrapy").setLevel(level)
     return process
 
 

@@ -33,7 +33,7 @@ def crawl_totals_line(summary: dict) -> str:
 @click.option("--source", "kinds", multiple=True, type=click.Choice(SPIDER_KINDS),
               help="Crawl only this kind of source; repeatable. Default: all.")
 @click.option("--board", "keys", multiple=True, metavar="KEY",
-              help="Crawl only this board token (it need not be in sources.toml); repeatable.")
+              help="Crawl only this board token; repeatable. A board not in sources.toml needs one --source.")
 @click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Serve recorded responses from this folder on 127.0.0.1 and crawl those instead.")
 @click.option("--api-base", metavar="URL", help="Send every API request to this base URL (a replay server).")
@@ -47,7 +47,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, settings) -> None:
     \b
     Example:
         jobtrend crawl
-        jobtrend crawl --source ashby --board cohere
+        jobtrend crawl --source ashby --board cohere --board openai
         jobtrend crawl --replay data/demo          # offline, recorded responses
     """
     from crawler.run import run_crawl
@@ -58,8 +58,11 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, settings) -> None:
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         extra[name] = value
-    summary = run_crawl(app.config, kinds=kinds or SPIDER_KINDS, keys=list(keys) or None, api_base=api_base,
-                        replay_dir=replay_dir, extra_settings=extra)
+    try:
+        summary = run_crawl(app.config, kinds=kinds or SPIDER_KINDS, keys=list(keys) or None, api_base=api_base,
+                            replay_dir=replay_dir, extra_settings=extra)
+    except (ValueError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(crawl_summary_table(summary))
     click.echo(crawl_totals_line(summary))
     if summary["sources"] and all(s.get("status") == "failed" for s in summary["sources"].values()):

@@ -137,3 +137,9 @@ def test_sql_refuses_writes_hidden_in_queries_and_file_writes(run, db_url, state
     result = run(["sql", statement], db_url)
     assert result.exit_code == 1, result.output
     assert _count(db_url) == 3
+
+
+def test_crawl_before_init_says_what_to_do(run, empty_db_url):
+    result = run(["crawl", "--source", "ashby"], empty_db_url)
+    assert result.exit_code == 1
+    assert "run `jobtrend init` first" in result.output
