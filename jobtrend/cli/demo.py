@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import sys
 from pathlib import Path
 
 import click
@@ -44,7 +46,6 @@ def demo(app: AppContext, database_url: str | None) -> None:
             --config-dir config   # with JOBTREND_DATABASE_URL=sqlite:///data/demo.db
     """
     from crawler.run import run_crawl
-
     from jobtrend.cli.database import initialise
     from jobtrend.cli.pipeline import compute_and_table, crawl_summary_table, crawl_totals_line, run_analysis
 
@@ -70,6 +71,7 @@ def demo(app: AppContext, database_url: str | None) -> None:
 
     click.secho("4/4 trends: share of postings mentioning each framework, by posted week", bold=True)
     click.echo(compute_and_table(config, full=True))
+    command = os.path.relpath(sys.argv[0]) if os.path.exists(sys.argv[0]) else "jobtrend"
     click.echo(f"\nThe demo database is {config.database_url}; query it with e.g.\n"
-               f"  JOBTREND_DATABASE_URL={config.database_url} jobtrend sql "
+               f"  JOBTREND_DATABASE_URL={config.database_url} {command} sql "
                "\"select company, count(*) n from postings group by company order by n desc limit 5\"")

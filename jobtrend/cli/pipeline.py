@@ -88,7 +88,6 @@ def analyze(app: AppContext) -> None:
 def run_analysis(config):
     """Analyse new and changed postings with the configured taxonomy; return the AnalyzeResult."""
     from analysis.mentions import analyze as analyze_mentions
-
     from jobtrend.db import make_engine
 
     engine = make_engine(config.database_url)
@@ -119,7 +118,6 @@ def trends(app: AppContext, full: bool, weeks: int | None, top: int | None) -> N
 def compute_and_table(config, *, full: bool = False, weeks: int | None = None, top: int | None = None) -> str:
     """Recompute trend points and return the table of the latest weeks."""
     from analysis.trends import compute_trends, latest_table
-
     from jobtrend.db import make_engine
 
     engine = make_engine(config.database_url)
