@@ -42,24 +42,27 @@ SUMMARY_FIELDS = ("status", "seen", "new", "updated", "dropped", "errors", "clos
 REPLAY_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
 
-def run_crawl(config: Config, *, kinds: Sequence[str] = ("ashby", "greenhouse"),
+def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
               keys: Iterable[str] | None = None, api_base: str | None = None, replay_dir: Path | None = None,
-              extra_settings: dict[str, Any] | None = None) -> dict:
-    """Crawl the configured boards of ``kinds`` (only ``keys`` when given) and return a summary.
+              extra_settings: dict[str, Any] | None = None,
+              spider_args: dict[str, dict[str, Any]] | None = None) -> dict:
+    """Crawl the configured boards of ``kinds`` (default: every kind with a spider; only ``keys`` when given)
+    and return a summary.
 
     ``api_base`` replaces every ``*_API_BASE`` setting; ``replay_dir`` serves that directory with a
     :class:`ReplayServer` for the duration of the crawl and points the spiders at it. The summary holds, per
     "kind:key", the crawl_runs figures (status, seen, new, updated, dropped, errors, closed, reason), plus
-    ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``.
+    ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``. ``spider_args`` gives
+    keyword arguments per kind, e.g. ``{"hackernews": {"since": "2011-04"}}``.
     """
-    plan = plan_sources(config, kinds, keys)
+    plan = plan_sources(config, tuple(kinds or SPIDERS), keys)
     require_schema(config.database_url)
     with ExitStack() as stack:
         if replay_dir is not None:
             api_base = stack.enter_context(ReplayServer(Path(replay_dir))).url
         settings = crawl_settings(config, api_base=api_base, replay=replay_dir is not None, extra=extra_settings)
         started = time.perf_counter()
-        run_ids = run_spiders(settings, plan)
+        run_ids = run_spiders(settings, plan, spider_args or {})
         elapsed = time.perf_counter() - started
     return summarise(config.database_url, run_ids, elapsed)
 
@@ -123,16 +126,17 @@ def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool 
     return settings
 
 
-def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]]) -> list[int]:
+def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]],
+                spider_args: dict[str, dict[str, Any]]) -> list[int]:
     """Run one spider per kind that has sources, all in one CrawlerProcess; return the crawl_runs ids."""
-    jobs = [(SPIDERS[kind], sources) for kind, sources in plan.items() if sources]
+    jobs = [(kind, sources) for kind, sources in plan.items() if sources]
     if not jobs:
         return []
     process = make_process(settings)
     crawlers = []
-    for spider_cls, sources in jobs:
-        crawler = process.create_crawler(spider_cls)
-        process.crawl(crawler, sources=sources)
+    for kind, sources in jobs:
+        crawler = process.create_crawler(SPIDERS[kind])
+        process.crawl(crawler, sources=sources, **spider_args.get(kind, {}))
         crawlers.append(crawler)
     process.start()
     ids = []

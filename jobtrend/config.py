@@ -21,6 +21,14 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_KINDS = ("ashby", "greenhouse", "lever", "hackernews", "jsonld")
+# Extra keys a [[sources]] table of each kind may have, with their type and what is expected.
+SOURCE_OPTIONS: dict[str, dict[str, tuple[type, str]]] = {
+    "ashby": {},
+    "greenhouse": {},
+    "lever": {"region": (str, '"global" or "eu" (the EU instance api.eu.lever.co)')},
+    "hackernews": {"since": (str, 'the first month to backfill, "YYYY-MM" (threads start in 2011-04)')},
+    "jsonld": {"sitemap": (bool, "true when key is a sitemap.xml listing career pages")},
+}
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -203,8 +211,20 @@ def load_sources(path: Path) -> tuple[SourceConfig, ...]:
         company = _typed(path, entry, "company", str, None, prefix)
         enabled = _typed(path, entry, "enabled", bool, True, prefix)
         options = {k: v for k, v in entry.items() if k not in {"kind", "key", "company", "enabled"}}
+        _check_options(path, kind, options, prefix)
         sources.append(SourceConfig(kind=kind, key=key, company=company, enabled=enabled, options=options))
     return tuple(sources)
+
+
+def _check_options(path: Path, kind: str, options: dict, prefix: str) -> None:
+    allowed = SOURCE_OPTIONS.get(kind, {})
+    for key, value in options.items():
+        if key not in allowed:
+            names = ", ".join(["kind", "key", "company", "enabled", *allowed])
+            raise ConfigError(path, prefix + key, f"one of {names} for a {kind} source", "unknown key")
+        kind_of, expected = allowed[key]
+        if not isinstance(value, kind_of) or isinstance(value, bool) != (kind_of is bool):
+            raise ConfigError(path, prefix + key, expected, value)
 
 
 def load_frameworks(path: Path) -> tuple[FrameworkConfig, ...]:

@@ -7,9 +7,10 @@ from pathlib import Path
 import click
 
 from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.config import SOURCE_KINDS
 from jobtrend.output import render
 
-SPIDER_KINDS = ("ashby", "greenhouse")
+SPIDER_KINDS = SOURCE_KINDS
 SUMMARY_COLUMNS = ("source", "status", "seen", "new", "updated", "dropped", "closed", "reason")
 
 
@@ -37,9 +38,10 @@ def crawl_totals_line(summary: dict) -> str:
 @click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Serve recorded responses from this folder on 127.0.0.1 and crawl those instead.")
 @click.option("--api-base", metavar="URL", help="Send every API request to this base URL (a replay server).")
+@click.option("--since", metavar="YYYY-MM", help="Hacker News: backfill every monthly thread from this month on.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
 @pass_app
-def crawl(app: AppContext, kinds, keys, replay_dir, api_base, settings) -> None:
+def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -> None:
     """Crawl the configured job boards and store their postings.
 
     Exit status 1 when no source could be crawled; per-source failures are listed and stored in crawl_runs.
@@ -48,6 +50,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, settings) -> None:
     Example:
         jobtrend crawl
         jobtrend crawl --source ashby --board cohere --board openai
+        jobtrend crawl --source hackernews --since 2011-04   # every "Who is hiring?" thread
         jobtrend crawl --replay data/demo          # offline, recorded responses
     """
     from crawler.run import run_crawl
@@ -59,8 +62,9 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, settings) -> None:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         extra[name] = value
     try:
-        summary = run_crawl(app.config, kinds=kinds or SPIDER_KINDS, keys=list(keys) or None, api_base=api_base,
-                            replay_dir=replay_dir, extra_settings=extra)
+        summary = run_crawl(app.config, kinds=kinds or None, keys=list(keys) or None, api_base=api_base,
+                            replay_dir=replay_dir, extra_settings=extra,
+                            spider_args={"hackernews": {"since": since}} if since else None)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(crawl_summary_table(summary))

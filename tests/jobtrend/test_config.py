@@ -110,3 +110,26 @@ def test_missing_file_is_named(tmp_path):
     (directory / "sources.toml").unlink()
     with pytest.raises(ConfigError, match=r"sources\.toml: \(file\): expected an existing TOML file"):
         load_config(directory)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[[sources]]\nkind = "ashby"\nkey = "a"\nregion = "eu"\n', "sources[0].region", "for a ashby source"),
+        ('[[sources]]\nkind = "lever"\nkey = "a"\nregion = 1\n', "sources[0].region", '"global" or "eu"'),
+        ('[[sources]]\nkind = "jsonld"\nkey = "https://x.test/jobs"\nsitemap = "yes"\n', "sources[0].sitemap",
+         "true when key is a sitemap"),
+    ],
+)
+def test_source_options_are_checked_per_kind(tmp_path, text, key, expected):
+    path = tmp_path / "sources.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as err:
+        load_sources(path)
+    assert err.value.key == key and expected in str(err.value)
+
+
+def test_source_options_are_kept(tmp_path):
+    path = tmp_path / "sources.toml"
+    path.write_text('[[sources]]\nkind = "lever"\nkey = "mistral"\nregion = "eu"\n')
+    assert load_sources(path)[0].options == {"region": "eu"}
