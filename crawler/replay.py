@@ -1,8 +1,11 @@
 """A local replay server for recorded job-board responses: offline crawls, the demo and end-to-end tests.
 
-Recorded responses live under ``root`` at the real URL paths: a request for path ``P`` (query ignored,
-percent-escapes decoded) is answered from ``root/P.json.gz``, ``root/P.json`` or ``root/P`` as JSON, gzip
-decoded on the way out. ``/robots.txt`` comes from ``root/robots.txt`` when present, else allows everything.
+Recorded responses live under ``root`` at the real URL paths: a request for path ``P`` with query ``Q``
+(percent-escapes decoded) is answered from ``root/P@Q'`` when such a file exists, where ``Q'`` is the query with
+its parameters sorted (``search_by_date@hitsPerPage=1000&tags=story%2Cauthor_whoishiring.json``), else from
+``root/P``; each with the suffixes ``.json.gz``, ``.json``, ``.html.gz``, ``.html``, ``.xml.gz``, ``.xml`` or
+none, served as JSON, HTML or XML by that suffix, gzip decoded on the way out. ``/robots.txt`` comes from
+``root/robots.txt`` when present, else allows everything.
 Anything else is a 404 with the body the real APIs send. ``overrides`` force a path to a status, body and
 headers (a missing board, a truncated payload, an HTML error page, a 500). Every request is logged in memory
 for assertions, never on stderr.
@@ -23,10 +26,11 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 PERMISSIVE_ROBOTS = "User-agent: *\nAllow: /\n"
-SUFFIXES = (".json.gz", ".json", "")
+SUFFIXES = (".json.gz", ".json", ".html.gz", ".html", ".xml.gz", ".xml", "")
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".xml": "application/xml"}
 
 
 @dataclass
@@ -109,16 +113,22 @@ class ReplayServer:
         with self._lock:
             self.requests.append(request)
 
-    def respond(self, path: str) -> ReplayResponse:
-        """The response for a decoded request path: an override, a recorded file, robots.txt or a 404."""
+    def respond(self, path: str, query: str = "") -> ReplayResponse:
+        """The response for a decoded request path and its query: an override (``P?Q`` before ``P``), a
+        recorded file, robots.txt or a 404."""
+        canonical = canonical_query(query)
+        if canonical and f"{path}?{canonical}" in self.overrides:
+            return self.overrides[f"{path}?{canonical}"]
         if path in self.overrides:
             return self.overrides[path]
-        recorded = self.find(path)
+        recorded = (self.find(f"{path}@{quote(canonical, safe='=&')}") if canonical else None) or self.find(path)
         if recorded is not None:
             body = recorded.read_bytes()
+            name = recorded.name.removesuffix(".gz")
             if recorded.name.endswith(".gz"):
                 body = gzip.decompress(body)
-            return ReplayResponse(200, body, {"Content-Type": "application/json"})
+            kind = next((t for ext, t in CONTENT_TYPES.items() if name.endswith(ext)), "application/json")
+            return ReplayResponse(200, body, {"Content-Type": kind})
         if path == "/robots.txt":
             return ReplayResponse(200, PERMISSIVE_ROBOTS, {"Content-Type": "text/plain"})
         return NOT_FOUND
@@ -133,6 +143,11 @@ class ReplayServer:
             if candidate.is_relative_to(self.root) and candidate.is_file():
                 return candidate
         return None
+
+
+def canonical_query(query: str) -> str:
+    """The query string with its parameters sorted, values decoded: the key of a query-specific recording."""
+    return "&".join(f"{k}={v}" for k, v in sorted(parse_qsl(query, keep_blank_values=True)))
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -161,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(parts.path)
         replay = self.server.replay
         replay.record(LoggedRequest(self.command, path, parts.query, {k.lower(): v for k, v in self.headers.items()}))
-        response = replay.respond(path)
+        response = replay.respond(path, parts.query)
         body = response.payload()
         self.send_response(response.status)
         headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), **response.headers}

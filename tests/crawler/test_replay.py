@@ -105,3 +105,23 @@ def test_command_line_serves_a_directory(root):
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_query_specific_recordings_and_content_types(tmp_path):
+    import urllib.request
+
+    api = tmp_path / "api" / "v1"
+    api.mkdir(parents=True)
+    (api / "search.json").write_text('{"any": true}')
+    (api / "search@page=1&tags=story%2Cauthor_whoishiring.json").write_text('{"page": 1}')
+    (tmp_path / "careers").mkdir()
+    (tmp_path / "careers" / "ml-engineer.html").write_text("<html>job</html>")
+    with ReplayServer(tmp_path) as server:
+        def get(path):
+            with urllib.request.urlopen(server.url + path) as response:
+                return response.headers["Content-Type"], response.read().decode()
+
+        assert get("/api/v1/search?tags=story,author_whoishiring&page=1")[1] == '{"page": 1}'
+        assert get("/api/v1/search?tags=story%2Cauthor_whoishiring&page=1")[1] == '{"page": 1}'
+        assert get("/api/v1/search?page=2")[1] == '{"any": true}'
+        assert get("/careers/ml-engineer") == ("text/html; charset=utf-8", "<html>job</html>")
