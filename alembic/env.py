@@ -6,9 +6,10 @@ import logging.config
 import os
 
 from alembic import context
+
 from jobtrend.config import load_config
 from jobtrend.db import make_engine
-from jobtrend.models import Base
+from jobtrend.models import Base, UTCDateTime
 
 config = context.config
 if config.config_file_name is not None:
@@ -22,6 +23,13 @@ FOREIGN_TABLES = {"apscheduler_jobs"}
 
 def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001 - Alembic's hook signature
     return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
+def render_item(type_, obj, autogen_context):  # noqa: ANN001 - Alembic's hook signature
+    """Render jobtrend's UTCDateTime as a plain DateTime(timezone=True): migrations never import the models."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def database_url() -> str:
@@ -52,7 +60,7 @@ def run_migrations_online() -> None:
 
 def _run(connection) -> None:  # noqa: ANN001
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      include_object=include_object, compare_type=True)
+                      include_object=include_object, compare_type=True, render_item=render_item)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -83,6 +83,13 @@ class Source(Base):
     company: Mapped[str | None] = mapped_column(String(200))
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Health, kept by jobtrend.health after every crawl of the source (see docs/crawling.md).
+    health: Mapped[str] = mapped_column(String(20), default="new", server_default="new")
+    health_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_crawled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_ok_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class CrawlRun(Base):

@@ -10,7 +10,8 @@ source's stats (``jobtrend/source/<kind>:<key>/...``):
 - "partial": the crawl was cut short (another close reason), the board never answered, or a batch was lost.
 
 Only after an "ok" crawl are the source's open postings whose external id was not seen given ``closed_at``;
-a failed or partial crawl never closes anything.
+a failed or partial crawl never closes anything, and neither does the first crawl that finds a board empty
+after it listed postings (``jobtrend.health`` keeps the source's health and makes that call).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobtrend.db import ensure_source, make_engine, session_factory
+from jobtrend.health import record_crawl
 from jobtrend.models import CrawlRun, Posting, utcnow
 
 logger = logging.getLogger(__name__)
@@ -83,10 +85,12 @@ class CrawlRunExtension:
         status, error = outcome(result, reason, own)
         try:
             with session_factory(self.engine).begin() as session:
-                closed = close_unseen(session, source_id, result.seen_ids) if status == "ok" else 0
+                seen = len(result.seen_ids) if result else 0
+                may_close = record_crawl(session, source_id, status=status, error=error, seen=seen)
+                closed = close_unseen(session, source_id, result.seen_ids) if may_close else 0
                 run = session.get(CrawlRun, run_id)
                 run.finished_at, run.status, run.error, run.stats = utcnow(), status, error, own
-                run.seen = len(result.seen_ids) if result else 0
+                run.seen = seen
                 run.new, run.updated, run.dropped = own.get("new", 0), own.get("updated", 0), own.get("dropped", 0)
                 run.errors, run.closed = error_count(own, status), closed
         except SQLAlchemyError as exc:

@@ -1,0 +1,86 @@
+"""Source health: what each finished crawl says about a source, kept on its ``sources`` row.
+
+States (``sources.health``):
+
+- ``new``: never crawled;
+- ``ok``: the last crawl read the board and it listed postings;
+- ``empty``: the board answered with no postings and never listed any;
+- ``zero_yield``: the board answered with no postings after listing some. Flagged: an API that suddenly
+  lists nothing is as likely broken as empty, so the first such crawl closes nothing; from the second one in a
+  row on, the board is taken at its word and its postings are closed;
+- ``gone``: the board answered 404 or 410 (removed or renamed). Its postings are not closed: a board can come
+  back, and one failure is no proof;
+- ``failing``: any other failure (network, 5xx after retries, truncated or non-JSON body, robots.txt).
+
+A partial crawl (cut short) changes no state. ``health_since`` is when the state last changed;
+``consecutive_failures`` counts failed crawls in a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from jobtrend.models import Posting, Source, utcnow
+
+GONE_REASONS = ("http_404", "http_410")
+STATES = ("new", "ok", "empty", "zero_yield", "gone", "failing")
+
+
+def next_state(previous: str, status: str, error: str | None, seen: int) -> str:
+    """The health after a crawl that ended with ``status`` (ok/failed/partial), ``error`` and ``seen`` postings."""
+    if status == "partial":
+        return previous
+    if status == "failed":
+        return "gone" if error in GONE_REASONS else "failing"
+    if seen > 0:
+        return "ok"
+    return "zero_yield" if previous in ("ok", "zero_yield") else "empty"
+
+
+def record_crawl(session: Session, source_id: int, *, status: str, error: str | None, seen: int,
+                 now: dt.datetime | None = None) -> bool:
+    """Update the source's health from one finished crawl; return whether its unseen postings may be closed.
+
+    Only an ok crawl may close, and not the first crawl that finds a board empty after it listed postings.
+    """
+    now = now or utcnow()
+    source = session.get(Source, source_id)
+    previous = source.health or "new"
+    state = next_state(previous, status, error, seen)
+    if state != previous:
+        source.health, source.health_since = state, now
+    source.last_crawled_at = now
+    if status == "ok":
+        source.last_ok_at, source.last_error, source.consecutive_failures = now, None, 0
+    else:
+        source.last_error = error
+        if status == "failed":
+            source.consecutive_failures = (source.consecutive_failures or 0) + 1
+    return status == "ok" and not (state == "zero_yield" and previous != "zero_yield")
+
+
+HEALTH_COLUMNS = ("source", "company", "health", "since", "last_ok", "last_crawl", "open", "failures", "last_error")
+HEALTH_ORDER = {"gone": 0, "failing": 1, "zero_yield": 2, "empty": 3, "new": 4, "ok": 5}
+
+
+def health_rows(session: Session, *, include_disabled: bool = False) -> list[tuple]:
+    """One row per source for `jobtrend sources`: troubled sources first, then by kind and key."""
+    open_postings = (select(Posting.source_id, func.count().label("n")).where(Posting.closed_at.is_(None))
+                     .group_by(Posting.source_id).subquery())
+    query = select(Source, func.coalesce(open_postings.c.n, 0)).outerjoin(
+        open_postings, open_postings.c.source_id == Source.id)
+    if not include_disabled:
+        query = query.where(Source.enabled.is_(True))
+    rows = []
+    for source, n_open in session.execute(query):
+        rows.append((f"{source.kind}:{source.key}", source.company, source.health, _day(source.health_since),
+                     _day(source.last_ok_at), _day(source.last_crawled_at), n_open, source.consecutive_failures,
+                     source.last_error))
+    return sorted(rows, key=lambda r: (HEALTH_ORDER.get(r[2], 9), r[0]))
+
+
+def _day(moment: dt.datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%d %H:%M") if moment else None
