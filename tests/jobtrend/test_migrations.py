@@ -1,10 +1,10 @@
 """Migrations build exactly the schema the models describe, and undo cleanly, on SQLite and PostgreSQL."""
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from alembic import command
 from jobtrend.db import alembic_config, make_engine, migrate
 from jobtrend.models import Base
 
@@ -56,3 +56,29 @@ def test_a_model_change_without_a_migration_is_detected(empty_db_url):
     engine.dispose()
     diff = _diff(empty_db_url)
     assert any(d[0] == "add_column" and d[3].name == "department" for d in diff)
+
+
+def test_upgrading_a_database_with_data_keeps_every_row(empty_db_url):
+    """0001 -> head on a populated database: rows survive, new source columns get their defaults."""
+    from sqlalchemy import text
+
+    migrate(empty_db_url, "0001")
+    engine = make_engine(empty_db_url)
+    with engine.begin() as conn:
+        conn.execute(text("insert into sources (kind, key, company, enabled, created_at) "
+                          "values ('ashby', 'acme', 'Acme', true, current_timestamp)"))
+        source_id = conn.execute(text("select id from sources")).scalar()
+        for i in range(3):
+            conn.execute(text(
+                "insert into postings (source_id, external_id, title, description_text, posted_at, posted_week, "
+                "first_seen_at, last_seen_at, content_hash) values (:s, :e, 't', 'x', current_timestamp, "
+                "current_date, current_timestamp, current_timestamp, 'h')"), {"s": source_id, "e": str(i)})
+    engine.dispose()
+    migrate(empty_db_url)
+    engine = make_engine(empty_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from postings")).scalar() == 3
+        row = conn.execute(text("select key, health, consecutive_failures from sources")).one()
+    engine.dispose()
+    assert tuple(row) == ("acme", "new", 0)
+    assert _diff(empty_db_url) == []
