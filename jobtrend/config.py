@@ -30,6 +30,7 @@ SOURCE_OPTIONS: dict[str, dict[str, tuple[type, str]]] = {
     "jsonld": {"sitemap": (bool, "true when key is a sitemap.xml listing career pages")},
 }
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+CONTACT_RE = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 class ConfigError(Exception):
@@ -175,8 +176,10 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
             raise ConfigError(path, f"crawl.{key}", "an integer of at least 1", values[key])
     if values["download_delay"] < 0:
         raise ConfigError(path, "crawl.download_delay", "a number of seconds, 0 or more", values["download_delay"])
-    if not values["user_agent"].strip():
-        raise ConfigError(path, "crawl.user_agent", "a non-empty User-Agent with a contact URL", "")
+    if not CONTACT_RE.search(values["user_agent"]):
+        raise ConfigError(path, "crawl.user_agent",
+                          "an honest User-Agent with a contact URL or email, e.g. 'mybot/1.0 (+https://example.org/bot)'",
+                          values["user_agent"])
     crawl = CrawlSettings(**values)
 
     trends_t = _typed(path, data, "trends", dict, {}, "")

@@ -52,6 +52,7 @@ def test_environment_overrides_database_url_and_config_dir(tmp_path, monkeypatch
         ('[crawl]\nbatch_size = true\n', "crawl.batch_size", "an integer"),
         ('[crawl]\nspeed = 3\n', "crawl.speed", "one of"),
         ('[reports]\n', "reports", "one of"),
+        ('[crawl]\nuser_agent = "Mozilla/5.0"\n', "crawl.user_agent", "contact URL or email"),
     ],
 )
 def test_bad_main_file_names_file_key_and_expectation(tmp_path, text, key, expected):
