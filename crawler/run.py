@@ -26,16 +26,21 @@ from scrapy.settings import Settings
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from crawler.middlewares.replay_hosts import replay_hosts_url
 from crawler.replay import ReplayServer
 from crawler.spiders.ashby import AshbySpider
 from crawler.spiders.greenhouse import GreenhouseSpider
+from crawler.spiders.hackernews import HackerNewsSpider
+from crawler.spiders.jsonld import JsonLdSpider
+from crawler.spiders.lever import LeverSpider
 from jobtrend.config import Config, SourceConfig, load_config
 from jobtrend.db import make_engine
 from jobtrend.models import CrawlRun, Source
 
 logger = logging.getLogger(__name__)
 
-SPIDERS = {"ashby": AshbySpider, "greenhouse": GreenhouseSpider}
+SPIDERS = {"ashby": AshbySpider, "greenhouse": GreenhouseSpider, "lever": LeverSpider,
+           "jsonld": JsonLdSpider, "hackernews": HackerNewsSpider}
 SUMMARY_FIELDS = ("status", "seen", "new", "updated", "dropped", "errors", "closed")
 
 # Politeness is pointless against the local replay server: no delay, several requests at once.
@@ -49,7 +54,8 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
     """Crawl the configured boards of ``kinds`` (default: every kind with a spider; only ``keys`` when given)
     and return a summary.
 
-    ``api_base`` replaces every ``*_API_BASE`` setting; ``replay_dir`` serves that directory with a
+    ``api_base`` replaces every ``*_API_BASE`` setting and sends career-site requests to ``<api_base>/sites/<host>``
+    (``REPLAY_HOSTS_URL``, crawler/middlewares/replay_hosts.py); ``replay_dir`` serves that directory with a
     :class:`ReplayServer` for the duration of the crawl and points the spiders at it. The summary holds, per
     "kind:key", the crawl_runs figures (status, seen, new, updated, dropped, errors, closed, reason), plus
     ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``. ``spider_args`` gives
@@ -121,7 +127,11 @@ def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool 
     if replay:
         settings.setdict(REPLAY_SETTINGS, priority="cmdline")
     if api_base:
-        settings.setdict({cls.api_base_setting: api_base.rstrip("/") for cls in SPIDERS.values()}, "cmdline")
+        # a spider with several hosts (Lever's US and EU instances) lists all its settings in api_base_settings
+        names = [n for cls in SPIDERS.values() for n in getattr(cls, "api_base_settings", (cls.api_base_setting,))]
+        settings.setdict(dict.fromkeys(names, api_base.rstrip("/")), "cmdline")
+        # career sites keep their own hosts: crawler/middlewares/replay_hosts.py maps them to <api_base>/sites/
+        settings.set("REPLAY_HOSTS_URL", replay_hosts_url(api_base), "cmdline")
     settings.setdict(extra or {}, priority="cmdline")
     return settings
 
@@ -201,12 +211,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--board", action="append", help="board key (repeatable; default: every enabled one)")
     parser.add_argument("--replay", type=Path, help="replay recorded responses from this directory")
     parser.add_argument("--api-base", help="send every API request to this base URL instead")
+    parser.add_argument("--since", metavar="YYYY-MM", help="hackernews: read every monthly thread from this month on")
     parser.add_argument("-s", "--set", action="append", type=parse_setting, default=[], metavar="NAME=VALUE",
                         help="override a Scrapy setting (repeatable)")
     args = parser.parse_args(argv)
     config = load_config(args.config_dir)
     summary = run_crawl(config, kinds=tuple(args.source or SPIDERS), keys=args.board, api_base=args.api_base,
-                        replay_dir=args.replay, extra_settings=dict(args.set))
+                        replay_dir=args.replay, extra_settings=dict(args.set),
+                        spider_args={"hackernews": {"since": args.since}} if args.since else None)
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

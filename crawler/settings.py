@@ -37,6 +37,7 @@ DOWNLOAD_WARNSIZE = 0
 
 # --- Retries: rate limiting and server errors are retried, then reported as failed sources -------------------
 RETRY_ENABLED = True
+RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After is not waited for and the board fails
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524]
 RETRY_TIMES = 2
 
@@ -52,6 +53,13 @@ LOG_LEVEL = "INFO"
 # --- Job-board APIs: spiders append the real paths (tests and the demo point these at the replay server) ------
 ASHBY_API_BASE = "https://api.ashbyhq.com"
 GREENHOUSE_API_BASE = "https://boards-api.greenhouse.io"
+HN_ALGOLIA_API_BASE = "https://hn.algolia.com"  # Hacker News "Who is hiring?" threads (Algolia HN Search API)
+LEVER_API_BASE = "https://api.lever.co"
+LEVER_EU_API_BASE = "https://api.eu.lever.co"  # sites with region = "eu"
+LEVER_PAGE_SIZE = 100  # postings per page (the API's limit parameter)
+
+# --- Career sites (jsonld) keep their own hosts; a replayed crawl maps them all to one replay server ----------
+REPLAY_HOSTS_URL = ""  # e.g. "http://127.0.0.1:8765/sites": crawler/middlewares/replay_hosts.py (off when empty)
 
 # --- Storage --------------------------------------------------------------------------------------------------
 JOBTREND_BATCH_SIZE = _crawl.batch_size
@@ -62,6 +70,13 @@ DOWNLOADER_MIDDLEWARES = {
     # Scrapy's own lets through requests sent while robots.txt downloads: crawler/middlewares/robotstxt.py
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robotstxt.RobotsTxtMiddleware": 100,
+    # robots.txt Crawl-delay raises its host's download-slot delay: crawler/middlewares/crawl_delay.py
+    "crawler.middlewares.crawl_delay.CrawlDelayMiddleware": 110,
+    # Scrapy's retry, waiting as long as a Retry-After header asks: crawler/middlewares/retry_after.py
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.retry_after.RetryAfterMiddleware": 550,
+    # replayed crawls only: any host's request goes to REPLAY_HOSTS_URL; after robots.txt, which sees real hosts
+    "crawler.middlewares.replay_hosts.ReplayHostsMiddleware": 950,
 }
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 500,

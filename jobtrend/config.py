@@ -27,7 +27,13 @@ SOURCE_OPTIONS: dict[str, dict[str, tuple[type, str]]] = {
     "greenhouse": {},
     "lever": {"region": (str, '"global" or "eu" (the EU instance api.eu.lever.co)')},
     "hackernews": {"since": (str, 'the first month to backfill, "YYYY-MM" (threads start in 2011-04)')},
-    "jsonld": {"sitemap": (bool, "true when key is a sitemap.xml listing career pages")},
+    "jsonld": {
+        "sitemap": (bool, "true when key is a sitemap.xml listing career pages"),
+        "follow": (str, "a regular expression; only links (or sitemap URLs) whose absolute URL it matches are "
+                        'fetched as job pages, on any host, e.g. "/jobs/[0-9]+$"'),
+        "max_pages": (int, "the most pages fetched per crawl besides the key page, an integer of at least 1 "
+                           "(default 200)"),
+    },
 }
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 CONTACT_RE = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+\.[\w.-]+")

@@ -11,7 +11,10 @@ source's stats (``jobtrend/source/<kind>:<key>/...``):
 
 Only after an "ok" crawl are the source's open postings whose external id was not seen given ``closed_at``;
 a failed or partial crawl never closes anything, and neither does the first crawl that finds a board empty
-after it listed postings (``jobtrend.health`` keeps the source's health and makes that call).
+after it listed postings (``jobtrend.health`` keeps the source's health and makes that call). A source whose
+result says ``closes_unseen = False`` never closes postings: a Hacker News crawl reads only some monthly threads,
+so a posting it did not list is not gone. A spider may itself end a source "partial" (some of its requests
+failed, the others were read); ``errors`` then counts the failed requests (``source_error/<reason>``).
 """
 
 from __future__ import annotations
@@ -87,7 +90,8 @@ class CrawlRunExtension:
             with session_factory(self.engine).begin() as session:
                 seen = len(result.seen_ids) if result else 0
                 may_close = record_crawl(session, source_id, status=status, error=error, seen=seen)
-                closed = close_unseen(session, source_id, result.seen_ids) if may_close else 0
+                closes = may_close and getattr(result, "closes_unseen", True)
+                closed = close_unseen(session, source_id, result.seen_ids) if closes else 0
                 run = session.get(CrawlRun, run_id)
                 run.finished_at, run.status, run.error, run.stats = utcnow(), status, error, own
                 run.seen = seen
@@ -109,8 +113,8 @@ def source_stats(stats: dict, label: str) -> dict:
 
 def outcome(result, reason: str, own: dict) -> tuple[str, str | None]:
     """The crawl_runs status and error of a source, from its result and the spider's close reason."""
-    if result is not None and result.status == "failed":
-        return "failed", result.reason
+    if result is not None and result.status != "ok":  # "failed", or "partial" as the spider saw it
+        return result.status, result.reason
     if result is None:
         return "partial", "no_response" if reason == "finished" else f"cut_short:{reason}"
     if reason != "finished":
@@ -121,9 +125,11 @@ def outcome(result, reason: str, own: dict) -> tuple[str, str | None]:
 
 
 def error_count(own: dict, status: str) -> int:
-    """Item errors plus postings lost to the database, plus one when the whole board failed."""
+    """Item errors plus postings lost to the database, plus the failed requests (at least one when the whole
+    board failed)."""
     errors = sum(v for k, v in own.items() if k.startswith("item_error/")) + own.get("store_error", 0)
-    return errors + (1 if status == "failed" else 0)
+    failed_requests = sum(v for k, v in own.items() if k.startswith("source_error/"))
+    return errors + max(failed_requests, 1 if status == "failed" else 0)
 
 
 def close_unseen(session, source_id: int, seen_ids: set[str]) -> int:

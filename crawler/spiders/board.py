@@ -1,9 +1,12 @@
-"""Shared base for job boards that return the whole board as one JSON document per GET (Ashby, Greenhouse).
+"""Shared base for job boards that return the board as JSON: one GET per board (Ashby, Greenhouse) or per page (Lever).
 
 A subclass sets ``name`` (the source kind), ``api_base_setting`` and two hooks: :meth:`BoardSpider.board_url`
 and :meth:`BoardSpider.parse_job`. The base fetches each board once, decodes the JSON, yields one
 :class:`~crawler.items.JobPosting` per job and records a :class:`SourceResult` per board in
 ``spider.source_results``; the crawl-run extension reads those results to decide whether postings may be closed.
+A paginated board also overrides :meth:`BoardSpider.decode` and :meth:`BoardSpider.next_page_url`: its pages are
+fetched one after the other, and it is "ok" only once its last page has been read (the ids of all its pages are
+its seen set); a page that fails fails the whole board.
 
 Nothing is raised out of a callback: a failed board is logged, counted in stats
 (``jobtrend/source_error/<reason>``) and recorded as failed; a bad job inside a good board is counted
@@ -51,16 +54,32 @@ class BoardSpider(scrapy.Spider):
         self.source_results: dict[str, SourceResult] = {}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        base = self.settings.get(self.api_base_setting, "").rstrip("/")
         for source in self.sources:
-            yield scrapy.Request(self.board_url(base, source.key), callback=self.parse_board,
-                                 errback=self.board_failed, cb_kwargs={"source": source}, dont_filter=True)
+            yield self.board_request(self.board_url(self.api_base(source), source.key), source)
+
+    def board_request(self, url: str, source: SourceConfig, seen: set[str] | None = None) -> scrapy.Request:
+        """A request for one page of ``source``; ``seen`` carries the ids of its earlier pages."""
+        cb_kwargs = {"source": source} if seen is None else {"source": source, "seen": seen}
+        return scrapy.Request(url, callback=self.parse_board, errback=self.board_failed, cb_kwargs=cb_kwargs,
+                              dont_filter=True)
 
     # --- hooks for subclasses -------------------------------------------------------------------------------
 
+    def api_base(self, source: SourceConfig) -> str:
+        """The API base URL for ``source``: the ``api_base_setting`` setting, without a trailing slash."""
+        return self.settings.get(self.api_base_setting, "").rstrip("/")
+
     def board_url(self, base: str, key: str) -> str:
-        """The URL that returns the whole board ``key``."""
+        """The URL that returns the whole board ``key`` (its first page, when it is paginated)."""
         raise NotImplementedError
+
+    def decode(self, body: bytes) -> tuple[list, str | None]:
+        """The jobs of one response, or an empty list and why they could not be read."""
+        return decode_board(body)
+
+    def next_page_url(self, response: Response, jobs: list) -> str | None:
+        """The URL of the page after ``response``, or None when it was the board's last (or only) page."""
+        return None
 
     def parse_job(self, job: dict, source: SourceConfig, external_id: str) -> JobPosting:
         """One JobPosting from one job of the payload."""
@@ -72,16 +91,25 @@ class BoardSpider(scrapy.Spider):
 
     # --- callbacks ------------------------------------------------------------------------------------------
 
-    def parse_board(self, response: Response, source: SourceConfig) -> Iterator[JobPosting]:
-        """Decode the board's JSON, yield its jobs and record the board as ok (or failed, with why)."""
-        jobs, reason = decode_board(response.body)
+    def parse_board(self, response: Response, source: SourceConfig,
+                    seen: set[str] | None = None) -> Iterator[JobPosting | scrapy.Request]:
+        """Decode one page of the board, yield its jobs, then request the next page or record the board as ok
+        (or failed, with why). A full page that adds no new id means the server ignores the paging: failed."""
+        jobs, reason = self.decode(response.body)
         if reason:
             self.source_failed(source, reason)
             return
-        seen: set[str] = set()
+        seen = set() if seen is None else seen
+        known = len(seen)
         yield from self.parse_jobs(jobs, source, seen)
-        self.source_results[source.key] = SourceResult("ok", None, seen)
-        self.logger.info("%s board %r: %d postings", self.name, source.key, len(seen))
+        next_url = self.next_page_url(response, jobs)
+        if next_url is None:
+            self.source_results[source.key] = SourceResult("ok", None, seen)
+            self.logger.info("%s board %r: %d postings", self.name, source.key, len(seen))
+        elif len(seen) == known:
+            self.source_failed(source, "pagination_stalled")
+        else:
+            yield self.board_request(next_url, source, seen)
 
     def parse_jobs(self, jobs: list, source: SourceConfig, seen: set[str]) -> Iterator[JobPosting]:
         """Yield one item per usable job, adding every listed job's id to ``seen``; skip and count bad ones."""

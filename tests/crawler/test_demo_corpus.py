@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import urllib.request
 
 from crawler.replay import ReplayServer
@@ -26,10 +25,14 @@ def test_every_demo_board_is_served_at_the_url_its_spider_requests():
     spiders = {kind: make_spider(cls, []) for kind, cls in SPIDERS.items()}
     with ReplayServer(DEMO) as server:
         for source in sources:
+            if source.kind == "jsonld":  # career sites, no board API: crawled in test_jsonld_end_to_end.py
+                continue
+            if source.kind == "hackernews":  # a thread list, then threads: test_hackernews_end_to_end.py
+                continue
             url = spiders[source.kind].board_url(server.url, source.key)
             with urllib.request.urlopen(url, timeout=5) as response:
-                payload = json.loads(response.read())
-            assert payload["jobs"], source.label
+                jobs, reason = spiders[source.kind].decode(response.read())  # Lever pages are bare arrays
+            assert jobs and reason is None, source.label
 
 
 def test_demo_readme_keeps_origin_and_licence():

@@ -1,0 +1,348 @@
+"""Hacker News "Ask HN: Who is hiring?" threads through the Algolia HN Search API: one posting per company post.
+
+The source's key is the account that posts the threads (``whoishiring``). A crawl lists that account's stories
+newest first (``GET {HN_ALGOLIA_API_BASE}/api/v1/search_by_date?tags=story,author_{key}&hitsPerPage=1000``; Algolia
+returns at most 1000 hits per query, so a full page is followed by the next slice, ``numericFilters=
+created_at_i<=<oldest seen>``), keeps the titles ``Ask HN: Who is hiring? (Month YYYY)`` (case and trailing
+blanks vary in the real titles; "Who wants to be hired?" and freelancer threads are left out) and reads each chosen
+thread whole with ``GET /api/v1/items/{id}``. Every top-level comment is a posting (replies, at any depth, are
+not; deleted or dead comments, which have no author and no text, are skipped and counted as
+``jobtrend/hackernews/deleted``): external id = comment id, URL = its HN page, posted at = the comment's time,
+company, title, location, remote and employment type from the customary first line
+(:mod:`crawler.hn_first_line`).
+
+Which threads a crawl reads:
+
+- with ``since="YYYY-MM"`` (``jobtrend crawl --source hackernews --since 2011-04``): every thread from that month
+  on, read again even when crawled before;
+- without it: the newest thread (it keeps growing) and every thread not read completely before, from the
+  source's ``since`` option in sources.toml, else from the oldest thread ever read (so a failed thread is
+  retried and missed months are filled in). With neither, a first crawl reads only the newest thread.
+
+"Read completely before" is recorded, not guessed: a thread whose comments were all handed to the pipelines is
+counted in the run's stats as ``thread/<YYYY-MM>/<story id>`` (so in ``crawl_runs.stats``), and the next crawl
+reads those back; a run that lost postings to the database (``store_error``) vouches for none of its threads.
+The stored postings cannot tell it: a late comment to one month's thread is posted in the next month.
+
+A thread that fails (``http_404``, ``invalid_json``, ...) is logged and counted (``jobtrend/source_error/<reason>``)
+and the others go on; the source ends "partial" (``threads_failed:<failed>/<chosen>``), or "failed" when every
+chosen thread or the listing failed. HN postings are never closed: a crawl reads a few threads, so a posting it
+did not see says nothing (:class:`ThreadsResult` tells the crawl-run extension so).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy.http import Response
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from twisted.python.failure import Failure
+
+from crawler.hn_first_line import first_line_of, parse_first_line
+from crawler.items import JobPosting
+from crawler.spiders.board import BoardSpider, SourceResult, failure_reason
+from jobtrend.config import SourceConfig
+from jobtrend.db import make_engine
+from jobtrend.models import CrawlRun, Source
+
+logger = logging.getLogger(__name__)
+
+THREAD_TITLE_RE = re.compile(r"^Ask HN: Who is hiring\? \((\w+) (\d{4})\)$", re.I)
+MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
+THREAD_STAT_RE = re.compile(r"^thread/(\d{4}-\d{2})/(\d+)$")
+ITEM_PAGE = "https://news.ycombinator.com/item?id={}"
+TITLE_MAX = 200
+NO_HEADLINE = "(no headline)"
+
+
+@dataclass(frozen=True, order=True)
+class Thread:
+    """One monthly thread: ordered by month, then posting time."""
+
+    month: str  # "YYYY-MM"
+    created_at_i: int
+    story_id: int
+    title: str
+
+
+@dataclass
+class ThreadsResult(SourceResult):
+    """A SourceResult whose unseen postings must not be closed: a crawl reads only some of the threads."""
+
+    closes_unseen: bool = False
+
+
+@dataclass
+class Progress:
+    """What the crawl of one source has found so far."""
+
+    crawled: dict[int, str]  # story id -> month of the threads read completely by earlier crawls
+    hits: dict[str, dict] = field(default_factory=dict)  # listing hits by objectID
+    chosen: int = 0
+    pending: dict[int, Thread] = field(default_factory=dict)
+    failed: list[tuple[Thread, str]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+
+
+class HackerNewsSpider(BoardSpider):
+    """Crawl the monthly "Who is hiring?" threads of the accounts listed in sources.toml (``kind = "hackernews"``)."""
+
+    name = "hackernews"
+    api_base_setting = "HN_ALGOLIA_API_BASE"
+    hits_per_page = 1000  # Algolia's maximum
+
+    def __init__(self, *args: Any, since: str | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.since = since
+        self.progress: dict[str, Progress] = {}
+
+    def board_url(self, base: str, key: str, before: int | None = None) -> str:
+        """The search for the account's stories, newest first; ``before`` slices past Algolia's 1000-hit cap."""
+        query: dict[str, Any] = {"tags": f"story,author_{key}", "hitsPerPage": self.hits_per_page}
+        if before is not None:
+            query["numericFilters"] = f"created_at_i<={before}"
+        return f"{base}/api/v1/search_by_date?{urlencode(query, safe=',')}"
+
+    def thread_url(self, base: str, story_id: int) -> str:
+        """The whole tree of one thread."""
+        return f"{base}/api/v1/items/{story_id}"
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for source in self.sources:
+            bad = [m for m in (self.since, source.options.get("since")) if m is not None and not MONTH_RE.match(m)]
+            if bad:
+                self.source_failed(source, "invalid_since")
+                self.logger.error("%s: since must be YYYY-MM, got %r", source.label, bad[0])
+                continue
+            crawled = crawled_threads(self.settings.get("JOBTREND_DATABASE_URL"), source)
+            if crawled is None:
+                self.source_failed(source, "history_unreadable")
+                continue
+            self.progress[source.key] = Progress(crawled)
+            yield self.listing_request(source)
+
+    def listing_request(self, source: SourceConfig, before: int | None = None) -> scrapy.Request:
+        return scrapy.Request(self.board_url(self.algolia_base(), source.key, before), callback=self.parse_listing,
+                              errback=self.board_failed, cb_kwargs={"source": source}, dont_filter=True)
+
+    def algolia_base(self) -> str:
+        return self.settings.get(self.api_base_setting, "").rstrip("/")
+
+    # --- the listing ------------------------------------------------------------------------------------------
+
+    def parse_listing(self, response: Response, source: SourceConfig) -> Iterator[scrapy.Request]:
+        """Collect the stories of one listing slice; ask for the next slice or read the chosen threads."""
+        hits, reason = decode_hits(response.body)
+        if reason:
+            self.source_failed(source, reason)
+            return
+        progress = self.progress[source.key]
+        new = {str(h.get("objectID")): h for h in hits if str(h.get("objectID")) not in progress.hits}
+        progress.hits.update(new)
+        floor = self.floor(source, progress)
+        times = [h["created_at_i"] for h in hits if isinstance(h.get("created_at_i"), int)]
+        if len(hits) >= self.hits_per_page and new and times and floor and month_of(min(times)) >= floor:
+            yield self.listing_request(source, before=min(times))
+            return
+        yield from self.request_threads(source, progress)
+
+    def floor(self, source: SourceConfig, progress: Progress) -> str | None:
+        """The oldest month this crawl may read: ``since``, the source's option, else the oldest thread read."""
+        return self.since or source.options.get("since") or min(progress.crawled.values(), default=None)
+
+    def request_threads(self, source: SourceConfig, progress: Progress) -> Iterator[scrapy.Request]:
+        """Pick the threads to read (see the module docstring) and request each one."""
+        threads = hiring_threads(progress.hits.values())
+        if not threads:
+            self.source_failed(source, "no_threads")
+            return
+        chosen = choose_threads(threads, since=self.since, floor=self.floor(source, progress),
+                                crawled=set(progress.crawled))
+        progress.chosen, progress.pending = len(chosen), {t.story_id: t for t in chosen}
+        self.crawler.stats.set_value(f"jobtrend/source/{source.label}/threads_listed", len(threads))
+        self.logger.info("%s: %d threads listed, reading %d (%s)", source.label, len(threads), len(chosen),
+                         ", ".join(t.month for t in chosen[:6]) + (" ..." if len(chosen) > 6 else ""))
+        if not chosen:
+            self.finish_source(source)
+        for thread in chosen:
+            yield scrapy.Request(self.thread_url(self.algolia_base(), thread.story_id), callback=self.parse_thread,
+                                 errback=self.thread_failed, cb_kwargs={"source": source, "thread": thread},
+                                 dont_filter=True)
+
+    # --- one thread -------------------------------------------------------------------------------------------
+
+    def parse_thread(self, response: Response, source: SourceConfig, thread: Thread) -> Iterator[JobPosting]:
+        """Yield a posting per live top-level comment, then record the thread as read."""
+        comments, reason = decode_thread(response.body, thread.story_id)
+        if reason:
+            self.thread_error(source, thread, reason)
+            return
+        seen: set[str] = set()
+        yield from self.parse_jobs(comments, source, seen)
+        self.progress[source.key].seen |= seen
+        self.crawler.stats.set_value(f"jobtrend/source/{source.label}/thread/{thread.month}/{thread.story_id}",
+                                     len(seen))
+        self.logger.info("%s thread %s (%d): %d postings", source.label, thread.month, thread.story_id, len(seen))
+        self.thread_done(source, thread)
+
+    def skip_job(self, job: dict, source: SourceConfig) -> bool:
+        """Deleted and dead comments (no author, no text) and anything that is not a comment."""
+        if job.get("author") and job.get("text") and job.get("type", "comment") == "comment":
+            return False
+        self.crawler.stats.inc_value("jobtrend/hackernews/deleted")
+        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/deleted")
+        return True
+
+    def parse_job(self, job: dict, source: SourceConfig, external_id: str) -> JobPosting:
+        text = comment_html(job["text"])
+        line = first_line_of(text)
+        parsed = parse_first_line(line)
+        return self.new_item(
+            source,
+            external_id,
+            url=ITEM_PAGE.format(external_id),
+            title=shorten(parsed.title or headline(line)),
+            company=parsed.company,
+            location=parsed.location,
+            remote=parsed.remote,
+            employment_type=parsed.employment_type,
+            department=None,
+            description_html=text,
+            posted_at=job.get("created_at") or job.get("created_at_i"),
+            extras={"author": job["author"], "thread_id": job.get("parent_id"), "first_line": line,
+                    "urls": parsed.urls, "emails": parsed.emails},
+        )
+
+    def thread_failed(self, failure: Failure) -> None:
+        """Errback of a thread request: count it and go on with the others."""
+        kwargs = failure.request.cb_kwargs
+        self.thread_error(kwargs["source"], kwargs["thread"], failure_reason(failure))
+
+    def thread_error(self, source: SourceConfig, thread: Thread, reason: str) -> None:
+        self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
+        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/source_error/{reason}")
+        self.logger.warning("%s thread %s (%d) failed: %s", source.label, thread.month, thread.story_id, reason)
+        self.progress[source.key].failed.append((thread, reason))
+        self.thread_done(source, thread)
+
+    def thread_done(self, source: SourceConfig, thread: Thread) -> None:
+        progress = self.progress[source.key]
+        progress.pending.pop(thread.story_id, None)
+        if not progress.pending:
+            self.finish_source(source)
+
+    def finish_source(self, source: SourceConfig) -> None:
+        """Record the source as ok, partial (some threads failed) or failed (all of them did)."""
+        progress = self.progress[source.key]
+        failed, chosen = len(progress.failed), progress.chosen
+        status = "ok" if not failed else "partial" if failed < chosen else "failed"
+        reason = f"threads_failed:{failed}/{chosen}" if failed else None
+        self.source_results[source.key] = ThreadsResult(status, reason, progress.seen)
+
+
+# --- helpers ------------------------------------------------------------------------------------------------------
+
+def decode_hits(body: bytes) -> tuple[list, str | None]:
+    """The ``hits`` of an Algolia search response, or ``invalid_json`` / ``unexpected_shape``."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return [], "invalid_json"
+    if not isinstance(payload, dict) or not isinstance(payload.get("hits"), list):
+        return [], "unexpected_shape"
+    return [h for h in payload["hits"] if isinstance(h, dict)], None
+
+
+def decode_thread(body: bytes, story_id: int) -> tuple[list, str | None]:
+    """The top-level comments (``children``) of an Algolia item tree, or why the body is unusable."""
+    try:
+        story = json.loads(body)
+    except ValueError:
+        return [], "invalid_json"
+    if not isinstance(story, dict) or story.get("id") != story_id or not isinstance(story.get("children"), list):
+        return [], "unexpected_shape"
+    return story["children"], None
+
+
+def hiring_threads(hits) -> list[Thread]:
+    """The "Who is hiring?" threads among the listed stories, one per story id."""
+    threads = {}
+    for hit in hits:
+        match = THREAD_TITLE_RE.match(str(hit.get("title") or "").strip())
+        month = MONTHS.get(match.group(1).lower()) if match else None
+        if month is None or not str(hit.get("objectID", "")).isdigit():
+            continue
+        story_id = int(hit["objectID"])
+        created = hit.get("created_at_i") if isinstance(hit.get("created_at_i"), int) else 0
+        threads[story_id] = Thread(f"{match.group(2)}-{month:02d}", created, story_id, hit["title"].strip())
+    return sorted(threads.values())
+
+
+def choose_threads(threads: list[Thread], *, since: str | None, floor: str | None, crawled: set[int]) -> list[Thread]:
+    """Newest first: with ``since`` every thread from that month on; otherwise the newest thread plus those from
+    ``floor`` on that are not in ``crawled``."""
+    if since:
+        return sorted((t for t in threads if t.month >= since), reverse=True)
+    chosen = {threads[-1]}
+    if floor:
+        chosen |= {t for t in threads if t.month >= floor and t.story_id not in crawled}
+    return sorted(chosen, reverse=True)
+
+
+def crawled_threads(database_url: str | None, source: SourceConfig) -> dict[int, str] | None:
+    """Story id -> month of every thread that an earlier crawl of ``source`` read completely (see the module
+    docstring); empty without a database, None (logged) when the database cannot be read."""
+    if not database_url:
+        return {}
+    engine = make_engine(database_url)
+    query = select(CrawlRun.stats).join(Source).where(Source.kind == source.kind, Source.key == source.key)
+    try:
+        with engine.connect() as conn:
+            all_stats = list(conn.scalars(query))
+    except SQLAlchemyError as exc:
+        logger.error("cannot read the earlier crawls of %s: %s", source.label, exc)
+        return None
+    finally:
+        engine.dispose()
+    crawled = {}
+    for stats in all_stats:
+        if not isinstance(stats, dict) or stats.get("store_error"):
+            continue
+        for name in stats:
+            match = THREAD_STAT_RE.match(name)
+            if match:
+                crawled[int(match.group(2))] = match.group(1)
+    return crawled
+
+
+def comment_html(text: str) -> str:
+    """The comment's HTML; Algolia's copies of early (2011) comments hold line breaks as a literal backslash-n,
+    which would glue words together ("positions:\\nhttp"): they become line breaks again."""
+    return text.replace("\\n", "\n")
+
+
+def month_of(timestamp: int) -> str:
+    """"YYYY-MM" of a Unix time, in UTC."""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m")
+
+
+def headline(line: str) -> str:
+    """The title of a post whose first line names no role: that line itself (the poster's own headline),
+    without links unless it is only a link."""
+    return " ".join(re.sub(r"https?://\S+", "", line).split()).strip(" |-") or line.strip() or NO_HEADLINE
+
+
+def shorten(title: str) -> str:
+    """The title cut to 200 characters (several roles, or a first line that runs on)."""
+    return title if len(title) <= TITLE_MAX else title[:TITLE_MAX - 1].rstrip() + "…"
