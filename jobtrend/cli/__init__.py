@@ -55,6 +55,6 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: int) -> None:
     ctx.obj = AppContext(config_dir=config_dir)
 
 
-from jobtrend.cli import database, demo, pipeline, sources  # noqa: E402  (commands register on `main`)
+from jobtrend.cli import database, dedupe, demo, pipeline, sources  # noqa: E402  (commands register on `main`)
 
-__all__ = ["main", "AppContext", "pass_app", "database", "demo", "pipeline", "sources"]
+__all__ = ["main", "AppContext", "pass_app", "database", "dedupe", "demo", "pipeline", "sources"]

@@ -34,7 +34,7 @@ def remove_sqlite_files(path: Path) -> None:
               help=f"Database for the demo [default: a fresh SQLite file at {DEMO_DB.relative_to(REPO_ROOT)}].")
 @pass_app
 def demo(app: AppContext, database_url: str | None) -> None:
-    """Run init, crawl, analyze and trends on bundled real job-board data, fully offline.
+    """Run init, crawl, analyze, dedupe and trends on bundled real job-board data, fully offline.
 
     The bundled data (data/demo/) holds recorded public responses of 72 Ashby and 13 Greenhouse boards; a
     replay server on 127.0.0.1 serves them under their real URL paths, so the real spiders and pipelines run.
@@ -47,6 +47,7 @@ def demo(app: AppContext, database_url: str | None) -> None:
     """
     from crawler.run import run_crawl
     from jobtrend.cli.database import initialise
+    from jobtrend.cli.dedupe import dedupe_summary, run_dedupe
     from jobtrend.cli.pipeline import compute_and_table, crawl_summary_table, crawl_totals_line, run_analysis
 
     if database_url is None:
@@ -54,22 +55,25 @@ def demo(app: AppContext, database_url: str | None) -> None:
         database_url = f"sqlite:///{DEMO_DB}"
     config = demo_config(app.config, database_url)
 
-    click.secho("1/4 init", bold=True)
+    click.secho("1/5 init", bold=True)
     counts = initialise(config)
     click.echo(f"    {counts['sources']} sources, {counts['frameworks']} frameworks")
 
-    click.secho("2/4 crawl (replay server on 127.0.0.1, recorded responses)", bold=True)
+    click.secho("2/5 crawl (replay server on 127.0.0.1, recorded responses)", bold=True)
     summary = run_crawl(config, replay_dir=DEMO_DIR, extra_settings=REPLAY_SETTINGS)
     failed = {k: s for k, s in summary["sources"].items() if s.get("status") != "ok"}
     if failed:
         click.echo(crawl_summary_table({"sources": failed}))
     click.echo("    " + crawl_totals_line(summary))
 
-    click.secho("3/4 analyze", bold=True)
+    click.secho("3/5 analyze", bold=True)
     result = run_analysis(config)
     click.echo(f"    {result.analyzed} postings analysed, {result.with_mentions} mention a framework")
 
-    click.secho("4/4 trends: share of postings mentioning each framework, by posted week", bold=True)
+    click.secho("4/5 dedupe: link copies of one job to its canonical posting", bold=True)
+    click.echo("    " + dedupe_summary(run_dedupe(config)))
+
+    click.secho("5/5 trends: share of postings mentioning each framework, by posted week", bold=True)
     click.echo(compute_and_table(config, full=True))
     command = os.path.relpath(sys.argv[0]) if os.path.exists(sys.argv[0]) else "jobtrend"
     click.echo(f"\nThe demo database is {config.database_url}; query it with e.g.\n"
