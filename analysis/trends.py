@@ -146,16 +146,18 @@ def iso_week_label(week: dt.date) -> str:
     return f"{year}-W{number:02d}"
 
 
-def latest_rows(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = "all") -> list[dict]:
+def latest_rows(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = "all",
+                min_postings: int = 1) -> list[dict]:
     """The data of :func:`latest_table`: one dict per (framework, week), by rank then week (oldest first).
 
-    The weeks are the latest ``weeks`` with n > 0; the frameworks are the ``top`` by mean share over them,
+    The weeks are the latest ``weeks`` with n >= ``min_postings`` (a share of a handful of postings says
+    nothing; those weeks are stored all the same); the frameworks are the ``top`` by mean share over them,
     leaving out any not mentioned at all in those weeks. Keys: rank, slug, name, category, mean_share, week,
     week_label, n_postings, n_mentioning, share, ci_low, ci_high.
     """
     _check_cohort(cohort)
     with engine.connect() as conn:
-        week_list = _latest_weeks(conn, weeks, cohort)
+        week_list = _latest_weeks(conn, weeks, cohort, max(1, min_postings))
         if not week_list:
             return []
         ranked = conn.execute(_ranking(week_list, top, cohort)).all()
@@ -169,10 +171,10 @@ def latest_rows(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = 
             for week in sorted(week_list) if (framework.id, week) in by_key]
 
 
-def _latest_weeks(conn: Connection, weeks: int, cohort: str) -> list[dt.date]:
+def _latest_weeks(conn: Connection, weeks: int, cohort: str, min_postings: int) -> list[dt.date]:
     query = (
         select(TrendPoint.period_start)
-        .where(TrendPoint.cohort == cohort, TrendPoint.n_postings > 0)
+        .where(TrendPoint.cohort == cohort, TrendPoint.n_postings >= min_postings)
         .distinct()
         .order_by(desc(TrendPoint.period_start))
         .limit(weeks)
@@ -204,9 +206,11 @@ def _latest_row(rank: int, framework, point) -> dict:
 NO_DATA = "No trend data yet for cohort '{cohort}': run `jobtrend analyze`, then `jobtrend trends`."
 
 
-def latest_table(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = "all") -> str:
-    """A plain-text table: the latest weeks as columns (with an ``n`` row), top frameworks as rows."""
-    rows = latest_rows(engine, weeks=weeks, top=top, cohort=cohort)
+def latest_table(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = "all",
+                 min_postings: int = 1) -> str:
+    """A plain-text table: the latest weeks with at least ``min_postings`` postings as columns (with an ``n``
+    row), top frameworks as rows."""
+    rows = latest_rows(engine, weeks=weeks, top=top, cohort=cohort, min_postings=min_postings)
     if not rows:
         return NO_DATA.format(cohort=cohort)
     labels = sorted({(r["week"], r["week_label"]) for r in rows})

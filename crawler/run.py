@@ -23,7 +23,7 @@ from typing import Any
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy import inspect, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.middlewares.replay_hosts import replay_hosts_url
@@ -34,7 +34,7 @@ from crawler.spiders.hackernews import HackerNewsSpider
 from crawler.spiders.jsonld import JsonLdSpider
 from crawler.spiders.lever import LeverSpider
 from jobtrend.config import Config, SourceConfig, load_config
-from jobtrend.db import make_engine
+from jobtrend.db import make_engine, require_schema
 from jobtrend.models import CrawlRun, Source
 
 logger = logging.getLogger(__name__)
@@ -95,16 +95,6 @@ def plan_sources(config: Config, kinds: Sequence[str], keys: Iterable[str] | Non
         extra = [SourceConfig(kind=kind, key=k) for k in unknown_keys if len(kinds) == 1]
         plan[kind] = [by_key[k] for k in keys if k in by_key] + extra
     return plan
-
-
-def require_schema(database_url: str) -> None:
-    """Fail early, with the fix in the message, when the database has not been migrated."""
-    engine = make_engine(database_url)
-    try:
-        if not inspect(engine).has_table("crawl_runs"):
-            raise RuntimeError(f"database {engine.url!r} has no jobtrend tables: run `jobtrend init` first")
-    finally:
-        engine.dispose()
 
 
 def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool = False,

@@ -69,6 +69,7 @@ class TrendSettings:
 
     weeks: int = 8
     top: int = 15
+    min_postings: int = 20
 
 
 @dataclass(frozen=True)
@@ -189,10 +190,11 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
     crawl = CrawlSettings(**values)
 
     trends_t = _typed(path, data, "trends", dict, {}, "")
-    _reject_unknown(path, trends_t, {"weeks", "top"}, "trends.")
+    _reject_unknown(path, trends_t, {"weeks", "top", "min_postings"}, "trends.")
     trends = TrendSettings(
         weeks=_typed(path, trends_t, "weeks", int, TrendSettings.weeks, "trends."),
         top=_typed(path, trends_t, "top", int, TrendSettings.top, "trends."),
+        min_postings=_typed(path, trends_t, "min_postings", int, TrendSettings.min_postings, "trends."),
     )
     return url, crawl, trends
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from sqlalchemy import Engine, Table, create_engine, event, select
+from sqlalchemy import Engine, Table, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,21 @@ def _ro_creator(uri: str):
         return sqlite3.connect(uri, uri=True, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000)
 
     return connect
+
+
+class SchemaMissing(RuntimeError):
+    """The database has not been migrated: `jobtrend init` must run first."""
+
+
+def require_schema(database_url: str) -> None:
+    """Fail early, with the fix in the message, when the database has not been migrated."""
+    engine = make_engine(database_url)
+    try:
+        if not inspect(engine).has_table("postings"):
+            raise SchemaMissing(f"database {engine.url.render_as_string(hide_password=True)} has no jobtrend "
+                                "tables: run `jobtrend init` first")
+    finally:
+        engine.dispose()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -32,11 +32,38 @@ class AppContext:
                 raise click.ClickException(f"configuration error: {exc}") from None
         return self._config
 
+    @property
+    def db_config(self) -> Config:
+        """The configuration, after checking its database has been initialised."""
+        from jobtrend.db import require_schema
+
+        config = self.config
+        require_schema(config.database_url)
+        return config
+
+
+class JobtrendGroup(click.Group):
+    """The command group: a missing schema or a database error ends the command with one clear line."""
+
+    def invoke(self, ctx: click.Context):
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+        from jobtrend.db import SchemaMissing
+
+        try:
+            return super().invoke(ctx)
+        except SchemaMissing as exc:
+            raise click.ClickException(str(exc)) from None
+        except SQLAlchemyError as exc:
+            detail = exc.orig if isinstance(exc, DBAPIError) else exc
+            message = (str(detail).strip().splitlines() or [type(detail).__name__])[0]
+            raise click.ClickException(f"database error: {message}") from None
+
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=JobtrendGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(__version__, prog_name="jobtrend")
 @click.option("--config-dir", type=click.Path(path_type=Path, file_okay=False), envvar="JOBTREND_CONFIG_DIR",
               help="Folder with jobtrend.toml, sources.toml and frameworks.toml [env: JOBTREND_CONFIG_DIR].")

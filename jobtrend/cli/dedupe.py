@@ -33,7 +33,7 @@ def dedupe(app: AppContext, evaluate_only: bool, pairs: Path | None) -> None:
 
         click.echo(report(load_pairs(pairs or PAIRS_PATH)))
         return
-    click.echo(dedupe_summary(run_dedupe(app.config)))
+    click.echo(dedupe_summary(run_dedupe(app.db_config)))
 
 
 def run_dedupe(config):

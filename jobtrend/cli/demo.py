@@ -36,8 +36,10 @@ def remove_sqlite_files(path: Path) -> None:
 def demo(app: AppContext, database_url: str | None) -> None:
     """Run init, crawl, analyze, dedupe and trends on bundled real job-board data, fully offline.
 
-    The bundled data (data/demo/) holds recorded public responses of 72 Ashby and 13 Greenhouse boards; a
-    replay server on 127.0.0.1 serves them under their real URL paths, so the real spiders and pipelines run.
+    The bundled data (data/demo/) holds recorded public responses of 72 Ashby, 13 Greenhouse and 2 Lever
+    boards, Hacker News "Who is hiring?" threads (April 2011, January-May 2026) and 3 career sites with
+    schema.org JobPosting markup; a replay server on 127.0.0.1 serves them under their real URL paths, so the
+    real spiders and pipelines run.
 
     \b
     Example:

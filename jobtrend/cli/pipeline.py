@@ -84,7 +84,7 @@ def analyze(app: AppContext) -> None:
     Example:
         jobtrend analyze
     """
-    result = run_analysis(app.config)
+    result = run_analysis(app.db_config)
     click.echo(f"analysed {result.analyzed} postings ({result.with_mentions} mention a framework, "
                f"{result.mentions} mentions); taxonomy {result.taxonomy_version}")
 
@@ -105,8 +105,10 @@ def run_analysis(config):
 @click.option("--full", is_flag=True, help="Recompute every week, not only the weeks touched since last time.")
 @click.option("--weeks", type=click.IntRange(min=1), help="Weeks to print [config: trends.weeks].")
 @click.option("--top", type=click.IntRange(min=1), help="Frameworks to print [config: trends.top].")
+@click.option("--min-postings", type=click.IntRange(min=1),
+              help="Print only weeks with at least this many postings [config: trends.min_postings].")
 @pass_app
-def trends(app: AppContext, full: bool, weeks: int | None, top: int | None) -> None:
+def trends(app: AppContext, full: bool, weeks: int | None, top: int | None, min_postings: int | None) -> None:
     """Compute weekly framework shares (with 95 % Wilson intervals) and print the latest weeks.
 
     Share = postings of the week that mention the framework / postings of the week with a description.
@@ -116,10 +118,11 @@ def trends(app: AppContext, full: bool, weeks: int | None, top: int | None) -> N
         jobtrend trends
         jobtrend trends --full --weeks 12 --top 20
     """
-    click.echo(compute_and_table(app.config, full=full, weeks=weeks, top=top))
+    click.echo(compute_and_table(app.db_config, full=full, weeks=weeks, top=top, min_postings=min_postings))
 
 
-def compute_and_table(config, *, full: bool = False, weeks: int | None = None, top: int | None = None) -> str:
+def compute_and_table(config, *, full: bool = False, weeks: int | None = None, top: int | None = None,
+                      min_postings: int | None = None) -> str:
     """Recompute trend points and return the table of the latest weeks."""
     from analysis.trends import compute_trends, latest_table
     from jobtrend.db import make_engine
@@ -127,7 +130,8 @@ def compute_and_table(config, *, full: bool = False, weeks: int | None = None, t
     engine = make_engine(config.database_url)
     try:
         result = compute_trends(engine, full=full)
-        table = latest_table(engine, weeks=weeks or config.trends.weeks, top=top or config.trends.top)
+        table = latest_table(engine, weeks=weeks or config.trends.weeks, top=top or config.trends.top,
+                             min_postings=config.trends.min_postings if min_postings is None else min_postings)
     finally:
         engine.dispose()
     return f"recomputed {len(result.weeks)} weeks ({result.rows} trend points)\n\n{table}"

@@ -25,7 +25,7 @@ def sources(app: AppContext, include_disabled: bool, fmt: str) -> None:
         jobtrend sources
         jobtrend sources --format json | jq '.[] | select(.health != "ok")'
     """
-    engine = make_engine(app.config.database_url)
+    engine = make_engine(app.db_config.database_url)
     try:
         with session_factory(engine)() as session:
             rows = health_rows(session, include_disabled=include_disabled)

@@ -11,7 +11,7 @@ from jobtrend.db import make_engine, session_factory
 from jobtrend.models import Posting, Source, utcnow
 from tests.jobtrend.test_config import write_config
 
-COMMANDS = ["init", "crawl", "analyze", "trends", "sql", "demo"]
+COMMANDS = sorted(main.commands)
 
 
 @pytest.fixture
@@ -145,7 +145,9 @@ def test_sql_cannot_write_a_server_file_with_copy(run, db_url, tmp_path):
     assert not target.exists()
 
 
-def test_crawl_before_init_says_what_to_do(run, empty_db_url):
-    result = run(["crawl", "--source", "ashby"], empty_db_url)
+@pytest.mark.parametrize("args", [["crawl", "--source", "ashby"], ["analyze"], ["trends"], ["sources"], ["dedupe"]])
+def test_commands_before_init_say_what_to_do(run, empty_db_url, args):
+    result = run(args, empty_db_url)
     assert result.exit_code == 1
     assert "run `jobtrend init` first" in result.output
+    assert "Traceback" not in result.output
