@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 
-from jobtrend.config import SourceConfig
+from jobtrend.config import REPO_ROOT, SourceConfig
 from tests.conftest import FIXTURES
 
 REPLAY = FIXTURES / "replay"
@@ -62,3 +64,12 @@ def write_config(directory: Path, sources: list[SourceConfig], *, batch_size: in
     (directory / "sources.toml").write_text("\n".join(lines))
     (directory / "frameworks.toml").write_text("")
     return directory
+
+
+def run_crawl_child(command: list[str], config_dir: Path, db_url: str, *, timeout: int = 120):
+    """Run a crawl command (``python -m crawler.run ...``, ``scrapy crawl ...``) in a child process, since the
+    Twisted reactor cannot restart, with the test's config and database; fail with the child's stderr."""
+    env = os.environ | {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": db_url}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done

@@ -13,8 +13,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -22,11 +20,11 @@ import pytest
 from sqlalchemy import select
 
 from crawler.replay import NOT_FOUND, ReplayResponse, ReplayServer
-from jobtrend.config import REPO_ROOT, SourceConfig
+from jobtrend.config import SourceConfig
 from jobtrend.db import make_engine
 from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import drop_database, new_database_url
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, board_jobs, board_path, write_config
+from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, board_jobs, board_path, run_crawl_child, write_config
 
 ASHBY = ("SecondDinner", "integrationapp", "Homebound", "render", "emptyco")
 GREENHOUSE = ("acmeai", "helsing", "dropbox")
@@ -89,9 +87,7 @@ class Scenario:
         self.last_run_id = 0
 
     def run(self, name: str, command: list[str], server: ReplayServer | None) -> None:
-        env = os.environ | {"JOBTREND_CONFIG_DIR": str(self.config_dir), "JOBTREND_DATABASE_URL": self.db_url}
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-3000:]
+        done = run_crawl_child(command, self.config_dir, self.db_url)
         summary = json.loads(done.stdout) if "crawler.run" in command else None
         requests = list(server.requests) if server else []
         if server:

@@ -17,8 +17,6 @@ import dataclasses
 import datetime as dt
 import gzip
 import json
-import os
-import subprocess
 import sys
 import urllib.request
 from pathlib import Path
@@ -33,7 +31,7 @@ from jobtrend.config import REPO_ROOT, SourceConfig, load_sources
 from jobtrend.db import make_engine
 from jobtrend.models import CrawlRun, Posting
 from tests.conftest import drop_database, new_database_url
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, write_config
+from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, run_crawl_child, write_config
 
 SOURCE = SourceConfig("hackernews", "whoishiring", company="Hacker News")
 LISTING_PATH = "/api/v1/search_by_date"
@@ -67,11 +65,9 @@ class Scenario:
 
     def crawl(self, name: str, *args: str, overrides: dict[str, ReplayResponse] | None = None) -> None:
         self.server.overrides = dict(overrides or {})
-        env = os.environ | {"JOBTREND_CONFIG_DIR": str(self.config_dir), "JOBTREND_DATABASE_URL": self.db_url}
         command = [sys.executable, "-m", "crawler.run", "--source", "hackernews", "--api-base", self.server.url,
                    *args, *FAST]
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode == 0, done.stderr[-3000:]
+        done = run_crawl_child(command, self.config_dir, self.db_url, timeout=300)
         requests, self.server.requests[:] = list(self.server.requests), []
         self.snapshots[name] = Snapshot(*self.read(), requests, json.loads(done.stdout))
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from jobtrend.config import REPO_ROOT, SourceConfig, load_sources
 from jobtrend.db import make_engine
 from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import FIXTURES, drop_database, new_database_url
-from tests.crawler.conftest import TEST_USER_AGENT, write_config
+from tests.crawler.conftest import TEST_USER_AGENT, run_crawl_child, write_config
 
 ROOT = FIXTURES / "jsonld"
 HARVEY = SourceConfig("jsonld", "https://jobs.harvey.example/careers", company="Harvey")
@@ -91,10 +89,8 @@ class Scenario:
         self.last_run_id = 0
 
     def run(self, name: str, args: list[str], server: ReplayServer | None) -> None:
-        env = os.environ | {"JOBTREND_CONFIG_DIR": str(self.config_dir), "JOBTREND_DATABASE_URL": self.db_url}
         command = [sys.executable, "-m", "crawler.run", "--source", "jsonld", *args, *FAST]
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-3000:]
+        done = run_crawl_child(command, self.config_dir, self.db_url)
         requests = list(server.requests) if server else []
         if server:
             server.requests.clear()

@@ -11,8 +11,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,11 +19,10 @@ import pytest
 from sqlalchemy import select
 
 from crawler.replay import LoggedRequest, ReplayResponse, ReplayServer
-from jobtrend.config import REPO_ROOT
 from jobtrend.db import make_engine
 from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import drop_database, new_database_url
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, write_config
+from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, run_crawl_child, write_config
 
 SOURCES_TOML = """
 [[sources]]
@@ -130,9 +127,7 @@ def read_database(db_url: str, after_run_id: int) -> tuple[dict, dict]:
 def crawl(db_url: str, config_dir: Path, us: ScriptedReplayServer, eu: ScriptedReplayServer,
           after_run_id: int) -> Snapshot:
     command = [sys.executable, "-m", "crawler.run", "--api-base", us.url, "-s", f"LEVER_EU_API_BASE={eu.url}", *FAST]
-    env = os.environ | {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": db_url}
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_crawl_child(command, config_dir, db_url)
     snapshot = Snapshot(*read_database(db_url, after_run_id), us.timed(), eu.timed(), json.loads(done.stdout))
     us.clear()
     eu.clear()

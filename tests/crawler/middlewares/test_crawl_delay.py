@@ -7,9 +7,7 @@ robots.txt sets ``Crawl-delay``, with AutoThrottle on and no DOWNLOAD_DELAY.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -24,8 +22,8 @@ from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.crawl_delay import CrawlDelayMiddleware, floor_delay
 from crawler.replay import ReplayResponse
-from jobtrend.config import REPO_ROOT, SourceConfig
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, write_config
+from jobtrend.config import SourceConfig
+from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, run_crawl_child, write_config
 from tests.crawler.test_lever_end_to_end import ScriptedReplayServer
 
 LEVER_ROBOTS = "User-agent: *\nAllow: /\nCrawl-delay: 1\n"  # what api.lever.co serves
@@ -135,10 +133,8 @@ def test_requests_to_a_host_with_a_crawl_delay_are_spaced_by_it(db_url, tmp_path
         command = [sys.executable, "-m", "crawler.run", "--api-base", server.url, "-s", "LEVER_PAGE_SIZE=3",
                    "-s", "AUTOTHROTTLE_ENABLED=True", "-s", "DOWNLOAD_DELAY=0",
                    "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
-        env = os.environ | {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": db_url}
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
+        done = run_crawl_child(command, config_dir, db_url)
         log = server.timed()
-    assert done.returncode == 0, done.stderr[-2000:]
     assert [r.path for r, _ in log][0] == "/robots.txt"
     acme = [r.query for r, _ in log if r.path == "/v0/postings/AcmeAI"]
     assert acme == [f"mode=json&skip={skip}&limit=3" for skip in (0, 3, 6)]

@@ -9,8 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from email.utils import format_datetime
@@ -22,8 +20,7 @@ from scrapy.utils.test import get_crawler
 
 from crawler.middlewares.retry_after import RetryAfterMiddleware, retry_after_seconds
 from crawler.replay import ReplayResponse
-from jobtrend.config import REPO_ROOT
-from tests.crawler.conftest import REPLAY, write_config
+from tests.crawler.conftest import REPLAY, run_crawl_child, write_config
 from tests.crawler.test_lever_end_to_end import ScriptedReplayServer
 
 NOW = 1_780_000_000.0  # a fixed wall clock for HTTP-dates
@@ -157,9 +154,7 @@ def test_the_wait_is_real_does_not_block_other_hosts_and_is_capped(db_url, tmp_p
                    "-s", "LEVER_PAGE_SIZE=3", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
                    "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4",  # both servers are 127.0.0.1: one download slot
                    "-s", "REPLAY_HOSTS_URL="]  # else the EU server's requests go to the US one
-        env = os.environ | {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": db_url}
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-2000:]
+        done = run_crawl_child(command, config_dir, db_url)
     summary = json.loads(done.stdout)
     assert {k: (s["status"], s["reason"]) for k, s in summary["sources"].items()} == {
         "lever:jumpcloud": ("ok", None), "lever:euroml": ("ok", None), "lever:matchgroup": ("failed", "http_429")}

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
 
 from crawler.replay import ReplayResponse, ReplayServer
-from jobtrend.config import REPO_ROOT, SourceConfig
-from tests.crawler.conftest import REPLAY, write_config
+from jobtrend.config import SourceConfig
+from tests.crawler.conftest import REPLAY, run_crawl_child, write_config
 
 # Four real boards, each listed twice under other names that robots.txt forbids, so that allowed and
 # forbidden requests interleave; all go out at once (8 per host, no delay).
@@ -31,9 +29,7 @@ def crawl(db_url, tmp_path, middleware_settings: list[str]):
                                                               .read_bytes()) for b in BOARDS}
     with ReplayServer(REPLAY, overrides) as server:
         command = [sys.executable, "-m", "crawler.run", "--api-base", server.url, *CONCURRENT, *middleware_settings]
-        env = os.environ | {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": db_url}
-        done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
+        done = run_crawl_child(command, config_dir, db_url)
         paths = [r.path for r in server.requests]
     return paths, json.loads(done.stdout)
 
