@@ -87,15 +87,38 @@ class SourceConfig:
         return f"{self.kind}:{self.key}"
 
 
+NEAR_WINDOW = 30  # default words either side of a gated form searched for a ``near`` term
+AVOID_WINDOW = 8  # default words either side of any form searched for an ``avoid`` term
+
+
 @dataclass(frozen=True)
 class FrameworkConfig:
-    """One taxonomy entry: aliases match case-insensitively, ``exact`` forms case-sensitively."""
+    """One taxonomy entry: aliases match case-insensitively, ``exact`` forms case-sensitively.
+
+    Gates (see config/frameworks.toml): a match of a :attr:`gated_forms` form counts only with a ``near`` term
+    within ``near_window`` words; a match inside an ``exclude`` phrase, or with an ``avoid`` term within
+    ``avoid_window`` words, never counts. A match also counts for ``parent``.
+    """
 
     slug: str
     name: str
     category: str
     aliases: tuple[str, ...] = ()
     exact: tuple[str, ...] = ()
+    parent: str | None = None
+    near: tuple[str, ...] = ()
+    near_window: int = NEAR_WINDOW
+    gated: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    avoid: tuple[str, ...] = ()
+    avoid_window: int = AVOID_WINDOW
+
+    @property
+    def gated_forms(self) -> tuple[str, ...]:
+        """The forms that need a ``near`` term: ``gated`` when given, else every exact form when ``near`` is."""
+        if self.gated:
+            return self.gated
+        return self.exact if self.near else ()
 
 
 @dataclass(frozen=True)
@@ -238,8 +261,12 @@ def _check_options(path: Path, kind: str, options: dict, prefix: str) -> None:
             raise ConfigError(path, prefix + key, expected, value)
 
 
+FRAMEWORK_KEYS = {"slug", "name", "category", "aliases", "exact", "parent", "near", "near_window", "gated",
+                  "exclude", "avoid", "avoid_window"}
+
+
 def load_frameworks(path: Path) -> tuple[FrameworkConfig, ...]:
-    """Read frameworks.toml: ``[[frameworks]]`` tables with slug, name, category, aliases, exact."""
+    """Read frameworks.toml: ``[[frameworks]]`` tables with slug, name, category, forms, gates and parent."""
     data = read_toml(path)
     _reject_unknown(path, data, {"frameworks"}, "")
     entries = _typed(path, data, "frameworks", list, [], "")
@@ -250,7 +277,7 @@ def load_frameworks(path: Path) -> tuple[FrameworkConfig, ...]:
         prefix = f"frameworks[{i}]."
         if not isinstance(entry, dict):
             raise ConfigError(path, f"frameworks[{i}]", "a table with slug, name, category", entry)
-        _reject_unknown(path, entry, {"slug", "name", "category", "aliases", "exact"}, prefix)
+        _reject_unknown(path, entry, FRAMEWORK_KEYS, prefix)
         slug = _typed(path, entry, "slug", str, None, prefix)
         if slug is None or not SLUG_RE.match(slug):
             raise ConfigError(path, prefix + "slug", "a lower-case slug such as 'pytorch'", slug)
@@ -269,8 +296,67 @@ def load_frameworks(path: Path) -> tuple[FrameworkConfig, ...]:
         for form in [a.lower() for a in aliases] + exact:
             if owner.setdefault(form, slug) != slug:
                 raise ConfigError(path, prefix + "aliases", f"forms not already used by '{owner[form]}'", form)
-        result.append(FrameworkConfig(slug, name, category, tuple(aliases), tuple(exact)))
+        framework = FrameworkConfig(slug, name, category, tuple(aliases), tuple(exact),
+                                    **_gates(path, entry, prefix, aliases, exact))
+        result.append(framework)
+    _check_parents(path, result)
     return tuple(result)
+
+
+def _gates(path: Path, entry: dict, prefix: str, aliases: list[str], exact: list[str]) -> dict[str, Any]:
+    """The optional keys parent, near, near_window, gated, exclude, avoid and avoid_window of one entry."""
+    parent = _typed(path, entry, "parent", str, None, prefix)
+    near = _string_list(path, entry, "near", prefix)
+    window = _typed(path, entry, "near_window", int, NEAR_WINDOW, prefix)
+    if window < 1:
+        raise ConfigError(path, prefix + "near_window", "a number of words, at least 1", window)
+    gated = _string_list(path, entry, "gated", prefix)
+    alias_forms, exact_forms = {_squash(a).lower() for a in aliases}, {_squash(e) for e in exact}
+    for j, form in enumerate(gated):
+        if _squash(form) not in exact_forms and _squash(form).lower() not in alias_forms:
+            raise ConfigError(path, f"{prefix}gated[{j}]", "one of this entry's aliases or exact forms", form)
+    if gated and not near:
+        raise ConfigError(path, prefix + "near", "at least one word or phrase, as the entry has gated forms", [])
+    if near and not gated and not exact:
+        raise ConfigError(path, prefix + "gated", "the forms `near` applies to (the entry has no exact forms)",
+                          [])
+    if "near_window" in entry and not near:
+        raise ConfigError(path, prefix + "near", "words or phrases for near_window to apply to", [])
+    exclude = _string_list(path, entry, "exclude", prefix)
+    lowered = alias_forms | {form.lower() for form in exact_forms}
+    for j, phrase in enumerate(exclude):
+        if not any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", _squash(phrase).lower()) for form in lowered):
+            raise ConfigError(path, f"{prefix}exclude[{j}]", "a phrase containing one of this entry's forms",
+                              phrase)
+    avoid = _string_list(path, entry, "avoid", prefix)
+    avoid_window = _typed(path, entry, "avoid_window", int, AVOID_WINDOW, prefix)
+    if avoid_window < 1:
+        raise ConfigError(path, prefix + "avoid_window", "a number of words, at least 1", avoid_window)
+    if "avoid_window" in entry and not avoid:
+        raise ConfigError(path, prefix + "avoid", "words or phrases for avoid_window to apply to", [])
+    return {"parent": parent, "near": tuple(near), "near_window": window, "gated": tuple(gated),
+            "exclude": tuple(exclude), "avoid": tuple(avoid), "avoid_window": avoid_window}
+
+
+def _squash(form: str) -> str:
+    return " ".join(form.split())
+
+
+def _check_parents(path: Path, frameworks: list[FrameworkConfig]) -> None:
+    """Every ``parent`` names another entry, and following parents never comes back to an entry."""
+    index = {f.slug: i for i, f in enumerate(frameworks)}
+    for i, framework in enumerate(frameworks):
+        key = f"frameworks[{i}].parent"
+        if framework.parent is None:
+            continue
+        if framework.parent not in index or framework.parent == framework.slug:
+            raise ConfigError(path, key, "the slug of another entry", framework.parent)
+        chain, slug = [framework.slug], framework.parent
+        while slug is not None:
+            if slug in chain:
+                raise ConfigError(path, key, "a parent chain without a cycle", " -> ".join([*chain, slug]))
+            chain.append(slug)
+            slug = frameworks[index[slug]].parent
 
 
 def _string_list(path: Path, entry: dict, key: str, prefix: str) -> list[str]:

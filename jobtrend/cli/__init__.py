@@ -82,6 +82,7 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: int) -> None:
     ctx.obj = AppContext(config_dir=config_dir)
 
 
-from jobtrend.cli import database, dedupe, demo, pipeline, sources  # noqa: E402  (commands register on `main`)
+from jobtrend.cli import database, dedupe, demo, evaluate, mentions, pipeline, sources  # noqa: E402  (commands register on `main`)
 
-__all__ = ["main", "AppContext", "pass_app", "database", "dedupe", "demo", "pipeline", "sources"]
+__all__ = ["main", "AppContext", "pass_app", "database", "dedupe", "demo", "evaluate", "mentions", "pipeline",
+           "sources"]

@@ -78,7 +78,8 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
 def analyze(app: AppContext) -> None:
     """Find framework mentions in postings that are new or changed since their last analysis.
 
-    A changed taxonomy (config/frameworks.toml) re-analyses every posting.
+    After config/frameworks.toml changes, exactly the postings analysed under an older taxonomy version are
+    re-analysed (and the weeks they belong to are recomputed by the next `jobtrend trends`).
 
     \b
     Example:

@@ -83,6 +83,10 @@ def test_bad_sources_file(tmp_path, text, key, expected):
     assert err.value.key == key and expected in str(err.value) and str(path) in str(err.value)
 
 
+def _entry(slug: str, extra: str = "") -> str:
+    return f'[[frameworks]]\nslug = "{slug}"\nname = "N"\ncategory = "c"\naliases = ["{slug}"]\n{extra}\n'
+
+
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
@@ -96,6 +100,20 @@ def test_bad_sources_file(tmp_path, text, key, expected):
          "already used by 'a'"),
         ('[[frameworks]]\nslug = "a"\nname = "A"\ncategory = "c"\naliases = ["x"]\ncolour = "red"\n',
          "frameworks[0].colour", "one of"),
+        (_entry("a", 'parent = "b"'), "frameworks[0].parent", "the slug of another entry"),
+        (_entry("a", 'parent = "a"'), "frameworks[0].parent", "the slug of another entry"),
+        (_entry("a", 'parent = "b"') + _entry("b", 'parent = "c"') + _entry("c", 'parent = "a"'),
+         "frameworks[0].parent", "without a cycle"),
+        (_entry("a", 'near = ["gpu"]'), "frameworks[0].gated", "no exact forms"),
+        (_entry("a", 'gated = ["a"]'), "frameworks[0].near", "gated forms"),
+        (_entry("a", 'gated = ["b"]\nnear = ["gpu"]'), "frameworks[0].gated[0]", "aliases or exact forms"),
+        (_entry("a", 'exact = ["A"]\nnear = ["gpu"]\nnear_window = 0'), "frameworks[0].near_window", "at least 1"),
+        (_entry("a", 'near_window = 5'), "frameworks[0].near", "near_window"),
+        (_entry("a", 'near = [""]\ngated = ["a"]'), "frameworks[0].near[0]", "non-empty"),
+        (_entry("a", 'exclude = ["feast for"]'), "frameworks[0].exclude[0]", "containing one of this entry's forms"),
+        (_entry("a", 'exclude = "a b"'), "frameworks[0].exclude", "a list"),
+        (_entry("a", 'avoid = ["fund"]\navoid_window = 0'), "frameworks[0].avoid_window", "at least 1"),
+        (_entry("a", 'avoid_window = 3'), "frameworks[0].avoid", "avoid_window"),
     ],
 )
 def test_bad_frameworks_file(tmp_path, text, key, expected):
@@ -104,6 +122,15 @@ def test_bad_frameworks_file(tmp_path, text, key, expected):
     with pytest.raises(ConfigError) as err:
         load_frameworks(path)
     assert err.value.key == key and expected in str(err.value)
+
+
+def test_gates_and_parent_load(tmp_path):
+    path = tmp_path / "frameworks.toml"
+    path.write_text(_entry("ray", 'exact = ["Ray"]\nnear = ["cluster"]\nexclude = ["ray tracing"]')
+                    + _entry("ray-serve", 'parent = "ray"'))
+    ray, serve = load_frameworks(path)
+    assert (ray.gated_forms, ray.near, ray.near_window, ray.exclude) == (("Ray",), ("cluster",), 30, ("ray tracing",))
+    assert serve.parent == "ray" and serve.gated_forms == ()
 
 
 def test_missing_file_is_named(tmp_path):

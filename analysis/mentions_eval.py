@@ -1,0 +1,258 @@
+"""Measure mention extraction on labelled real postings (``tests/data/mentions_gold.jsonl.gz``).
+
+The file's first line is a header whose ``taxonomy_slugs`` lists the entries that existed when the postings were
+labelled; every other line is one posting (its source, id, title, the full text the matcher reads, and ``labels``,
+the sorted slugs a person reading it found really mentioned; ``unlisted``, tools it mentions that had no entry).
+``docs/annotating-mentions.md`` is the labelling guide.
+
+Only slugs both in ``taxonomy_slugs`` and in the current taxonomy are scored: an entry added later has no labels,
+so counting its hits as false positives would be wrong. When the taxonomy rolls children up to parents (an entry's
+``parent``), a reported parent implied by a labelled child is accepted (neither a hit nor a false positive), and
+the labels stay what the text says.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.mentions import Matcher
+from jobtrend.config import REPO_ROOT, FrameworkConfig
+
+GOLD_PATH = REPO_ROOT / "tests" / "data" / "mentions_gold.jsonl.gz"
+CONTEXT_CHARS = 60
+
+
+@dataclass(frozen=True)
+class GoldPosting:
+    """One labelled posting: the text the matcher reads and the entries it really mentions."""
+
+    id: str
+    source: str
+    external_id: str
+    title: str
+    text: str
+    labels: frozenset[str]
+    unlisted: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class GoldSet:
+    """The labelled postings and the taxonomy slugs that existed when they were labelled."""
+
+    taxonomy_slugs: frozenset[str]
+    postings: tuple[GoldPosting, ...]
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    """A slug the matcher reported without a label (``fp``) or a label it missed (``fn``), with context."""
+
+    posting: GoldPosting
+    slug: str
+    kind: str  # "fp" or "fn"
+    context: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Per-slug confusion counts over the scored slugs, and every disagreement."""
+
+    scored_slugs: frozenset[str]
+    counts: dict[str, tuple[int, int, int]]  # slug -> (tp, fp, fn)
+    disagreements: tuple[Disagreement, ...]
+    postings: int
+    accepted_parents: int  # reported parents implied by a labelled child, not scored
+
+    def micro(self) -> tuple[float, float, float]:
+        """Micro-averaged (precision, recall, F1) over all scored slugs."""
+        tp, fp, fn = (sum(c[i] for c in self.counts.values()) for i in range(3))
+        return scores(tp, fp, fn)
+
+    def totals(self) -> tuple[int, int, int]:
+        """(tp, fp, fn) summed over the scored slugs."""
+        return tuple(sum(c[i] for c in self.counts.values()) for i in range(3))
+
+    def per_entry(self) -> list[tuple[str, int, int, int, float, float, float]]:
+        """(slug, tp, fp, fn, precision, recall, F1) of every slug labelled or reported at least once, worst first."""
+        rows = [(slug, tp, fp, fn, *scores(tp, fp, fn)) for slug, (tp, fp, fn) in self.counts.items() if tp + fp + fn]
+        return sorted(rows, key=lambda r: (r[6], -(r[2] + r[3]), r[0]))
+
+
+def scores(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1; a ratio with nothing to count is 1."""
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _open(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open(encoding="utf-8")
+
+
+def load_gold(path: Path = GOLD_PATH) -> GoldSet:
+    """The labelled set in ``path`` (``.jsonl`` or ``.jsonl.gz``): a header line, then one posting per line."""
+    slugs: frozenset[str] | None = None
+    postings = []
+    with _open(path) as lines:
+        for line in lines:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            if row.get("kind") == "header":
+                slugs = frozenset(row["taxonomy_slugs"])
+                continue
+            postings.append(GoldPosting(str(row["id"]), row["source"], str(row["external_id"]), row["title"],
+                                        row["text"], frozenset(row["labels"]), tuple(row.get("unlisted", ())),
+                                        row.get("note")))
+    if slugs is None:
+        raise ValueError(f"{path}: no header line with taxonomy_slugs")
+    unknown = sorted({s for p in postings for s in p.labels} - slugs)
+    if unknown:
+        raise ValueError(f"{path}: labels not in taxonomy_slugs: {', '.join(unknown)}")
+    return GoldSet(slugs, tuple(postings))
+
+
+def ancestors(frameworks: Iterable[FrameworkConfig]) -> dict[str, tuple[str, ...]]:
+    """Each entry's chain of parents (``parent`` attribute, when the taxonomy has one), nearest first."""
+    parent_of = {f.slug: getattr(f, "parent", None) for f in frameworks}
+    chains = {}
+    for slug in parent_of:
+        chain: list[str] = []
+        parent = parent_of[slug]
+        while parent in parent_of and parent != slug and parent not in chain:
+            chain.append(parent)
+            parent = parent_of[parent]
+        if chain:
+            chains[slug] = tuple(chain)
+    return chains
+
+
+def reported(matcher: Matcher, text: str, company: str | None = None) -> set[str]:
+    """The slugs the pipeline stores for ``text`` posted by ``company``: rolled up to parents, without the
+    employer's own entry (see :meth:`Matcher.find_with_parents`)."""
+    return set(matcher.find_with_parents(text, company))
+
+
+def posting_company(posting: GoldPosting, board_companies: dict[str, str]) -> str | None:
+    """The company the pipeline would store for a gold posting: the board's configured company (Ashby), or
+    the company named on an HN post's first line."""
+    kind, _, key = posting.source.partition(":")
+    if kind == "ashby":
+        return board_companies.get(key, key)
+    if kind == "hn":
+        from crawler.hn_first_line import parse_first_line
+
+        lines = posting.text.split("\n")
+        return parse_first_line(lines[1] if len(lines) > 1 else lines[0]).company
+    return None
+
+
+def demo_board_companies() -> dict[str, str]:
+    """Company names of the bundled Ashby boards, as the crawler stores them."""
+    from jobtrend.config import REPO_ROOT, load_sources
+
+    return {s.key: s.company for s in load_sources(REPO_ROOT / "data" / "demo" / "sources.toml")
+            if s.kind == "ashby" and s.company}
+
+
+def evaluate(gold: GoldSet, frameworks: Sequence[FrameworkConfig]) -> Evaluation:
+    """Score ``Matcher(frameworks)`` on ``gold`` over the slugs both in the gold header and in ``frameworks``."""
+    matcher = Matcher(frameworks)
+    scored = gold.taxonomy_slugs & {f.slug for f in frameworks}
+    chains = ancestors(frameworks)
+    counts = {slug: [0, 0, 0] for slug in sorted(scored)}
+    disagreements = []
+    accepted = 0
+    companies = demo_board_companies()
+    for posting in gold.postings:
+        truth = posting.labels & scored
+        implied = {parent for slug in truth for parent in chains.get(slug, ())} - truth
+        found = reported(matcher, posting.text, posting_company(posting, companies)) & scored
+        accepted += len(found & implied)
+        found -= implied
+        for slug in truth & found:
+            counts[slug][0] += 1
+        for slug in sorted(found - truth):
+            counts[slug][1] += 1
+            disagreements.append(Disagreement(posting, slug, "fp", _matcher_context(matcher, posting.text, slug)))
+        for slug in sorted(truth - found):
+            counts[slug][2] += 1
+            disagreements.append(Disagreement(posting, slug, "fn", _label_context(frameworks, posting.text, slug)))
+    return Evaluation(frozenset(scored), {s: tuple(c) for s, c in counts.items()}, tuple(disagreements),
+                      len(gold.postings), accepted)
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    lo, hi = max(0, start - CONTEXT_CHARS), min(len(text), end + CONTEXT_CHARS)
+    inner = text[lo:start] + "[" + text[start:end] + "]" + text[end:hi]
+    return ("…" if lo else "") + " ".join(inner.split()) + ("…" if hi < len(text) else "")
+
+
+def _matcher_context(matcher: Matcher, text: str, slug: str) -> str:
+    """Where the matcher found ``slug`` (or one of its children, for a rolled-up parent)."""
+    chains = ancestors(matcher.frameworks)
+    explain = getattr(matcher, "explain", None)  # a matcher with gates: only the matches that counted
+    if explain is not None:
+        for hit in explain(text):
+            if hit.counted and (hit.slug == slug or slug in chains.get(hit.slug, ())):
+                return _snippet(text, hit.start, hit.end)
+    for match in matcher.pattern.finditer(text):
+        found = matcher.slug_of(match.group())
+        if found == slug or slug in chains.get(found or "", ()):
+            return _snippet(text, match.start(), match.end())
+    return "(no single match: reported through a roll-up or a gate)"
+
+
+def _label_context(frameworks: Sequence[FrameworkConfig], text: str, slug: str) -> str:
+    """A likely place of the labelled mention: the first case-insensitive hit of the entry's forms or name."""
+    entry = next((f for f in frameworks if f.slug == slug), None)
+    forms = [*entry.aliases, *entry.exact, entry.name] if entry else []
+    forms += [slug.replace("-", " "), slug]
+    for form in sorted({f for f in forms if f}, key=len, reverse=True):
+        pattern = r"(?<![\w])" + r"\s*[-\s]?".join(re.escape(word) for word in form.split()) + r"(?!\w)"
+        hit = re.search(pattern, text, re.IGNORECASE)
+        if hit:
+            return _snippet(text, hit.start(), hit.end())
+    return "(written differently: see the posting's note or text)"
+
+
+def unlisted_counts(gold: GoldSet) -> Counter[str]:
+    """How many postings mention each tool that had no taxonomy entry when labelled."""
+    return Counter(name for posting in gold.postings for name in posting.unlisted)
+
+
+def report(evaluation: Evaluation, *, show: int = 20, top: int = 15) -> str:
+    """Micro and per-entry precision/recall/F1, and up to ``show`` disagreements (all with ``show`` < 0)."""
+    tp, fp, fn = evaluation.totals()
+    precision, recall, f1 = evaluation.micro()
+    lines = [
+        f"{evaluation.postings} postings, {len(evaluation.scored_slugs)} entries scored "
+        f"(labelled taxonomy ∩ current taxonomy)",
+        f"micro: precision {precision:.3f}  recall {recall:.3f}  F1 {f1:.3f}  (tp {tp}, fp {fp}, fn {fn})",
+    ]
+    if evaluation.accepted_parents:
+        lines.append(f"{evaluation.accepted_parents} reported parents implied by labelled children accepted")
+    lines += ["", f"{'entry':<26} {'tp':>4} {'fp':>4} {'fn':>4} {'prec':>6} {'rec':>6} {'F1':>6}"]
+    for slug, etp, efp, efn, p, r, f in evaluation.per_entry():
+        lines.append(f"{slug:<26} {etp:>4} {efp:>4} {efn:>4} {p:>6.3f} {r:>6.3f} {f:>6.3f}")
+    shown = evaluation.disagreements if show < 0 else evaluation.disagreements[:show]
+    lines += ["", f"disagreements: {len(evaluation.disagreements)}"
+              + (f" (first {len(shown)}; --show N for more)" if len(shown) < len(evaluation.disagreements) else "")]
+    for d in shown:
+        what = "reported, not labelled" if d.kind == "fp" else "labelled, not reported"
+        lines.append(f"{d.kind.upper()} {d.slug} ({what}) in {d.posting.id} {d.posting.source} "
+                     f"{d.posting.external_id} {d.posting.title[:60]!r}")
+        lines.append(f"    {d.context}")
+        if d.posting.note:
+            lines.append(f"    note: {d.posting.note}")
+    return "\n".join(lines)
