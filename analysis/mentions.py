@@ -195,7 +195,7 @@ class Matcher:
         self._exact = {normalize_form(e): f.slug for f in self.frameworks for e in f.exact}
         self._alias = {normalize_form(a).lower(): f.slug for f in self.frameworks for a in f.aliases}
         self._gates = {f.slug: _Gate(f) for f in self.frameworks if f.gated_forms or f.exclude or f.avoid}
-        self._parents = _ancestors(self.frameworks)
+        self._parents = ancestors(self.frameworks)
         self._by_name = {}  # normalised name or form -> slug, to recognise the employer's own entry
         for f in self.frameworks:
             for name in (f.name, *f.aliases, *f.exact):
@@ -284,7 +284,7 @@ class Matcher:
                 if [(m.group(), s) for m, s, _ in self._candidates(form, gates=False)] != [(form, slug)]]
 
 
-def _ancestors(frameworks: Sequence[FrameworkConfig]) -> dict[str, tuple[str, ...]]:
+def ancestors(frameworks: Iterable[FrameworkConfig]) -> dict[str, tuple[str, ...]]:
     """Each entry's chain of parents, nearest first (unknown parents and cycles end the chain)."""
     parent_of = {f.slug: f.parent for f in frameworks}
     chains = {}

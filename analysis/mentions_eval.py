@@ -17,11 +17,11 @@ import gzip
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.mentions import Matcher
+from analysis.mentions import Matcher, ancestors
 from jobtrend.config import REPO_ROOT, FrameworkConfig
 
 GOLD_PATH = REPO_ROOT / "tests" / "data" / "mentions_gold.jsonl.gz"
@@ -120,21 +120,6 @@ def load_gold(path: Path = GOLD_PATH) -> GoldSet:
     if unknown:
         raise ValueError(f"{path}: labels not in taxonomy_slugs: {', '.join(unknown)}")
     return GoldSet(slugs, tuple(postings))
-
-
-def ancestors(frameworks: Iterable[FrameworkConfig]) -> dict[str, tuple[str, ...]]:
-    """Each entry's chain of parents (``parent`` attribute, when the taxonomy has one), nearest first."""
-    parent_of = {f.slug: getattr(f, "parent", None) for f in frameworks}
-    chains = {}
-    for slug in parent_of:
-        chain: list[str] = []
-        parent = parent_of[slug]
-        while parent in parent_of and parent != slug and parent not in chain:
-            chain.append(parent)
-            parent = parent_of[parent]
-        if chain:
-            chains[slug] = tuple(chain)
-    return chains
 
 
 def reported(matcher: Matcher, text: str, company: str | None = None) -> set[str]:

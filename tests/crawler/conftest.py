@@ -9,8 +9,11 @@ from pathlib import Path
 
 from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
+from sqlalchemy import select
 
 from jobtrend.config import REPO_ROOT, SourceConfig
+from jobtrend.db import make_engine
+from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import FIXTURES
 
 REPLAY = FIXTURES / "replay"
@@ -73,3 +76,17 @@ def run_crawl_child(command: list[str], config_dir: Path, db_url: str, *, timeou
     done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
     return done
+
+
+def read_database(db_url: str, after_run_id: int) -> tuple[dict, dict]:
+    """Every stored posting by (source key, external id), and the crawl_runs after ``after_run_id`` by source key."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            postings = {(r.key, r.external_id): dict(r._mapping) for r in conn.execute(
+                select(Source.key, Posting.__table__).join(Source, Source.id == Posting.source_id))}
+            runs = {r.key: dict(r._mapping) for r in conn.execute(
+                select(Source.key, CrawlRun.__table__).join(Source).where(CrawlRun.id > after_run_id))}
+    finally:
+        engine.dispose()
+    return postings, runs

@@ -17,14 +17,19 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from crawler.replay import NOT_FOUND, ReplayResponse, ReplayServer
 from jobtrend.config import SourceConfig
-from jobtrend.db import make_engine
-from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import drop_database, new_database_url
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, board_jobs, board_path, run_crawl_child, write_config
+from tests.crawler.conftest import (
+    REPLAY,
+    TEST_USER_AGENT,
+    board_jobs,
+    board_path,
+    read_database,
+    run_crawl_child,
+    write_config,
+)
 
 ASHBY = ("SecondDinner", "integrationapp", "Homebound", "render", "emptyco")
 GREENHOUSE = ("acmeai", "helsing", "dropbox")
@@ -95,16 +100,8 @@ class Scenario:
         self.snapshots[name] = Snapshot(*self.read(), requests, summary)
 
     def read(self) -> tuple[dict, dict]:
-        engine = make_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                postings = {(r.key, r.external_id): dict(r._mapping) for r in conn.execute(
-                    select(Source.key, Posting.__table__).join(Source, Source.id == Posting.source_id))}
-                runs = {r.key: dict(r._mapping) for r in conn.execute(
-                    select(Source.key, CrawlRun.__table__).join(Source).where(CrawlRun.id > self.last_run_id))}
-                self.last_run_id = max([self.last_run_id, *(r["id"] for r in runs.values())])
-        finally:
-            engine.dispose()
+        postings, runs = read_database(self.db_url, self.last_run_id)
+        self.last_run_id = max([self.last_run_id, *(r["id"] for r in runs.values())])
         return postings, runs
 
 

@@ -18,14 +18,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from crawler.replay import NOT_FOUND, ReplayResponse, ReplayServer
 from jobtrend.config import REPO_ROOT, SourceConfig, load_sources
-from jobtrend.db import make_engine
-from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import FIXTURES, drop_database, new_database_url
-from tests.crawler.conftest import TEST_USER_AGENT, run_crawl_child, write_config
+from tests.crawler.conftest import TEST_USER_AGENT, read_database, run_crawl_child, write_config
 
 ROOT = FIXTURES / "jsonld"
 HARVEY = SourceConfig("jsonld", "https://jobs.harvey.example/careers", company="Harvey")
@@ -97,16 +94,8 @@ class Scenario:
         self.snapshots[name] = {"summary": json.loads(done.stdout), "requests": requests, **self.read()}
 
     def read(self) -> dict:
-        engine = make_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                postings = {(r.key, r.external_id): dict(r._mapping) for r in conn.execute(
-                    select(Source.key, Posting.__table__).join(Source, Source.id == Posting.source_id))}
-                runs = {r.key: dict(r._mapping) for r in conn.execute(
-                    select(Source.key, CrawlRun.__table__).join(Source).where(CrawlRun.id > self.last_run_id))}
-                self.last_run_id = max([self.last_run_id, *(r["id"] for r in runs.values())])
-        finally:
-            engine.dispose()
+        postings, runs = read_database(self.db_url, self.last_run_id)
+        self.last_run_id = max([self.last_run_id, *(r["id"] for r in runs.values())])
         return {"postings": postings, "runs": runs}
 
 

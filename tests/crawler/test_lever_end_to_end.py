@@ -16,13 +16,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from crawler.replay import LoggedRequest, ReplayResponse, ReplayServer
-from jobtrend.db import make_engine
-from jobtrend.models import CrawlRun, Posting, Source
 from tests.conftest import drop_database, new_database_url
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, run_crawl_child, write_config
+from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, read_database, run_crawl_child, write_config
 
 SOURCES_TOML = """
 [[sources]]
@@ -109,19 +106,6 @@ class Snapshot:
     us: list[tuple[LoggedRequest, float]]
     eu: list[tuple[LoggedRequest, float]]
     summary: dict
-
-
-def read_database(db_url: str, after_run_id: int) -> tuple[dict, dict]:
-    engine = make_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            postings = {(r.key, r.external_id): dict(r._mapping) for r in conn.execute(
-                select(Source.key, Posting.__table__).join(Source, Source.id == Posting.source_id))}
-            runs = {r.key: dict(r._mapping) for r in conn.execute(
-                select(Source.key, CrawlRun.__table__).join(Source).where(CrawlRun.id > after_run_id))}
-    finally:
-        engine.dispose()
-    return postings, runs
 
 
 def crawl(db_url: str, config_dir: Path, us: ScriptedReplayServer, eu: ScriptedReplayServer,
