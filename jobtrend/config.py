@@ -73,6 +73,17 @@ class TrendSettings:
 
 
 @dataclass(frozen=True)
+class ClassifierSettings:
+    """Where the role classifier's model file lives (a relative path is relative to the project root)."""
+
+    model: str = "data/models/roles.skops"
+
+    def model_path(self, config_dir: Path) -> Path:
+        path = Path(self.model)
+        return path if path.is_absolute() else (config_dir.resolve().parent / path).resolve()
+
+
+@dataclass(frozen=True)
 class SourceConfig:
     """One board or site to crawl, as listed in sources.toml."""
 
@@ -131,6 +142,12 @@ class Config:
     trends: TrendSettings
     sources: tuple[SourceConfig, ...]
     frameworks: tuple[FrameworkConfig, ...]
+    classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+
+    @property
+    def model_path(self) -> Path:
+        """The role classifier's model file."""
+        return self.classifier.model_path(self.config_dir)
 
     def sources_of(self, kind: str, enabled_only: bool = True) -> list[SourceConfig]:
         return [s for s in self.sources if s.kind == kind and (s.enabled or not enabled_only)]
@@ -185,9 +202,9 @@ def _reject_unknown(path: Path, table: dict, allowed: set[str], prefix: str) -> 
 
 
 def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
-    """Read jobtrend.toml: database URL, crawl settings and trend settings."""
+    """Read jobtrend.toml: database URL, crawl settings and trend settings (see :func:`load_classifier`)."""
     data = read_toml(path)
-    _reject_unknown(path, data, {"database", "crawl", "trends"}, "")
+    _reject_unknown(path, data, {"database", "crawl", "trends", "classifier"}, "")
     db = _typed(path, data, "database", dict, {}, "")
     _reject_unknown(path, db, {"url"}, "database.")
     url = _typed(path, db, "url", str, "sqlite:///jobtrend.db", "database.")
@@ -220,6 +237,16 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
         min_postings=_typed(path, trends_t, "min_postings", int, TrendSettings.min_postings, "trends."),
     )
     return url, crawl, trends
+
+
+def load_classifier(path: Path) -> ClassifierSettings:
+    """Read the ``[classifier]`` table of jobtrend.toml."""
+    table = _typed(path, read_toml(path), "classifier", dict, {}, "")
+    _reject_unknown(path, table, {"model"}, "classifier.")
+    model = _typed(path, table, "model", str, ClassifierSettings.model, "classifier.")
+    if not model.strip():
+        raise ConfigError(path, "classifier.model", "a file path such as data/models/roles.skops", model)
+    return ClassifierSettings(model=model)
 
 
 def load_sources(path: Path) -> tuple[SourceConfig, ...]:
@@ -380,6 +407,7 @@ def load_config(config_dir: Path | str | None = None) -> Config:
         trends=trends,
         sources=load_sources(directory / "sources.toml"),
         frameworks=load_frameworks(directory / "frameworks.toml"),
+        classifier=load_classifier(directory / "jobtrend.toml"),
     )
 
 

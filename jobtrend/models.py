@@ -181,3 +181,89 @@ class TrendPoint(Base):
     ci_low: Mapped[float] = mapped_column(Float)
     ci_high: Mapped[float] = mapped_column(Float)
     computed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Classification(Base):
+    """The role classifier's verdict on one posting: relevance, role, probability and the terms behind it.
+
+    One row per posting, replaced when the posting's content or the model version changes.
+    """
+
+    __tablename__ = "classifications"
+    __table_args__ = (Index("ix_classifications_role", "role"),)
+
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="CASCADE"), primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(16))
+    content_hash: Mapped[str] = mapped_column(String(64))  # postings.content_hash that was classified
+    is_ai_role: Mapped[bool] = mapped_column(Boolean)
+    relevance_probability: Mapped[float] = mapped_column(Float)  # P(AI/ML engineering role)
+    role: Mapped[str | None] = mapped_column(String(20))  # ai_swe / ml_engineer; NULL when not an AI role
+    probability: Mapped[float | None] = mapped_column(Float)  # P(role) of the chosen role, 0.5..1
+    evidence: Mapped[dict | None] = mapped_column(JSON)
+    classified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Alert(Base):
+    """An alert that fired: a rule, its subject (framework slug or source), the week, and the numbers."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("rule", "subject", "period_start"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(200))
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float | None] = mapped_column(Float)
+    direction: Mapped[str | None] = mapped_column(String(10))  # up / down
+    fired_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class Outbox(Base):
+    """A message waiting to be sent (or sent): delivered at most once per ``dedupe_key``."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))  # email / webhook
+    recipient: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # plain text (email) or JSON (webhook)
+    html: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list | None] = mapped_column(JSON)  # inline images: [{"cid", "mime", "data" (base64)}]
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending / sent / failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Report(Base):
+    """The weekly report of one ISO week, as generated."""
+
+    __tablename__ = "reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    period_start: Mapped[dt.date] = mapped_column(Date, unique=True)
+    generated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    html: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+
+
+class JobRun(Base):
+    """One run of a scheduled job: when, how it ended, and the error if any."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (Index("ix_job_runs_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    job: Mapped[str] = mapped_column(String(50))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running / ok / failed
+    error: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
