@@ -10,8 +10,8 @@ Two questions, each with its own rule:
 1. **Relevance** (:func:`weak_relevance`): is this an AI/ML engineering role at all? A title from a
    non-engineering job family (sales, recruiting, design, product management, ...) says no. An engineering title
    that names AI/ML work says yes unless the body barely mentions it. Any other engineering title is decided by
-   how much role vocabulary (both lists below) the body uses, with an undecided band in between where the rule
-   abstains.
+   how much role vocabulary (both lists below) the body uses for its length (a short Hacker News comment needs
+   fewer terms than a long board posting), with an undecided band in between where the rule abstains.
 2. **Role** (:func:`weak_role`), for relevant postings: *AI Software Engineer* vocabulary (LLM APIs, RAG,
    prompts, agents, vector stores, product features, full-stack work) against *ML Engineer* vocabulary
    (training, fine-tuning, distributed training, GPUs and kernels, quantisation, MLOps, model evaluation,
@@ -187,18 +187,26 @@ def body_without_title(title: str, text: str) -> str:
     return body.strip()
 
 
+ENGINEER_NOUN = re.compile(r"\b(?:engineer\w*|engeneer|developer|programmer|scientist|researcher|member of (?:the )?"
+                           r"technical staff|mts|architect|swe|sde|mle)\b", re.IGNORECASE)
+CUSTOMER_FACING_ENGINEER = re.compile(r"\b(?:sales|solutions?|support|customer|field|pre-?sales|success|"
+                                      r"implementation)\s+engineer", re.IGNORECASE)
+
+
 def title_family(title: str) -> str:
-    """``engineering``, ``non_engineering`` or ``unknown``, from the title words alone."""
-    engineering = bool(ENGINEERING_TITLE.search(title or ""))
-    if NON_ENGINEERING_TITLE.search(title or "") and not (engineering and AI_TITLE.search(title or "")):
-        return "non_engineering" if not engineering or _manager_of_non_engineers(title) else "engineering"
-    return "engineering" if engineering else "unknown"
+    """``engineering``, ``non_engineering`` or ``unknown``, from the title words alone.
 
-
-def _manager_of_non_engineers(title: str) -> bool:
-    """"Solutions Engineer" or "Sales Engineer" style titles count as non-engineering."""
-    return bool(re.search(r"\b(?:sales|solutions?|support|customer|field|pre-?sales|success)\s+engineer",
-                          title, re.IGNORECASE))
+    A title with an engineer noun (engineer, developer, scientist, researcher, ...) is engineering even when it
+    also has a non-engineering word ("ML Operations Engineer"), except the customer-facing engineers (sales,
+    solutions, support). A non-engineering job noun beats the weaker engineering words ("Technical Recruiter,
+    Research" is recruiting).
+    """
+    title = title or ""
+    if CUSTOMER_FACING_ENGINEER.search(title):
+        return "non_engineering"
+    if NON_ENGINEERING_TITLE.search(title) and not ENGINEER_NOUN.search(title):
+        return "non_engineering"
+    return "engineering" if ENGINEERING_TITLE.search(title) else "unknown"
 
 
 def title_role(title: str) -> str | None:
@@ -221,8 +229,11 @@ def title_rule(title: str) -> str:
 
 
 # Thresholds of the weak rules (docs/classifier.md explains them).
-RELEVANT_MIN_ROLE_TERMS = 6  # an engineering title without AI words needs this much role vocabulary
-NOT_RELEVANT_MAX_ROLE_TERMS = 2  # ... and at most this much to be labelled not relevant
+RELEVANT_MIN_ROLE_TERMS = 6  # an engineering title without AI words needs this much role vocabulary ...
+SHORT_RELEVANT_MIN_ROLE_TERMS = 3  # ... or this much in a short posting (a Hacker News comment)
+WORDS_PER_ROLE_TERM = 120  # between the two: one term per this many words
+NOT_RELEVANT_MAX_ROLE_TERMS = 2  # at most this much to be labelled not relevant (1 in a short posting)
+SHORT_POSTING_WORDS = 400
 AI_TITLE_MIN_ROLE_TERMS = 2  # an AI title whose body has less than this is left undecided
 ROLE_MARGIN = 3  # the winning vocabulary must lead by this many (title vote included)
 TITLE_VOTE = 2
@@ -237,9 +248,12 @@ def weak_relevance(title: str, body: str, counts: Emphasis | None = None) -> boo
     ai_title = bool(AI_TITLE.search(title or ""))
     if family == "engineering" and ai_title:
         return True if counts.role_terms >= AI_TITLE_MIN_ROLE_TERMS else None
-    if counts.role_terms >= RELEVANT_MIN_ROLE_TERMS + (2 if family == "unknown" else 0):
+    words = len(body.split())
+    needed = min(RELEVANT_MIN_ROLE_TERMS, max(SHORT_RELEVANT_MIN_ROLE_TERMS, words // WORDS_PER_ROLE_TERM))
+    if counts.role_terms >= needed + (2 if family == "unknown" else 0):
         return True
-    if counts.role_terms <= NOT_RELEVANT_MAX_ROLE_TERMS and counts.general <= 3:
+    at_most = NOT_RELEVANT_MAX_ROLE_TERMS if words >= SHORT_POSTING_WORDS else NOT_RELEVANT_MAX_ROLE_TERMS - 1
+    if counts.role_terms <= at_most and counts.general <= 3:
         return False
     return None
 

@@ -2,21 +2,28 @@
 
 For week W (a Monday, ``posted_week``) and cohort C, as DESIGN section 4 defines it:
 
-- n = postings posted in W that are canonical (``duplicate_of_id IS NULL``), have been analysed, and have
-  a non-empty ``description_text`` after trimming. A posting without body text cannot be measured (only its
-  title would be searched), so it would pull every share down; it is left out of n.
+- n = canonical AI-role postings posted in W that belong to C. A posting is measured when it is canonical
+  (``duplicate_of_id IS NULL``), has been analysed, has a non-empty ``description_text`` after trimming (a
+  posting without body text cannot be measured: only its title would be searched, pulling every share down),
+  and has a row in ``classifications`` that puts it in C:
+
+  - ``all``: every AI engineering role, ``is_ai_role`` true (both roles together);
+  - ``ai_swe``: ``role = 'ai_swe'``, AI Software Engineers (building products on models);
+  - ``ml_engineer``: ``role = 'ml_engineer'``, ML Engineers (training, evaluating, serving models).
+
+  A posting not yet classified, or classified as not an AI role, counts in no cohort.
 - k = those among the n with at least one mention of the framework: presence, not frequency.
 - share = k / n, with a 95 % Wilson score interval (:func:`wilson_interval`).
 
-One row is written per (week, framework) for every framework in the ``frameworks`` table, zeros included,
-for every week with n > 0; a week whose n falls to 0 loses its rows. Only the cohort ``"all"`` exists until
-the role classifier lands.
+One row is written per (week, cohort, framework) for every framework in the ``frameworks`` table, zeros
+included, for every week with n > 0; a week whose n falls to 0 loses its rows.
 
-Recomputing is incremental. A week is *touched* when a posting of that week was analysed after the cohort's
-latest ``computed_at``, or when its current n differs from the stored ``n_postings`` (this also catches weeks
-with no postings left, new weeks, and postings marked duplicate after the last run). ``full=True``
-recomputes every week. Each week is replaced (delete, insert) in its own transaction, so a second run
-changes nothing and a crash leaves every week either old or new, never half-written.
+Recomputing is incremental, per cohort. A week is *touched* when a posting of that week was analysed or
+(re)classified after the cohort's latest ``computed_at``, or when its current n differs from the stored
+``n_postings`` (this also catches weeks with no postings left, new weeks, and postings marked duplicate after
+the last run). ``full=True`` recomputes every week. Each (week, cohort) is replaced (delete, insert) in its
+own transaction, so a second run changes nothing and a crash leaves every week either old or new, never
+half-written.
 """
 
 from __future__ import annotations
@@ -24,14 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, delete, desc, func, insert, select
+from sqlalchemy import Connection, Engine, delete, desc, exists, func, insert, select
 
-from jobtrend.models import Framework, Mention, Posting, TrendPoint, utcnow
+from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint, utcnow
 
 Z_95 = 1.959963984540054
-COHORTS = ("all",)
+COHORTS = ("all", "ai_swe", "ml_engineer")  # "all": every AI-role posting; the others: one role each
 
 
 def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -54,17 +61,20 @@ def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
 class TrendResult:
     """What one :func:`compute_trends` run did."""
 
-    weeks: tuple[dt.date, ...]  # weeks recomputed, oldest first
-    rows: int  # trend_points rows written
+    weeks: tuple[dt.date, ...]  # weeks recomputed in any cohort, oldest first
+    rows: int  # trend_points rows written, all cohorts together
+    by_cohort: dict[str, tuple[tuple[dt.date, ...], int]] = field(default_factory=dict)  # cohort: (weeks, rows)
 
 
 def _measured(cohort: str) -> tuple:
     """WHERE conditions selecting the postings that make up n for ``cohort``."""
     _check_cohort(cohort)
+    in_cohort = Classification.is_ai_role.is_(True) if cohort == "all" else Classification.role == cohort
     return (
         Posting.duplicate_of_id.is_(None),
         Posting.analyzed_at.is_not(None),
         func.trim(Posting.description_text) != "",
+        exists().where(Classification.posting_id == Posting.id, in_cohort),
     )
 
 
@@ -79,17 +89,25 @@ def postings_per_week(conn: Connection, cohort: str = "all") -> dict[dt.date, in
     return {week: n for week, n in conn.execute(query)}
 
 
-def compute_trends(engine: Engine, *, full: bool = False, cohort: str = "all") -> TrendResult:
-    """Recompute the touched weeks (every week with ``full``) and replace their ``trend_points`` rows."""
-    _check_cohort(cohort)
-    computed_at = utcnow()  # taken before reading, so anything analysed later is touched next time
+def compute_trends(engine: Engine, *, full: bool = False, cohort: str | None = None) -> TrendResult:
+    """Recompute the touched weeks (every week with ``full``) of ``cohort`` (every cohort when None) and
+    replace their ``trend_points`` rows."""
+    cohorts = COHORTS if cohort is None else (cohort,)
+    for name in cohorts:
+        _check_cohort(name)
+    computed_at = utcnow()  # taken before reading, so anything analysed or classified later is touched next time
     with engine.connect() as conn:
-        current = postings_per_week(conn, cohort)
-        stored = _stored_postings_per_week(conn, cohort)
-        weeks = set(current) | set(stored) if full else _touched_weeks(conn, cohort, current, stored)
         framework_ids = list(conn.scalars(select(Framework.id).order_by(Framework.id)))
-    rows = sum(_replace_week(engine, week, cohort, framework_ids, computed_at) for week in sorted(weeks))
-    return TrendResult(tuple(sorted(weeks)), rows)
+    by_cohort = {}
+    for name in cohorts:
+        with engine.connect() as conn:
+            current = postings_per_week(conn, name)
+            stored = _stored_postings_per_week(conn, name)
+            weeks = set(current) | set(stored) if full else _touched_weeks(conn, name, current, stored)
+        rows = sum(_replace_week(engine, week, name, framework_ids, computed_at) for week in sorted(weeks))
+        by_cohort[name] = (tuple(sorted(weeks)), rows)
+    all_weeks = tuple(sorted({week for weeks, _ in by_cohort.values() for week in weeks}))
+    return TrendResult(all_weeks, sum(rows for _, rows in by_cohort.values()), by_cohort)
 
 
 def _stored_postings_per_week(conn: Connection, cohort: str) -> dict[dt.date, int]:
@@ -103,13 +121,21 @@ def _stored_postings_per_week(conn: Connection, cohort: str) -> dict[dt.date, in
 
 def _touched_weeks(conn: Connection, cohort: str, current: dict[dt.date, int],
                    stored: dict[dt.date, int]) -> set[dt.date]:
-    """Weeks with postings analysed since the last computation, or whose n no longer matches."""
+    """Weeks with postings analysed or classified since the cohort's last computation, or whose n no longer
+    matches. A classification counts whatever its role: a posting moved from one role to the other touches
+    its week in both role cohorts."""
     last = conn.scalar(select(func.max(TrendPoint.computed_at)).where(TrendPoint.cohort == cohort))
     if last is None:
         return set(current)
     analysed = select(Posting.posted_week).where(Posting.analyzed_at > last).distinct()
+    classified = (
+        select(Posting.posted_week)
+        .join(Classification, Classification.posting_id == Posting.id)
+        .where(Classification.classified_at > last)
+        .distinct()
+    )
     changed = {week for week in set(current) | set(stored) if current.get(week, 0) != stored.get(week, 0)}
-    return set(conn.scalars(analysed)) | changed
+    return set(conn.scalars(analysed)) | set(conn.scalars(classified)) | changed
 
 
 def _replace_week(engine: Engine, week: dt.date, cohort: str, framework_ids: Iterable[int],
@@ -203,15 +229,22 @@ def _latest_row(rank: int, framework, point) -> dict:
             "ci_high": point.ci_high}
 
 
-NO_DATA = "No trend data yet for cohort '{cohort}': run `jobtrend analyze`, then `jobtrend trends`."
+NO_DATA = ("No trend data yet for cohort '{cohort}': run `jobtrend analyze` (finds mentions and classifies "
+           "roles), then `jobtrend trends`.")
+TOO_FEW = ("No week of cohort '{cohort}' has {min_postings} or more postings (the largest has {largest}); "
+           "lower --min-postings (config: trends.min_postings) to see the smaller weeks.")
 
 
 def latest_table(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = "all",
                  min_postings: int = 1) -> str:
     """A plain-text table: the latest weeks with at least ``min_postings`` postings as columns (with an ``n``
-    row), top frameworks as rows."""
+    row), top frameworks as rows. Without any such week, a line saying why: no data, or only smaller weeks."""
     rows = latest_rows(engine, weeks=weeks, top=top, cohort=cohort, min_postings=min_postings)
     if not rows:
+        with engine.connect() as conn:
+            largest = conn.scalar(select(func.max(TrendPoint.n_postings)).where(TrendPoint.cohort == cohort))
+        if largest and largest < min_postings:
+            return TOO_FEW.format(cohort=cohort, min_postings=min_postings, largest=largest)
         return NO_DATA.format(cohort=cohort)
     labels = sorted({(r["week"], r["week_label"]) for r in rows})
     n_by_week = {r["week_label"]: r["n_postings"] for r in rows}

@@ -2,12 +2,13 @@
 
 Three files live in the configuration directory (``config/`` by default, ``JOBTREND_CONFIG_DIR`` to move it):
 
-- ``jobtrend.toml``: database URL, crawl politeness, trend output;
+- ``jobtrend.toml``: database URL, crawl politeness, trend output, email and webhook delivery;
 - ``sources.toml``: the job boards to crawl;
 - ``frameworks.toml``: the framework taxonomy the mention matcher looks for.
 
 Every problem is reported as a :class:`ConfigError` naming the file, the key and what was expected, so a user
-can fix the file without reading code. ``JOBTREND_DATABASE_URL`` overrides ``[database] url``.
+can fix the file without reading code. ``JOBTREND_DATABASE_URL`` overrides ``[database] url``; the SMTP password
+comes only from ``JOBTREND_SMTP_PASSWORD`` (a ``password`` key in ``[email]`` is an error).
 """
 
 from __future__ import annotations
@@ -83,6 +84,65 @@ class ClassifierSettings:
         return path if path.is_absolute() else (config_dir.resolve().parent / path).resolve()
 
 
+SMTP_SECURITY = ("starttls", "ssl", "none")
+EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+
+
+SMTP_PASSWORD_ENV = "JOBTREND_SMTP_PASSWORD"
+
+
+@dataclass(frozen=True, kw_only=True)
+class EmailSettings:
+    """The ``[email]`` table: the SMTP server and who gets the mail (keyword arguments only).
+
+    The password is never here: it comes from the environment variable ``JOBTREND_SMTP_PASSWORD``.
+    """
+
+    host: str
+    port: int = 587
+    security: str = "starttls"  # starttls / ssl / none
+    username: str | None = None
+    sender: str
+    recipients: tuple[str, ...]
+    timeout: float = 30
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Delivery of the outbox: the email channel (None: no ``[email]`` table), webhook URLs and the retry policy."""
+
+    email: EmailSettings | None = None
+    webhooks: tuple[str, ...] = ()
+    max_attempts: int = 8
+    backoff_seconds: float = 60
+    backoff_max_seconds: float = 3600
+    webhook_timeout: float = 30
+
+
+SCHEDULER_JOBS = ("crawl", "analyze", "trends", "alerts", "deliver", "report")
+DEFAULT_SCHEDULE = {"crawl": "0 */6 * * *", "analyze": "20 */6 * * *", "trends": "40 */6 * * *",
+                    "alerts": "50 */6 * * *", "deliver": "*/5 * * * *", "report": "0 7 * * mon"}
+
+
+def _default_schedule() -> dict[str, str | None]:
+    return dict(DEFAULT_SCHEDULE)
+
+
+@dataclass(frozen=True)
+class SchedulerSettings:
+    """The ``[scheduler]`` table: when each job runs (a 5-field cron expression, None: disabled), in which time
+    zone, how late a missed run may still start, and how long a crawl may take."""
+
+    timezone: str = "UTC"
+    misfire_grace_seconds: int = 3600
+    crawl_timeout_seconds: int = 3 * 3600
+    jobs: dict[str, str | None] = field(default_factory=_default_schedule)
+
+    def enabled_jobs(self) -> dict[str, str]:
+        """Job name to cron expression, disabled jobs left out, in pipeline order."""
+        return {name: cron for name in SCHEDULER_JOBS if (cron := self.jobs.get(name))}
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """One board or site to crawl, as listed in sources.toml."""
@@ -143,6 +203,8 @@ class Config:
     sources: tuple[SourceConfig, ...]
     frameworks: tuple[FrameworkConfig, ...]
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
 
     @property
     def model_path(self) -> Path:
@@ -204,7 +266,8 @@ def _reject_unknown(path: Path, table: dict, allowed: set[str], prefix: str) -> 
 def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
     """Read jobtrend.toml: database URL, crawl settings and trend settings (see :func:`load_classifier`)."""
     data = read_toml(path)
-    _reject_unknown(path, data, {"database", "crawl", "trends", "classifier"}, "")
+    _reject_unknown(path, data, {"database", "crawl", "trends", "classifier", "email", "notify", "scheduler",
+                                 "report"}, "")
     db = _typed(path, data, "database", dict, {}, "")
     _reject_unknown(path, db, {"url"}, "database.")
     url = _typed(path, db, "url", str, "sqlite:///jobtrend.db", "database.")
@@ -247,6 +310,134 @@ def load_classifier(path: Path) -> ClassifierSettings:
     if not model.strip():
         raise ConfigError(path, "classifier.model", "a file path such as data/models/roles.skops", model)
     return ClassifierSettings(model=model)
+
+
+def load_notify(path: Path) -> NotifySettings:
+    """Read the ``[email]`` and ``[notify]`` tables of jobtrend.toml (no ``[email]`` table: no email channel)."""
+    data = read_toml(path)
+    email = _load_email(path, _typed(path, data, "email", dict, None, "")) if "email" in data else None
+    table = _typed(path, data, "notify", dict, {}, "")
+    _reject_unknown(path, table, {"webhooks", "max_attempts", "backoff_seconds", "backoff_max_seconds",
+                                  "webhook_timeout"}, "notify.")
+    webhooks = _typed(path, table, "webhooks", list, [], "notify.")
+    for i, url in enumerate(webhooks):
+        if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+\S*$", url):
+            raise ConfigError(path, f"notify.webhooks[{i}]", "an http:// or https:// URL", _redact_url(url))
+    if len(set(webhooks)) != len(webhooks):
+        raise ConfigError(path, "notify.webhooks", "URLs listed once each")
+    max_attempts = _typed(path, table, "max_attempts", int, NotifySettings.max_attempts, "notify.")
+    if max_attempts < 1:
+        raise ConfigError(path, "notify.max_attempts", "an integer of at least 1", max_attempts)
+    numbers = {}
+    for key in ("backoff_seconds", "backoff_max_seconds", "webhook_timeout"):
+        numbers[key] = _typed(path, table, key, (int, float), getattr(NotifySettings, key), "notify.")
+        if numbers[key] <= 0:
+            raise ConfigError(path, f"notify.{key}", "a number of seconds, more than 0", numbers[key])
+    if numbers["backoff_max_seconds"] < numbers["backoff_seconds"]:
+        raise ConfigError(path, "notify.backoff_max_seconds",
+                          f"a number of seconds, at least backoff_seconds ({numbers['backoff_seconds']})",
+                          numbers["backoff_max_seconds"])
+    return NotifySettings(email=email, webhooks=tuple(webhooks), max_attempts=max_attempts, **numbers)
+
+
+def load_scheduler(path: Path) -> SchedulerSettings:
+    """Read the ``[scheduler]`` table of jobtrend.toml and its ``[scheduler.jobs]`` table of cron expressions."""
+    table = _typed(path, read_toml(path), "scheduler", dict, {}, "")
+    _reject_unknown(path, table, {"timezone", "misfire_grace_seconds", "crawl_timeout_seconds", "jobs"},
+                    "scheduler.")
+    timezone = _typed(path, table, "timezone", str, SchedulerSettings.timezone, "scheduler.")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(timezone)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        raise ConfigError(path, "scheduler.timezone", 'an IANA time zone name such as "UTC" or "Europe/Berlin"',
+                          timezone) from None
+    numbers = {}
+    for key in ("misfire_grace_seconds", "crawl_timeout_seconds"):
+        numbers[key] = _typed(path, table, key, int, getattr(SchedulerSettings, key), "scheduler.")
+        if numbers[key] < 1:
+            raise ConfigError(path, f"scheduler.{key}", "a number of seconds, an integer of at least 1", numbers[key])
+    jobs_t = _typed(path, table, "jobs", dict, {}, "scheduler.")
+    _reject_unknown(path, jobs_t, set(SCHEDULER_JOBS), "scheduler.jobs.")
+    jobs = _default_schedule()
+    for name, value in jobs_t.items():
+        key = f"scheduler.jobs.{name}"
+        expected = 'a 5-field cron expression such as "0 */6 * * *", or "" or false to disable the job'
+        if value is False or value == "":
+            jobs[name] = None
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(path, key, expected, value)
+        jobs[name] = " ".join(value.split())
+        fields = jobs[name].split(" ")
+        if len(fields) == 5 and re.search(r"\d", fields[4]):
+            # APScheduler 3 numbers weekdays from Monday = 0, cron from Sunday = 0: names avoid the trap.
+            raise ConfigError(path, key, "day-of-week names (mon, tue, ... sun, or ranges like mon-fri), not "
+                              "numbers", value)
+        try:
+            from apscheduler.triggers.cron import CronTrigger
+
+            CronTrigger.from_crontab(jobs[name], timezone=timezone)
+        except ValueError as exc:
+            raise ConfigError(path, key, f"{expected} ({exc})", value) from None
+    return SchedulerSettings(timezone=timezone, jobs=jobs, **numbers)
+
+
+def _load_email(path: Path, table: dict) -> EmailSettings:
+    if "password" in table:
+        raise ConfigError(path, "email.password",
+                          f"no password in the file: set the environment variable {SMTP_PASSWORD_ENV}")
+    _reject_unknown(path, table, {"host", "port", "security", "username", "sender", "recipients", "timeout"},
+                    "email.")
+    host = _typed(path, table, "host", str, None, "email.")
+    if not host or not host.strip() or any(c.isspace() for c in host):
+        raise ConfigError(path, "email.host", "the SMTP server's host name, e.g. smtp.example.org", host)
+    security = _typed(path, table, "security", str, EmailSettings.security, "email.")
+    if security not in SMTP_SECURITY:
+        raise ConfigError(path, "email.security", "one of " + ", ".join(SMTP_SECURITY), security)
+    port = _typed(path, table, "port", int, 465 if security == "ssl" else EmailSettings.port, "email.")
+    if not 1 <= port <= 65535:
+        raise ConfigError(path, "email.port", "a TCP port, 1 to 65535", port)
+    username = _typed(path, table, "username", str, None, "email.")
+    if username is not None and (not username.strip() or "\n" in username or "\r" in username):
+        raise ConfigError(path, "email.username", "a non-empty user name (or no key: no SMTP login)", username)
+    sender = _typed(path, table, "sender", str, None, "email.")
+    if sender is None or not EMAIL_RE.match(_address_of(sender)):
+        raise ConfigError(path, "email.sender",
+                          'an email address, e.g. "jobtrend@example.org" or "jobtrend <jobtrend@example.org>"',
+                          sender)
+    recipients = _typed(path, table, "recipients", list, None, "email.")
+    if not recipients:
+        raise ConfigError(path, "email.recipients", 'a list of at least one email address, e.g. ["me@example.org"]',
+                          recipients)
+    for i, address in enumerate(recipients):
+        if not isinstance(address, str) or not EMAIL_RE.match(address):
+            raise ConfigError(path, f"email.recipients[{i}]", "an email address such as me@example.org", address)
+    if len(set(recipients)) != len(recipients):
+        raise ConfigError(path, "email.recipients", "addresses listed once each", recipients)
+    timeout = _typed(path, table, "timeout", (int, float), EmailSettings.timeout, "email.")
+    if timeout <= 0:
+        raise ConfigError(path, "email.timeout", "a number of seconds, more than 0", timeout)
+    return EmailSettings(host=host, port=port, security=security, username=username, sender=sender,
+                         recipients=tuple(recipients), timeout=timeout)
+
+
+def _address_of(value: str) -> str:
+    """The address of ``"Name <addr>"`` or of a bare ``addr`` ("" when it has line breaks)."""
+    from email.utils import parseaddr
+
+    if "\n" in value or "\r" in value:
+        return ""
+    return parseaddr(value)[1]
+
+
+def _redact_url(url: Any) -> Any:
+    """A URL without its path and query (where webhook tokens live), for error messages."""
+    if not isinstance(url, str):
+        return url
+    match = re.match(r"^([a-zA-Z][\w+.-]*://[^/?#\s]*)", url)
+    return match.group(1) + "/..." if match and len(match.group(1)) < len(url) else url
 
 
 def load_sources(path: Path) -> tuple[SourceConfig, ...]:
@@ -408,6 +599,8 @@ def load_config(config_dir: Path | str | None = None) -> Config:
         sources=load_sources(directory / "sources.toml"),
         frameworks=load_frameworks(directory / "frameworks.toml"),
         classifier=load_classifier(directory / "jobtrend.toml"),
+        notify=load_notify(directory / "jobtrend.toml"),
+        scheduler=load_scheduler(directory / "jobtrend.toml"),
     )
 
 

@@ -133,3 +133,20 @@ def empty_db_url(db_kind, tmp_path):
     url = _pg_url(admin, name)
     yield url
     drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def role_model_path(tmp_path_factory) -> Path:
+    """The default role model, trained once per session from the bundled corpus (about 6 s)."""
+    from analysis.classify import ensure_default_model
+
+    path = tmp_path_factory.mktemp("model") / "roles.skops"
+    ensure_default_model(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def role_model(role_model_path):
+    from analysis.classifier import RoleModel
+
+    return RoleModel.load(role_model_path)

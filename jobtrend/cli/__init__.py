@@ -82,7 +82,20 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: int) -> None:
     ctx.obj = AppContext(config_dir=config_dir)
 
 
-from jobtrend.cli import database, dedupe, demo, evaluate, mentions, pipeline, sources  # noqa: E402  (commands register on `main`)
+from jobtrend.cli import (  # noqa: E402  (commands register on `main`)
+    alerts,
+    classifier,
+    database,
+    dedupe,
+    demo,
+    evaluate,
+    mentions,
+    notify,
+    pipeline,
+    report,
+    scheduler,
+    sources,
+)
 
-__all__ = ["main", "AppContext", "pass_app", "database", "dedupe", "demo", "evaluate", "mentions", "pipeline",
-           "sources"]
+__all__ = ["main", "AppContext", "pass_app", "alerts", "classifier", "database", "dedupe", "demo", "evaluate",
+           "mentions", "notify", "pipeline", "report", "scheduler", "sources"]

@@ -32,9 +32,10 @@ def initialise(config) -> dict[str, int]:
 @main.command()
 @pass_app
 def init(app: AppContext) -> None:
-    """Create or upgrade the database and load sources and frameworks from the config.
+    """Create or upgrade the database, load sources and frameworks from the config, and make sure a role
+    model exists (trained from the bundled corpus in data/training/ when there is none).
 
-    Safe to run again: migrations only move forward and the sync updates rows in place.
+    Safe to run again: migrations only move forward, the sync updates rows in place, and an existing model is kept.
 
     \b
     Example:
@@ -45,6 +46,17 @@ def init(app: AppContext) -> None:
     counts = initialise(config)
     click.echo(f"database ready: {redact(config.database_url)}")
     click.echo(f"sources: {counts['sources']}  frameworks: {counts['frameworks']}")
+    click.echo(model_line(config.model_path))
+
+
+def model_line(model_path) -> str:
+    """Train the default role model from the bundled corpus when there is none; say which model is in use."""
+    from analysis.classify import ensure_default_model
+
+    model = ensure_default_model(model_path)
+    if model is None:
+        return f"role model: {model_path} (kept; retrain with `jobtrend classifier train`)"
+    return f"role model: trained {model.version} from the bundled corpus, saved to {model_path}"
 
 
 def redact(url: str) -> str:

@@ -34,7 +34,7 @@ def remove_sqlite_files(path: Path) -> None:
               help=f"Database for the demo [default: a fresh SQLite file at {DEMO_DB.relative_to(REPO_ROOT)}].")
 @pass_app
 def demo(app: AppContext, database_url: str | None) -> None:
-    """Run init, crawl, analyze, dedupe and trends on bundled real job-board data, fully offline.
+    """Run init, crawl, analyze (mentions and roles), dedupe and trends on bundled real job-board data, offline.
 
     The bundled data (data/demo/) holds recorded public responses of 72 Ashby, 13 Greenhouse and 2 Lever
     boards, Hacker News "Who is hiring?" threads (April 2011, January-May 2026) and 3 career sites with
@@ -48,7 +48,8 @@ def demo(app: AppContext, database_url: str | None) -> None:
             --config-dir config   # with JOBTREND_DATABASE_URL=sqlite:///data/demo.db
     """
     from crawler.run import run_crawl
-    from jobtrend.cli.database import initialise
+    from jobtrend.cli.classifier import classify_line, load_model, run_classify
+    from jobtrend.cli.database import initialise, model_line
     from jobtrend.cli.dedupe import dedupe_summary, run_dedupe
     from jobtrend.cli.pipeline import compute_and_table, crawl_summary_table, crawl_totals_line, run_analysis
 
@@ -60,6 +61,7 @@ def demo(app: AppContext, database_url: str | None) -> None:
     click.secho("1/5 init", bold=True)
     counts = initialise(config)
     click.echo(f"    {counts['sources']} sources, {counts['frameworks']} frameworks")
+    click.echo("    " + model_line(config.model_path))
 
     click.secho("2/5 crawl (replay server on 127.0.0.1, recorded responses)", bold=True)
     summary = run_crawl(config, replay_dir=DEMO_DIR, extra_settings=REPLAY_SETTINGS)
@@ -71,6 +73,7 @@ def demo(app: AppContext, database_url: str | None) -> None:
     click.secho("3/5 analyze", bold=True)
     result = run_analysis(config)
     click.echo(f"    {result.analyzed} postings analysed, {result.with_mentions} mention a framework")
+    click.echo("    " + classify_line(run_classify(config, load_model(config.model_path))))
 
     click.secho("4/5 dedupe: link copies of one job to its canonical posting", bold=True)
     click.echo("    " + dedupe_summary(run_dedupe(config)))

@@ -11,6 +11,7 @@ from jobtrend.config import SOURCE_KINDS
 from jobtrend.output import render
 
 SPIDER_KINDS = SOURCE_KINDS
+COHORTS = ("all", "ai_swe", "ml_engineer")  # analysis.trends.COHORTS, without importing analysis
 SUMMARY_COLUMNS = ("source", "status", "seen", "new", "updated", "dropped", "closed", "reason")
 
 
@@ -76,18 +77,23 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
 @main.command()
 @pass_app
 def analyze(app: AppContext) -> None:
-    """Find framework mentions in postings that are new or changed since their last analysis.
+    """Find framework mentions and classify roles in postings that are new or changed since their last analysis.
 
     After config/frameworks.toml changes, exactly the postings analysed under an older taxonomy version are
-    re-analysed (and the weeks they belong to are recomputed by the next `jobtrend trends`).
+    re-analysed; after the role model changes (`jobtrend classifier train`), every posting classified by another
+    model version is re-classified. The next `jobtrend trends` recomputes the weeks they belong to.
 
     \b
     Example:
         jobtrend analyze
     """
-    result = run_analysis(app.db_config)
+    from jobtrend.cli.classifier import classify_line, load_model, run_classify
+
+    config = app.db_config
+    result = run_analysis(config)
     click.echo(f"analysed {result.analyzed} postings ({result.with_mentions} mention a framework, "
                f"{result.mentions} mentions); taxonomy {result.taxonomy_version}")
+    click.echo(classify_line(run_classify(config, load_model(config.model_path))))
 
 
 def run_analysis(config):
@@ -104,27 +110,35 @@ def run_analysis(config):
 
 @main.command()
 @click.option("--full", is_flag=True, help="Recompute every week, not only the weeks touched since last time.")
+@click.option("--cohort", type=click.Choice(COHORTS), default="all", show_default=True,
+              help="Print this cohort's table: every AI role, AI Software Engineers or ML Engineers. "
+                   "Every cohort is recomputed whatever this says.")
 @click.option("--weeks", type=click.IntRange(min=1), help="Weeks to print [config: trends.weeks].")
 @click.option("--top", type=click.IntRange(min=1), help="Frameworks to print [config: trends.top].")
 @click.option("--min-postings", type=click.IntRange(min=1),
               help="Print only weeks with at least this many postings [config: trends.min_postings].")
 @pass_app
-def trends(app: AppContext, full: bool, weeks: int | None, top: int | None, min_postings: int | None) -> None:
-    """Compute weekly framework shares (with 95 % Wilson intervals) and print the latest weeks.
+def trends(app: AppContext, full: bool, cohort: str, weeks: int | None, top: int | None,
+           min_postings: int | None) -> None:
+    """Compute weekly framework shares (with 95 % Wilson intervals) and print the latest weeks of one cohort.
 
-    Share = postings of the week that mention the framework / postings of the week with a description.
+    Share = AI-role postings of the week that mention the framework / AI-role postings of the week with a
+    description, for a cohort: all (every AI role), ai_swe or ml_engineer (as classified by `jobtrend analyze`).
 
     \b
     Example:
         jobtrend trends
         jobtrend trends --full --weeks 12 --top 20
+        jobtrend trends --cohort ml_engineer
     """
-    click.echo(compute_and_table(app.db_config, full=full, weeks=weeks, top=top, min_postings=min_postings))
+    click.echo(compute_and_table(app.db_config, full=full, weeks=weeks, top=top, min_postings=min_postings,
+                                 cohort=cohort))
 
 
 def compute_and_table(config, *, full: bool = False, weeks: int | None = None, top: int | None = None,
-                      min_postings: int | None = None) -> str:
-    """Recompute trend points and return the table of the latest weeks."""
+                      min_postings: int | None = None, cohort: str = "all") -> str:
+    """Recompute the trend points of every cohort and return a summary line and the table of the latest weeks
+    of ``cohort``."""
     from analysis.trends import compute_trends, latest_table
     from jobtrend.db import make_engine
 
@@ -132,7 +146,8 @@ def compute_and_table(config, *, full: bool = False, weeks: int | None = None, t
     try:
         result = compute_trends(engine, full=full)
         table = latest_table(engine, weeks=weeks or config.trends.weeks, top=top or config.trends.top,
+                             cohort=cohort,
                              min_postings=config.trends.min_postings if min_postings is None else min_postings)
     finally:
         engine.dispose()
-    return f"recomputed {len(result.weeks)} weeks ({result.rows} trend points)\n\n{table}"
+    return f"recomputed {len(result.weeks)} weeks ({result.rows} trend points)\n\ncohort: {cohort}\n{table}"

@@ -1,4 +1,5 @@
-"""Small helpers that insert sources and postings directly with SQLAlchemy Core, for analysis tests."""
+"""Small helpers that insert sources, postings and classifications directly with SQLAlchemy Core, for analysis
+tests."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import datetime as dt
 import hashlib
 import itertools
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from jobtrend.config import FrameworkConfig
-from jobtrend.models import Posting, Source
+from jobtrend.models import Classification, Posting, Source, utcnow
 
 _external_ids = itertools.count(1)
 
@@ -54,3 +55,17 @@ def edit_posting(engine: Engine, posting_id: int, **values) -> None:
             text = values.pop("text", current.description_text)
             values |= {"title": title, "description_text": text, "content_hash": content_hash(title, text)}
         conn.execute(update(Posting).where(Posting.id == posting_id).values(**values))
+
+
+def classify_posting(engine: Engine, posting_id: int, role: str | None = "ai_swe", *,
+                     classified_at: dt.datetime | None = None) -> None:
+    """Store the classifier's verdict on a posting, replacing any earlier one as the classifier does: ``role``
+    ``"ai_swe"`` or ``"ml_engineer"`` is an AI role, None is not an AI role."""
+    with engine.begin() as conn:
+        content = conn.scalar(select(Posting.content_hash).where(Posting.id == posting_id))
+        conn.execute(delete(Classification).where(Classification.posting_id == posting_id))
+        conn.execute(insert(Classification), {
+            "posting_id": posting_id, "model_version": "test", "content_hash": content,
+            "is_ai_role": role is not None, "relevance_probability": 0.9 if role else 0.1, "role": role,
+            "probability": 0.8 if role else None, "evidence": {}, "classified_at": classified_at or utcnow(),
+        })

@@ -22,7 +22,7 @@ from analysis.mentions import analyze
 from analysis.trends import compute_trends
 from jobtrend.cli import main
 from jobtrend.models import Framework, Posting, TrendPoint
-from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, edit_posting
+from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
 from tests.jobtrend.test_config import write_config
 
 W42 = dt.date(2025, 10, 13)
@@ -220,8 +220,8 @@ def test_an_earlier_copy_crawled_later_takes_over_without_chains(engine):
 
 def test_a_job_on_hn_and_on_an_ashby_board_counts_once_in_trend_points(engine):
     ashby, hn = add_source(engine, "ashby", "acme"), add_source(engine, "hackernews", "whoishiring")
-    _posting(engine, ashby, text=ML_ROLE, external_id=UUID)
-    _posting(engine, hn, text=HN_POST, company=None, location=None)
+    classify_posting(engine, _posting(engine, ashby, text=ML_ROLE, external_id=UUID), "ml_engineer")
+    classify_posting(engine, _posting(engine, hn, text=HN_POST, company=None, location=None), "ml_engineer")
     analyze(engine, SMALL_TAXONOMY)
     compute_trends(engine)
     assert _n_postings(engine) == {W42: 2}  # counted twice before deduplication
@@ -232,13 +232,14 @@ def test_a_job_on_hn_and_on_an_ashby_board_counts_once_in_trend_points(engine):
     assert _n_postings(engine) == {W42: 1}
     with engine.connect() as conn:
         k = conn.scalar(select(TrendPoint.n_mentioning).join(Framework, Framework.id == TrendPoint.framework_id)
-                        .where(Framework.slug == "pytorch"))
+                        .where(Framework.slug == "pytorch", TrendPoint.cohort == "all"))
     assert k == 1  # both postings mention PyTorch; the job counts once
 
 
 def _n_postings(engine) -> dict[dt.date, int]:
     with engine.connect() as conn:
-        rows = conn.execute(select(TrendPoint.period_start, TrendPoint.n_postings).distinct()).all()
+        rows = conn.execute(select(TrendPoint.period_start, TrendPoint.n_postings)
+                            .where(TrendPoint.cohort == "all").distinct()).all()
     return dict(rows)
 
 

@@ -14,7 +14,7 @@ from analysis.mentions import Matcher, analyze, taxonomy_version
 from analysis.trends import compute_trends
 from jobtrend.config import REPO_ROOT, FrameworkConfig, load_frameworks
 from jobtrend.models import Framework, Mention, Posting, TrendPoint
-from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, edit_posting
+from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
 
 TAXONOMY_PATH = REPO_ROOT / "config" / "frameworks.toml"
 
@@ -492,6 +492,8 @@ def test_a_gate_change_re_extracts_old_version_postings_and_their_weeks(engine, 
     source = add_source(engine)
     ids = [add_posting(engine, source, text=text, week=week) for text, week in
            zip(["Ray on a cluster", "Ray tracing on a cluster", "Ray is great"], WEEKS, strict=True)]
+    for posting in ids:  # trends count AI-role postings only
+        classify_posting(engine, posting, "ml_engineer")
     analyze(engine, RAY_V1)
     compute_trends(engine)
     assert _mentions(engine) == {posting: {"ray": 1} for posting in ids}
@@ -518,7 +520,8 @@ def test_a_gate_change_re_extracts_old_version_postings_and_their_weeks(engine, 
     assert _mentions(engine) == {ids[0]: {"ray": 1}}  # "Ray tracing" excluded, "Ray is great" has no near term
     assert compute_trends(engine).weeks == tuple(WEEKS[1:])
     with engine.connect() as conn:
-        shares = dict(conn.execute(select(TrendPoint.period_start, TrendPoint.n_mentioning)).all())
+        shares = dict(conn.execute(select(TrendPoint.period_start, TrendPoint.n_mentioning)
+                                   .where(TrendPoint.cohort == "all")).all())
     assert shares == {WEEKS[0]: 1, WEEKS[1]: 0, WEEKS[2]: 0}
 
 

@@ -1,4 +1,5 @@
-"""Weekly shares, Wilson intervals, incremental recomputation and the latest-weeks table, on both databases."""
+"""Weekly shares per cohort, Wilson intervals, incremental recomputation and the latest-weeks table, on both
+databases."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from sqlalchemy import delete, select
 
 from analysis.mentions import analyze
 from analysis.trends import (
+    COHORTS,
     compute_trends,
     iso_week_label,
     latest_rows,
     latest_table,
     wilson_interval,
 )
-from jobtrend.models import Framework, Posting, TrendPoint
-from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, edit_posting
+from jobtrend.cli import pipeline
+from jobtrend.models import Classification, Framework, Posting, TrendPoint
+from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
 
 W42 = dt.date(2025, 10, 13)  # Monday of ISO week 2025-W42
 W43 = dt.date(2025, 10, 20)
@@ -64,9 +67,15 @@ def source(engine) -> int:
     return add_source(engine)
 
 
+ROLES = {"torch_chain": "ml_engineer", "torch3": "ml_engineer", "chain": "ai_swe", "none42": "ai_swe",
+         "jax": "ml_engineer", "none43": "ai_swe", "duplicate": "ml_engineer", "no_text": "ml_engineer",
+         "blank_text": "ml_engineer", "not_ai": None}
+
+
 @pytest.fixture
 def two_weeks(engine, source) -> dict[str, int]:
-    """W42: 4 measurable postings (2 PyTorch, 2 LangChain) plus a duplicate and two without text; W43: 2."""
+    """W42: 4 measurable AI-role postings (2 PyTorch, 2 LangChain; 2 ML Engineer, 2 AI SWE) plus a duplicate,
+    two without text, a PyTorch posting that is not an AI role and an unclassified PyTorch posting; W43: 2."""
     ids = {
         "torch_chain": add_posting(engine, source, text="PyTorch and LangChain", week=W42),
         "torch3": add_posting(engine, source, text="PyTorch, PyTorch, PyTorch", week=W42),
@@ -78,22 +87,37 @@ def two_weeks(engine, source) -> dict[str, int]:
     ids["duplicate"] = add_posting(engine, source, text="PyTorch", week=W42, duplicate_of=ids["torch_chain"])
     ids["no_text"] = add_posting(engine, source, title="PyTorch engineer", text="", week=W42)
     ids["blank_text"] = add_posting(engine, source, title="JAX engineer", text="   ", week=W42)
+    ids["not_ai"] = add_posting(engine, source, title="PyTorch sales", text="Sell PyTorch support", week=W42)
+    ids["unclassified"] = add_posting(engine, source, text="PyTorch and JAX", week=W42)
+    for name, role in ROLES.items():
+        classify_posting(engine, ids[name], role)
     analyze(engine, SMALL_TAXONOMY)
     return ids
 
 
-def _points(engine) -> dict[tuple[dt.date, str], tuple]:
+def _points(engine, cohort: str = "all") -> dict[tuple[dt.date, str], tuple]:
+    """The stored rows of one cohort: (week, slug) -> (n, k, share, ci_low, ci_high, computed_at, cohort)."""
     query = select(TrendPoint.period_start, Framework.slug, TrendPoint.n_postings, TrendPoint.n_mentioning,
                    TrendPoint.share, TrendPoint.ci_low, TrendPoint.ci_high, TrendPoint.computed_at,
-                   TrendPoint.cohort).join(Framework)
+                   TrendPoint.cohort).join(Framework).where(TrendPoint.cohort == cohort)
     with engine.connect() as conn:
         return {(row.period_start, row.slug): tuple(row[2:]) for row in conn.execute(query)}
+
+
+def _every_point(engine) -> dict[str, dict[tuple[dt.date, str], tuple]]:
+    return {cohort: _points(engine, cohort) for cohort in COHORTS}
+
+
+def _nk(engine, cohort: str, week: dt.date) -> dict[str, tuple[int, int]]:
+    """slug -> (n, k) of one cohort's week."""
+    return {slug: point[:2] for (w, slug), point in _points(engine, cohort).items() if w == week}
 
 
 def test_shares_and_intervals_are_hand_computed(engine, two_weeks):
     result = compute_trends(engine)
     assert result.weeks == (W42, W43)
-    assert result.rows == 6  # 2 weeks x 3 frameworks, zeros included
+    assert result.rows == 18  # 3 cohorts x 2 weeks x 3 frameworks, zeros included
+    assert result.by_cohort == {cohort: ((W42, W43), 6) for cohort in COHORTS}
     points = _points(engine)
     assert points[(W42, "pytorch")][:3] == (4, 2, 0.5)
     assert points[(W42, "pytorch")][3:5] == pytest.approx((0.150039, 0.849961), abs=1e-6)
@@ -109,17 +133,76 @@ def test_duplicates_and_postings_without_text_are_not_counted(engine, two_weeks)
     # the duplicate and the title-only postings all name PyTorch or JAX; none of them moved n or k
     assert _points(engine)[(W42, "pytorch")][:2] == (4, 2)
     assert _points(engine)[(W42, "jax")][:2] == (4, 0)
+    assert _points(engine, "ml_engineer")[(W42, "pytorch")][:2] == (2, 2)
+    assert _points(engine, "ml_engineer")[(W42, "jax")][:2] == (2, 0)
+
+
+def test_role_cohorts_count_only_their_role(engine, two_weeks):
+    compute_trends(engine)
+    # W42: ML Engineers torch_chain (PyTorch, LangChain) and torch3 (PyTorch); AI SWEs chain (LangChain), none42
+    assert _nk(engine, "ml_engineer", W42) == {"pytorch": (2, 2), "langchain": (2, 1), "jax": (2, 0)}
+    assert _nk(engine, "ai_swe", W42) == {"pytorch": (2, 0), "langchain": (2, 1), "jax": (2, 0)}
+    # W43: the JAX posting is an ML Engineer's, the other an AI SWE's
+    assert _nk(engine, "ml_engineer", W43) == {"pytorch": (1, 0), "langchain": (1, 0), "jax": (1, 1)}
+    assert _nk(engine, "ai_swe", W43) == {"pytorch": (1, 0), "langchain": (1, 0), "jax": (1, 0)}
+    ml = _points(engine, "ml_engineer")[(W42, "langchain")]
+    assert ml[2] == 0.5 and ml[3:5] == pytest.approx(wilson_interval(1, 2))
+    assert _points(engine, "ai_swe")[(W42, "langchain")][-1] == "ai_swe"
+
+
+def test_a_posting_that_is_not_an_ai_role_counts_in_no_cohort(engine, source):
+    classify_posting(engine, add_posting(engine, source, text="PyTorch and JAX", week=W42), None)
+    classify_posting(engine, add_posting(engine, source, text="JAX", week=W42), "ml_engineer")
+    analyze(engine, SMALL_TAXONOMY)
+    compute_trends(engine)
+    # only the JAX posting is an AI role; the not-AI posting names PyTorch and JAX
+    assert _nk(engine, "all", W42) == {"pytorch": (1, 0), "langchain": (1, 0), "jax": (1, 1)}
+    assert _nk(engine, "ml_engineer", W42) == {"pytorch": (1, 0), "langchain": (1, 0), "jax": (1, 1)}
+    assert _points(engine, "ai_swe") == {}
+
+
+def test_unclassified_postings_count_in_no_cohort(engine, source):
+    add_posting(engine, source, text="PyTorch", week=W42)
+    analyze(engine, SMALL_TAXONOMY)
+    result = compute_trends(engine)
+    assert (result.weeks, result.rows) == ((), 0)
+    assert _every_point(engine) == {cohort: {} for cohort in COHORTS}
+
+
+def test_a_posting_without_a_role_is_in_no_role_cohort_even_if_relevant(engine, source):
+    """``all`` reads is_ai_role, the role cohorts read role: a row saying AI role without a role counts in
+    ``all`` only."""
+    posting = add_posting(engine, source, text="PyTorch", week=W42)
+    analyze(engine, SMALL_TAXONOMY)
+    classify_posting(engine, posting, "ai_swe")
+    with engine.begin() as conn:
+        conn.execute(Classification.__table__.update().values(role=None))
+    compute_trends(engine)
+    assert _nk(engine, "all", W42)["pytorch"] == (1, 1)
+    assert _points(engine, "ai_swe") == {} and _points(engine, "ml_engineer") == {}
+
+
+def test_one_cohort_can_be_computed_alone(engine, two_weeks):
+    result = compute_trends(engine, cohort="ml_engineer")
+    assert (result.weeks, result.rows, result.by_cohort) == ((W42, W43), 6, {"ml_engineer": ((W42, W43), 6)})
+    assert {cohort for cohort, points in _every_point(engine).items() if points} == {"ml_engineer"}
 
 
 def test_unknown_cohort_is_refused(engine):
     with pytest.raises(ValueError, match="cohort"):
-        compute_trends(engine, cohort="ai_swe")
+        compute_trends(engine, cohort="data_scientist")
+    with pytest.raises(ValueError, match="cohort"):
+        latest_table(engine, cohort="sales")
+
+
+def test_the_cli_offers_the_cohorts_of_the_analysis():
+    assert pipeline.COHORTS == COHORTS
 
 
 def test_no_postings_writes_nothing(engine):
     analyze(engine, SMALL_TAXONOMY)
     assert compute_trends(engine).rows == 0
-    assert _points(engine) == {}
+    assert _every_point(engine) == {cohort: {} for cohort in COHORTS}
 
 
 # --- idempotence and incremental recomputation -----------------------------------------------------------
@@ -127,29 +210,36 @@ def test_no_postings_writes_nothing(engine):
 
 def test_a_second_run_changes_nothing(engine, two_weeks):
     compute_trends(engine)
-    before = _points(engine)
+    before = _every_point(engine)
     result = compute_trends(engine)
     assert (result.weeks, result.rows) == ((), 0)
-    assert _points(engine) == before
+    assert result.by_cohort == {cohort: ((), 0) for cohort in COHORTS}
+    assert _every_point(engine) == before
 
 
 def test_full_recompute_gives_the_same_rows(engine, two_weeks):
     compute_trends(engine)
-    before = _points(engine)
+    before = _every_point(engine)
     assert compute_trends(engine, full=True).weeks == (W42, W43)
-    after = _points(engine)
-    assert {key: value[:-2] for key, value in after.items()} == {key: value[:-2] for key, value in before.items()}
+    after = _every_point(engine)
+    for cohort in COHORTS:
+        assert {key: value[:-2] for key, value in after[cohort].items()} == {
+            key: value[:-2] for key, value in before[cohort].items()}
 
 
 def test_a_newly_analysed_posting_touches_only_its_week(engine, source, two_weeks):
     compute_trends(engine)
-    before = _points(engine)
-    add_posting(engine, source, text="LangChain", week=W43)
+    before = _every_point(engine)
+    classify_posting(engine, add_posting(engine, source, text="LangChain", week=W43), "ai_swe")
     analyze(engine, SMALL_TAXONOMY)
     assert compute_trends(engine).weeks == (W43,)
-    after = _points(engine)
-    assert after[(W43, "langchain")][:3] == (3, 1, pytest.approx(1 / 3))
-    assert {k: v for k, v in after.items() if k[0] == W42} == {k: v for k, v in before.items() if k[0] == W42}
+    after = _every_point(engine)
+    assert after["all"][(W43, "langchain")][:3] == (3, 1, pytest.approx(1 / 3))
+    assert after["ai_swe"][(W43, "langchain")][:3] == (2, 1, 0.5)
+    assert after["ml_engineer"][(W43, "langchain")][:3] == (1, 0, 0.0)
+    for cohort in COHORTS:
+        assert ({k: v for k, v in after[cohort].items() if k[0] == W42}
+                == {k: v for k, v in before[cohort].items() if k[0] == W42})
 
 
 def test_an_edited_posting_touches_its_week(engine, two_weeks):
@@ -158,6 +248,7 @@ def test_an_edited_posting_touches_its_week(engine, two_weeks):
     analyze(engine, SMALL_TAXONOMY)
     assert compute_trends(engine).weeks == (W43,)
     assert _points(engine)[(W43, "pytorch")][:2] == (2, 1)
+    assert _points(engine, "ai_swe")[(W43, "pytorch")][:2] == (1, 1)
 
 
 def test_a_posting_marked_duplicate_later_touches_its_week(engine, two_weeks):
@@ -178,14 +269,48 @@ def test_a_week_without_postings_loses_its_rows(engine, two_weeks):
 
 def test_a_new_week_is_added(engine, source, two_weeks):
     compute_trends(engine)
-    add_posting(engine, source, text="JAX and PyTorch", week=W44)
+    classify_posting(engine, add_posting(engine, source, text="JAX and PyTorch", week=W44), "ml_engineer")
     analyze(engine, SMALL_TAXONOMY)
     assert compute_trends(engine).weeks == (W44,)
     assert _points(engine)[(W44, "jax")][:3] == (1, 1, 1.0)
 
 
+def test_a_re_classified_posting_touches_its_week_in_every_cohort(engine, two_weeks):
+    compute_trends(engine)
+    before = _every_point(engine)
+    # swap the roles of two W42 postings: n stays 2 in both role cohorts, only the classification time tells
+    classify_posting(engine, two_weeks["chain"], "ml_engineer")
+    classify_posting(engine, two_weeks["torch3"], "ai_swe")
+    result = compute_trends(engine)
+    assert result.by_cohort == {cohort: ((W42,), 3) for cohort in COHORTS}
+    assert _nk(engine, "ml_engineer", W42) == {"pytorch": (2, 1), "langchain": (2, 2), "jax": (2, 0)}
+    assert _nk(engine, "ai_swe", W42) == {"pytorch": (2, 1), "langchain": (2, 0), "jax": (2, 0)}
+    after = _every_point(engine)
+    assert {k: v[:5] for k, v in after["all"].items()} == {k: v[:5] for k, v in before["all"].items()}
+    for cohort in COHORTS:
+        assert ({k: v for k, v in after[cohort].items() if k[0] == W43}
+                == {k: v for k, v in before[cohort].items() if k[0] == W43})
+    assert compute_trends(engine).rows == 0
+
+
+def test_a_posting_classified_as_an_ai_role_later_joins_its_cohorts(engine, two_weeks):
+    compute_trends(engine)
+    classify_posting(engine, two_weeks["unclassified"], "ml_engineer")  # "PyTorch and JAX", W42
+    assert compute_trends(engine).weeks == (W42,)
+    assert _nk(engine, "all", W42) == {"pytorch": (5, 3), "langchain": (5, 2), "jax": (5, 1)}
+    assert _nk(engine, "ml_engineer", W42) == {"pytorch": (3, 3), "langchain": (3, 1), "jax": (3, 1)}
+    assert _nk(engine, "ai_swe", W42)["pytorch"] == (2, 0)
+
+
+def test_a_classification_older_than_the_last_run_touches_nothing_by_itself(engine, two_weeks):
+    compute_trends(engine)
+    # the same verdict stored again with an old timestamp: neither n nor classified_at says anything changed
+    classify_posting(engine, two_weeks["chain"], "ai_swe", classified_at=dt.datetime(2025, 1, 1, tzinfo=dt.UTC))
+    assert compute_trends(engine).weeks == ()
+
+
 def test_an_unanalysed_posting_is_not_counted_until_analysed(engine, source, two_weeks):
-    add_posting(engine, source, text="PyTorch", week=W43)
+    classify_posting(engine, add_posting(engine, source, text="PyTorch", week=W43), "ai_swe")
     compute_trends(engine)
     assert _points(engine)[(W43, "pytorch")][:2] == (2, 0)
     analyze(engine, SMALL_TAXONOMY)
@@ -197,7 +322,24 @@ def test_an_unanalysed_posting_is_not_counted_until_analysed(engine, source, two
 
 
 def test_table_without_data_says_so(engine):
-    assert "No trend data yet" in latest_table(engine)
+    message = latest_table(engine, cohort="ml_engineer")
+    assert "No trend data yet for cohort 'ml_engineer'" in message and "jobtrend analyze" in message
+
+
+def test_table_says_when_every_week_is_below_min_postings(engine, two_weeks):
+    compute_trends(engine)
+    message = latest_table(engine, cohort="ml_engineer", min_postings=3)
+    assert message.startswith("No week of cohort 'ml_engineer' has 3 or more postings (the largest has 2)")
+    assert latest_table(engine, cohort="ml_engineer", min_postings=2).splitlines()[1].split() == ["n", "2"]
+
+
+def test_table_of_a_role_cohort(engine, two_weeks):
+    compute_trends(engine)
+    lines = latest_table(engine, cohort="ml_engineer").splitlines()
+    assert lines[0].split() == ["framework", "2025-W42", "2025-W43"]
+    assert lines[1].split() == ["n", "2", "1"]
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert rows == {"PyTorch": ["100.0%", "0.0%"], "JAX": ["0.0%", "100.0%"], "LangChain": ["50.0%", "0.0%"]}
 
 
 def test_table_shows_weeks_n_and_percentages(engine, two_weeks):
@@ -210,7 +352,7 @@ def test_table_shows_weeks_n_and_percentages(engine, two_weeks):
 
 
 def test_table_ranks_by_mean_share_and_limits_weeks_and_rows(engine, source, two_weeks):
-    add_posting(engine, source, text="PyTorch", week=W43)
+    classify_posting(engine, add_posting(engine, source, text="PyTorch", week=W43), "ai_swe")
     analyze(engine, SMALL_TAXONOMY)
     compute_trends(engine)
     lines = latest_table(engine, weeks=1, top=1).splitlines()
@@ -232,7 +374,7 @@ def test_latest_rows_carry_the_same_data(engine, two_weeks):
 
 
 def test_frameworks_never_mentioned_are_left_out_of_the_table(engine, source):
-    add_posting(engine, source, text="PyTorch", week=W42)
+    classify_posting(engine, add_posting(engine, source, text="PyTorch", week=W42), "ai_swe")
     analyze(engine, SMALL_TAXONOMY)
     compute_trends(engine)
     assert {r["slug"] for r in latest_rows(engine)} == {"pytorch"}

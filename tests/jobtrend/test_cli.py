@@ -15,9 +15,11 @@ COMMANDS = sorted(main.commands)
 
 
 @pytest.fixture
-def run(tmp_path, monkeypatch):
-    """Invoke the CLI with a temporary config folder and the given database URL."""
+def run(tmp_path, monkeypatch, role_model_path):
+    """Invoke the CLI with a temporary config folder (using the session's role model) and the given database URL."""
     config_dir = write_config(tmp_path / "config")
+    with (config_dir / "jobtrend.toml").open("a") as fh:
+        fh.write(f"\n[classifier]\nmodel = {json.dumps(str(role_model_path))}\n")
 
     def invoke(args, database_url=None):
         env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
@@ -151,3 +153,32 @@ def test_commands_before_init_say_what_to_do(run, empty_db_url, args):
     assert result.exit_code == 1
     assert "run `jobtrend init` first" in result.output
     assert "Traceback" not in result.output
+
+
+def _classified_week(url):
+    """One W42 with two ML Engineer postings (one naming PyTorch), an AI SWE one naming PyTorch, a not-AI one."""
+    from analysis.mentions import analyze
+    from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting
+
+    engine = make_engine(url)
+    source = add_source(engine)
+    for body, role in [("PyTorch", "ml_engineer"), ("Kernels", "ml_engineer"), ("PyTorch", "ai_swe"),
+                       ("PyTorch", None)]:
+        classify_posting(engine, add_posting(engine, source, text=body), role)
+    analyze(engine, SMALL_TAXONOMY)
+    engine.dispose()
+
+
+def test_trends_prints_the_chosen_cohort(run, db_url):
+    _classified_week(db_url)
+    lines = run(["trends", "--cohort", "ml_engineer", "--min-postings", "1"], db_url).output.splitlines()
+    assert lines[:3] == ["recomputed 1 weeks (9 trend points)", "", "cohort: ml_engineer"]
+    assert [line.split() for line in lines[3:]] == [["framework", "2025-W42"], ["n", "2"], ["PyTorch", "50.0%"]]
+    lines = run(["trends", "--min-postings", "1"], db_url).output.splitlines()  # nothing left to recompute
+    assert lines[:3] == ["recomputed 0 weeks (0 trend points)", "", "cohort: all"]
+    assert [line.split() for line in lines[3:]] == [["framework", "2025-W42"], ["n", "3"], ["PyTorch", "66.7%"]]
+
+
+def test_trends_refuses_an_unknown_cohort(run, db_url):
+    result = run(["trends", "--cohort", "sales"], db_url)
+    assert result.exit_code == 2 and "--cohort" in result.output

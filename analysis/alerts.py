@@ -1,0 +1,318 @@
+"""Alert rules (``config/alerts.toml``) and their evaluation into ``alerts`` rows, as DESIGN section 4 defines.
+
+Three kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique ``name`` (stored as
+``alerts.rule``); docs/alerts.md has every key:
+
+- ``threshold``: a framework's weekly share crosses ``level`` (up, down or both), once per crossing, with
+  ``hysteresis``: after firing up at L the rule cannot fire up again until the share has been below L - h
+  (symmetrically above L + h for down). The first qualifying week is never a crossing (nothing before it).
+- ``change``: week W's k/n against the pooled k/n of the ``trailing_weeks`` qualifying weeks before it; fires
+  when the difference is at least ``min_change`` and a pooled two-proportion z-test gives p < ``alpha``.
+- ``source_health``: an enabled source whose health is one of ``states``; the alert's week is the Monday of
+  ``health_since``, so one episode fires once.
+
+Only weeks with n >= ``min_postings`` count (a smaller week is skipped, not taken as zero), and only complete
+weeks (before the Monday of ``now``): a week still being crawled has a share that will move. Every rule is
+evaluated over all stored weeks in order, so its state follows from the data alone and a rerun fires the same
+alerts; the unique (rule, subject, period_start) of ``alerts`` makes storing them idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import Engine, select, tuple_
+
+from analysis.alert_rules import (
+    COHORTS,
+    DEFAULT_HEALTH_STATES,
+    DIRECTIONS,
+    KINDS,
+    AlertRule,
+    ChangeRule,
+    SourceHealthRule,
+    ThresholdRule,
+    load_alert_rules,
+    rules_path,
+)
+from analysis.trends import iso_week_label
+from jobtrend.models import Alert, Framework, Source, TrendPoint, utcnow
+
+__all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule", "FiredAlert",
+           "SourceHealthRule", "ThresholdRule", "evaluate_alerts", "load_alert_rules", "monday",
+           "notify_new_alerts", "rules_path", "two_proportion_p_value"]
+
+EPSILON = 1e-9  # shares are floats: a comparison must not depend on how L - h happens to round
+
+
+@dataclass(frozen=True)
+class FiredAlert:
+    """One alert a rule fires: ``new`` is False when the ``alerts`` table already held it.
+
+    ``value`` is the week's share (threshold, change) or the source's consecutive failures (source_health);
+    ``threshold`` is the level crossed (threshold) or the trailing weeks' pooled share (change).
+    """
+
+    rule: str
+    subject: str
+    period_start: dt.date
+    value: float | None
+    threshold: float | None
+    direction: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    new: bool = True
+
+    @property
+    def key(self) -> tuple[str, str, dt.date]:
+        return (self.rule, self.subject, self.period_start)
+
+    @property
+    def dedupe_key(self) -> str:
+        return f"alert:{self.rule}:{self.subject}:{self.period_start}"
+
+    @property
+    def title(self) -> str:
+        """One line, e.g. ``pgvector share up to 12.3% (n=84) in 2026-W47 [ai_swe]``."""
+        d = self.details
+        if d["kind"] == "source_health":
+            return f"source {self.subject} is {d['health']} since {d['health_since'][:10]}"
+        where = f"(n={d['n_postings']}) in {d['week']} [{d['cohort']}]"
+        if d["kind"] == "threshold":
+            return f"{d['framework_name']} share {self.direction} to {_pct(self.value)} {where}"
+        return (f"{d['framework_name']} share {self.direction} {abs(d['change']) * 100:.1f} points to "
+                f"{_pct(self.value)} {where}")
+
+    @property
+    def body(self) -> str:
+        """A few plain-text lines: what fired, the numbers behind it, and the rule."""
+        d = self.details
+        lines = [self.title, ""]
+        if d["kind"] == "source_health":
+            lines += [f"Health: {d['health']} since {d['health_since']}",
+                      f"Consecutive failed crawls: {d['consecutive_failures']}"]
+            if d.get("last_error"):
+                lines.append(f"Last error: {d['last_error']}")
+            lines.append("See `jobtrend sources` for every source.")
+        elif d["kind"] == "threshold":
+            lines += [f"{d['n_mentioning']} of {d['n_postings']} postings in {d['week']} mention "
+                      f"{d['framework_name']}: {_pct(self.value)} (95% CI {_pct(d['ci_low'])}-{_pct(d['ci_high'])}).",
+                      f"Crossed {self.direction} through {_pct(self.threshold)}; the previous week counted had "
+                      f"{_pct(d['previous_share'])} ({d['previous_week']})."]
+        else:
+            lines += [f"{d['n_mentioning']} of {d['n_postings']} postings in {d['week']} mention "
+                      f"{d['framework_name']}: {_pct(self.value)}.",
+                      f"The {d['trailing_weeks']} weeks before ({d['trailing_from']} to {d['trailing_to']}): "
+                      f"{d['trailing_mentioning']} of {d['trailing_postings']}, {_pct(self.threshold)}.",
+                      f"Change {d['change'] * 100:+.1f} points, two-proportion z = {d['z']:.2f}, "
+                      f"p = {d['p_value']:.2g} (alpha {d['alpha']})."]
+        lines += ["", f"Rule: {self.rule} ({d['kind']}, config/alerts.toml)"]
+        return "\n".join(lines)
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the alert (the notification payload)."""
+        data = asdict(self)
+        data["period_start"] = self.period_start.isoformat()
+        data["title"] = self.title
+        return data
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+# --- evaluation --------------------------------------------------------------------------------------------
+
+def monday(day: dt.date | dt.datetime) -> dt.date:
+    """The Monday of the ISO week ``day`` falls in (a datetime is taken in UTC)."""
+    if isinstance(day, dt.datetime):
+        day = day.astimezone(dt.UTC).date() if day.tzinfo else day.date()
+    return day - dt.timedelta(days=day.weekday())
+
+
+def two_proportion_p_value(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """(z, two-sided p) of the pooled two-proportion z-test of k1/n1 against k2/n2; (0, 1) when undefined."""
+    pooled = (k1 + k2) / (n1 + n2)
+    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if variance <= 0:
+        return (0.0, 1.0)
+    z = (k1 / n1 - k2 / n2) / math.sqrt(variance)
+    return (z, math.erfc(abs(z) / math.sqrt(2)))
+
+
+def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | None = None,
+                    dry_run: bool = False, now: dt.datetime | None = None,
+                    notify_settings: Any = None) -> list[FiredAlert]:
+    """Evaluate ``rules`` over the stored data; store the alerts that fired unless ``dry_run``.
+
+    ``weeks``: report only alerts of the current week and the ``weeks`` weeks before it (the rules still read
+    all history, so their state is the same). Returns every alert that fires, oldest first; ``new`` marks the
+    ones not stored before this call. With ``notify_settings`` (``config.notify``), each newly stored alert
+    is queued for delivery (:func:`notify_new_alerts`).
+    """
+    if notify_settings is not None and not dry_run:
+        import analysis.notify  # noqa: F401  (fail before storing alerts that could then never be queued)
+    now = now or utcnow()
+    this_week = monday(now)
+    fired: list[FiredAlert] = []
+    with engine.connect() as conn:
+        for rule in rules:
+            if isinstance(rule, SourceHealthRule):
+                fired += _source_health_alerts(conn, rule)
+            else:
+                series = _series(conn, rule, before=this_week)
+                check = _threshold_alerts if isinstance(rule, ThresholdRule) else _change_alerts
+                for points in series.values():
+                    fired += check(rule, points)
+    if weeks is not None:
+        cutoff = this_week - dt.timedelta(weeks=weeks)
+        fired = [a for a in fired if a.period_start >= cutoff]
+    fired.sort(key=lambda a: (a.period_start, a.rule, a.subject))
+    fired = _mark_stored(engine, fired)
+    if not dry_run:
+        _store(engine, [a for a in fired if a.new], now)
+        if notify_settings is not None:
+            notify_new_alerts(engine, notify_settings, fired)
+    return fired
+
+
+def _series(conn, rule: ThresholdRule | ChangeRule, before: dt.date) -> dict[str, list]:
+    """The rule's qualifying trend points (n >= min_postings, complete weeks), by framework slug, oldest first."""
+    query = (
+        select(Framework.slug, Framework.name, TrendPoint.period_start, TrendPoint.n_postings,
+               TrendPoint.n_mentioning, TrendPoint.share, TrendPoint.ci_low, TrendPoint.ci_high)
+        .join(Framework, Framework.id == TrendPoint.framework_id)
+        .where(TrendPoint.cohort == rule.cohort, TrendPoint.n_postings >= rule.min_postings,
+               TrendPoint.period_start < before)
+        .order_by(Framework.slug, TrendPoint.period_start)
+    )
+    if rule.framework != "*":
+        query = query.where(Framework.slug == rule.framework)
+    series: dict[str, list] = {}
+    for row in conn.execute(query):
+        series.setdefault(row.slug, []).append(row)
+    return series
+
+
+def _threshold_alerts(rule: ThresholdRule, points: list) -> list[FiredAlert]:
+    """Walk the weeks in order: fire on each crossing of the level by an armed direction, then disarm it."""
+    level, h = rule.level, rule.hysteresis
+    armed = {"up": rule.direction in ("up", "both"), "down": rule.direction in ("down", "both")}
+    alerts = []
+    for previous, point in zip(points, points[1:], strict=False):
+        if armed["up"] is False and rule.direction != "down" and previous.share < level - h - EPSILON:
+            armed["up"] = True
+        if armed["down"] is False and rule.direction != "up" and previous.share > level + h + EPSILON:
+            armed["down"] = True
+        above_before, above_now = previous.share >= level - EPSILON, point.share >= level - EPSILON
+        direction = "up" if above_now and not above_before else "down" if above_before and not above_now else None
+        if direction is None or not armed[direction]:
+            continue
+        armed[direction] = False
+        details = _trend_details(rule, point) | {
+            "previous_week": iso_week_label(previous.period_start), "previous_share": previous.share,
+            "level": level, "hysteresis": h}
+        alerts.append(FiredAlert(rule.name, point.slug, point.period_start, point.share, level, direction, details))
+    return alerts
+
+
+def _change_alerts(rule: ChangeRule, points: list) -> list[FiredAlert]:
+    """Each week against the pooled ``trailing_weeks`` qualifying weeks before it."""
+    alerts = []
+    for i in range(rule.trailing_weeks, len(points)):
+        point, trailing = points[i], points[i - rule.trailing_weeks:i]
+        k2, n2 = sum(p.n_mentioning for p in trailing), sum(p.n_postings for p in trailing)
+        k1, n1 = point.n_mentioning, point.n_postings
+        change = k1 / n1 - k2 / n2
+        direction = "up" if change > 0 else "down"
+        if abs(change) < rule.min_change - EPSILON or rule.direction not in ("both", direction):
+            continue
+        z, p_value = two_proportion_p_value(k1, n1, k2, n2)
+        if p_value >= rule.alpha:
+            continue
+        details = _trend_details(rule, point) | {
+            "change": change, "z": z, "p_value": p_value, "alpha": rule.alpha, "min_change": rule.min_change,
+            "trailing_weeks": rule.trailing_weeks, "trailing_postings": n2, "trailing_mentioning": k2,
+            "trailing_from": iso_week_label(trailing[0].period_start),
+            "trailing_to": iso_week_label(trailing[-1].period_start)}
+        alerts.append(FiredAlert(rule.name, point.slug, point.period_start, k1 / n1, k2 / n2, direction, details))
+    return alerts
+
+
+def _trend_details(rule: ThresholdRule | ChangeRule, point) -> dict[str, Any]:
+    return {"kind": rule.kind, "framework": point.slug, "framework_name": point.name, "cohort": rule.cohort,
+            "week": iso_week_label(point.period_start), "n_postings": point.n_postings,
+            "n_mentioning": point.n_mentioning, "ci_low": point.ci_low, "ci_high": point.ci_high,
+            "min_postings": rule.min_postings}
+
+
+def _source_health_alerts(conn, rule: SourceHealthRule) -> list[FiredAlert]:
+    query = (select(Source).where(Source.enabled.is_(True), Source.health.in_(rule.states))
+             .order_by(Source.kind, Source.key))
+    alerts = []
+    for source in conn.execute(query):
+        since = source.health_since or source.last_crawled_at
+        if since is None:  # never crawled: nothing to date the episode by
+            continue
+        error = " ".join((source.last_error or "").split())[:200] or None
+        details = {"kind": rule.kind, "health": source.health, "health_since": since.isoformat(),
+                   "consecutive_failures": source.consecutive_failures, "last_error": error,
+                   "company": source.company, "week": iso_week_label(since.date())}
+        alerts.append(FiredAlert(rule.name, _subject(f"{source.kind}:{source.key}"), monday(since),
+                                 float(source.consecutive_failures or 0), None, None, details))
+    return alerts
+
+
+def _subject(text: str, limit: int = 200) -> str:
+    """``text``, shortened with a hash of the whole when longer than ``alerts.subject`` holds."""
+    if len(text) <= limit:
+        return text
+    return text[:limit - 13] + "~" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _mark_stored(engine: Engine, fired: list[FiredAlert]) -> list[FiredAlert]:
+    """``fired`` with ``new=False`` on the alerts the table already holds."""
+    if not fired:
+        return fired
+    stored: set[tuple] = set()
+    keys = [a.key for a in fired]
+    with engine.connect() as conn:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            query = select(Alert.rule, Alert.subject, Alert.period_start).where(
+                tuple_(Alert.rule, Alert.subject, Alert.period_start).in_(chunk))
+            stored |= {tuple(row) for row in conn.execute(query)}
+    return [replace(a, new=False) if a.key in stored else a for a in fired]
+
+
+def _store(engine: Engine, alerts: list[FiredAlert], now: dt.datetime) -> None:
+    """Insert the alerts, skipping any another run stored meanwhile."""
+    from jobtrend.db import insert_ignoring_conflicts, session_factory
+
+    rows = [{"rule": a.rule, "subject": a.subject, "period_start": a.period_start, "value": a.value,
+             "threshold": a.threshold, "direction": a.direction, "fired_at": now,
+             "details": a.details | {"title": a.title}}
+            for a in alerts]
+    with session_factory(engine).begin() as session:
+        insert_ignoring_conflicts(session, Alert.__table__, rows)
+
+
+def notify_new_alerts(engine: Engine, notify_settings: Any, alerts: Iterable[FiredAlert]) -> int:
+    """Queue one notification per new alert through the outbox (``analysis.notify``); return how many.
+
+    The outbox's ``dedupe_key`` (``alert:RULE:SUBJECT:WEEK``) makes queueing the same alert twice a no-op.
+    """
+    from analysis.notify import queue_for_recipients
+
+    count = 0
+    for alert in alerts:
+        if not alert.new:
+            continue
+        queue_for_recipients(engine, notify_settings, subject=alert.title, body=alert.body,
+                             dedupe_key=alert.dedupe_key, payload=alert.as_json())
+        count += 1
+    return count

@@ -1,0 +1,157 @@
+"""The role classifier in the product: training sets, the ``classifications`` table, and incremental runs.
+
+- :func:`stored_training_postings` reads the database's canonical postings with a description, and
+  :func:`bundled_training_postings` the corpus shipped in ``data/training/`` (real postings of the demo
+  boards); both leave out every posting of the role gold set (:func:`gold_exclusion`), by id and by text.
+- :func:`classify_postings` classifies every posting with a description whose classification is missing, was
+  made for other content (``content_hash``) or by another model version, and replaces its row. Each batch is
+  one transaction, so an interrupted run leaves whole batches done and the rest pending.
+- :func:`ensure_default_model` trains the default model from the bundled corpus when no model file exists.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, and_, delete, func, insert, select
+
+from analysis.classifier import RoleModel, train, weak_examples
+from analysis.role_rules import AI_SWE, ML_ENGINEER
+from jobtrend.config import REPO_ROOT
+from jobtrend.models import Classification, Posting, Source, utcnow
+
+BUNDLED_TRAINING = REPO_ROOT / "data" / "training" / "postings.jsonl.gz"
+ROLES_GOLD = REPO_ROOT / "tests" / "data" / "roles_gold.jsonl.gz"
+GOLD_SOURCE_KINDS = {"hn": "hackernews"}
+BATCH_SIZE = 500
+
+
+def gold_exclusion(gold_path: Path = ROLES_GOLD) -> Callable[[str, str, str], bool]:
+    """A test ``(source kind, external id, text) -> bool``: True for a posting of the gold set, which must never
+    be trained on. Matches by id and by text (the same body on another board is the same posting). Without a
+    gold file (an installed package) nothing is excluded."""
+    if not Path(gold_path).exists():
+        return lambda kind, external_id, text: False
+    ids, texts = set(), set()
+    with gzip.open(gold_path, "rt", encoding="utf-8") as fh:
+        for line in fh:
+            record = json.loads(line)
+            prefix = record["source"].split(":", 1)[0]
+            ids.add((GOLD_SOURCE_KINDS.get(prefix, prefix), str(record["external_id"])))
+            texts.add(record["text"].strip())
+    return lambda kind, external_id, text: (kind, str(external_id)) in ids or (text or "").strip() in texts
+
+
+def stored_training_postings(engine: Engine, gold_path: Path = ROLES_GOLD) -> list[tuple[str, str, str]]:
+    """``(key, title, text)`` of the database's canonical postings with a description, gold set left out."""
+    excluded = gold_exclusion(gold_path)
+    query = (
+        select(Source.kind, Source.key, Posting.external_id, Posting.title, Posting.description_text)
+        .join(Source, Source.id == Posting.source_id)
+        .where(Posting.duplicate_of_id.is_(None), func.trim(Posting.description_text) != "")
+    )
+    with engine.connect() as conn:
+        return [(f"{kind}:{key}:{external_id}", title, text)
+                for kind, key, external_id, title, text in conn.execute(query)
+                if not excluded(kind, external_id, text)]
+
+
+def bundled_training_postings(path: Path = BUNDLED_TRAINING) -> list[tuple[str, str, str]]:
+    """``(key, title, text)`` of the bundled training corpus (built by ``scripts/build-role-training``)."""
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [(r["key"], r["title"], r["text"]) for r in map(json.loads, fh)]
+
+
+def ensure_default_model(model_path: Path) -> RoleModel | None:
+    """Train and save the default model from the bundled corpus when ``model_path`` does not exist; return the
+    new model, or None when one was already there."""
+    if Path(model_path).exists():
+        return None
+    model = train(weak_examples(bundled_training_postings()))
+    model.save(model_path)
+    return model
+
+
+@dataclass(frozen=True)
+class ClassifyResult:
+    """What one :func:`classify_postings` run did."""
+
+    classified: int
+    ai_roles: int
+    ai_swe: int
+    ml_engineer: int
+    model_version: str
+
+
+def _pending(model_version: str):
+    """Postings with a description whose classification is missing or stale."""
+    current = and_(Classification.posting_id == Posting.id, Classification.content_hash == Posting.content_hash,
+                   Classification.model_version == model_version)
+    return (
+        select(Posting.id, Posting.title, Posting.description_text, Posting.content_hash)
+        .outerjoin(Classification, current)
+        .where(Classification.posting_id.is_(None), func.trim(Posting.description_text) != "")
+        .order_by(Posting.id)
+    )
+
+
+def pending_count(engine: Engine, model_version: str) -> int:
+    """How many postings :func:`classify_postings` would classify."""
+    with engine.connect() as conn:
+        return conn.scalar(select(func.count()).select_from(_pending(model_version).subquery()))
+
+
+def classify_postings(engine: Engine, model: RoleModel, *, batch_size: int = BATCH_SIZE) -> ClassifyResult:
+    """Classify every pending posting (new, changed, or classified by another model version)."""
+    counts = {"classified": 0, "ai_roles": 0, AI_SWE: 0, ML_ENGINEER: 0}
+    for batch in _batches(engine, model.version, batch_size):
+        predictions = model.predict([(title, text) for _, title, text, _ in batch])
+        now = utcnow()
+        rows = [{"posting_id": posting_id, "model_version": model.version, "content_hash": content_hash,
+                 "is_ai_role": p.is_ai_role, "relevance_probability": p.relevance_probability, "role": p.role,
+                 "probability": p.probability, "evidence": p.evidence, "classified_at": now}
+                for (posting_id, _, _, content_hash), p in zip(batch, predictions, strict=True)]
+        with engine.begin() as conn:
+            conn.execute(delete(Classification).where(Classification.posting_id.in_([r["posting_id"] for r in rows])))
+            conn.execute(insert(Classification), rows)
+        counts["classified"] += len(rows)
+        counts["ai_roles"] += sum(p.is_ai_role for p in predictions)
+        for role in (AI_SWE, ML_ENGINEER):
+            counts[role] += sum(p.role == role for p in predictions)
+    return ClassifyResult(counts["classified"], counts["ai_roles"], counts[AI_SWE], counts[ML_ENGINEER],
+                          model.version)
+
+
+def _batches(engine: Engine, model_version: str, batch_size: int) -> Iterator[list[tuple]]:
+    """Pending postings in id order, ``batch_size`` at a time; each batch is read after the last was written."""
+    last_id = 0
+    while True:
+        with engine.connect() as conn:
+            batch = conn.execute(_pending(model_version).where(Posting.id > last_id).limit(batch_size)).all()
+        if not batch:
+            return
+        yield [tuple(row) for row in batch]
+        last_id = batch[-1][0]
+
+
+def stored_classification(engine: Engine, posting_id: int) -> Classification | None:
+    """The stored classification of one posting, if any."""
+    from jobtrend.db import session_factory
+
+    with session_factory(engine)() as session:
+        row = session.get(Classification, posting_id)
+        if row is not None:
+            session.expunge(row)
+        return row
+
+
+def role_split(engine: Engine) -> dict[str, int]:
+    """Classified postings by outcome: ai_swe, ml_engineer, not_ai."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(Classification.role, func.count()).group_by(Classification.role)).all()
+    return {(role or "not_ai"): n for role, n in rows}
+

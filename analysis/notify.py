@@ -1,0 +1,384 @@
+"""The outbox: messages are queued as rows of ``outbox`` and delivered later, by email (SMTP) or webhook (JSON POST).
+
+Queueing (:func:`enqueue`, :func:`queue_for_recipients`) is idempotent on ``dedupe_key``: queueing the same
+message twice leaves one row, so a job that runs again after a crash never sends a second copy.
+
+Delivery (:func:`deliver_pending`) takes the pending rows that are due, one at a time:
+
+1. it *claims* the row with a conditional UPDATE (still pending, still due), adding one to ``attempts`` and
+   moving ``next_attempt_at`` ahead by :data:`CLAIM_SECONDS`, and commits, so two deliverers running at once
+   never send the same row and a process that dies while sending retries the row later;
+2. it sends the message;
+3. it commits the outcome: ``sent`` (with ``sent_at``), or the error as one line in ``last_error`` and a new
+   ``next_attempt_at`` after an exponential backoff (``backoff_seconds`` doubling per attempt, at most
+   ``backoff_max_seconds``), or ``failed`` once ``max_attempts`` attempts have failed.
+
+One row's failure never stops the others. A crash between sending and committing sends the message again: an
+email keeps the same ``Message-ID`` (derived from ``dedupe_key``) and ``Date`` (the row's ``created_at``), so the
+copy is identical and mail systems drop it; a webhook receiver sees the same JSON body again.
+
+The SMTP password comes only from the environment variable ``JOBTREND_SMTP_PASSWORD``; it is never logged and is
+scrubbed from any error text before it is stored. See docs/operations.md, "Email and webhooks".
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import http.client
+import json
+import logging
+import os
+import re
+import smtplib
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from jobtrend import __version__
+from jobtrend.config import SMTP_PASSWORD_ENV, EmailSettings, NotifySettings
+from jobtrend.db import insert_ignoring_conflicts, session_factory
+from jobtrend.models import Outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("email", "webhook")
+STATUSES = ("pending", "sent", "failed")
+DEDUPE_KEY_MAX = 200  # outbox.dedupe_key is VARCHAR(200)
+CLAIM_SECONDS = 900  # a claimed row is retried after this long if its outcome was never recorded
+ERROR_MAX = 500  # characters of last_error kept
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    """What one :func:`deliver_pending` call did: rows sent, rows to be retried later, rows given up on."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+class DeliveryError(Exception):
+    """A message could not be sent; the message is one line fit for ``outbox.last_error``."""
+
+
+# --------------------------------------------------------------------------------------------- queueing
+
+
+def enqueue(engine: Engine, *, channel: str, recipient: str, subject: str, body: str, dedupe_key: str,
+            html: str | None = None, attachments: list[dict] | None = None) -> bool:
+    """Queue one message; return False (and change nothing) when a row with ``dedupe_key`` already exists.
+
+    ``channel`` is ``email`` (``recipient`` an address, ``body`` plain text, optional ``html`` whose inline
+    images are ``attachments``: ``[{"cid": ..., "mime": "image/png", "data": base64}]``, referred to as
+    ``cid:...`` in the HTML) or ``webhook`` (``recipient`` a URL, ``body`` the JSON document to POST).
+    """
+    _check_message(channel, recipient, body, dedupe_key, attachments)
+    now = utcnow()
+    row = {"channel": channel, "recipient": recipient, "subject": subject, "body": body, "html": html,
+           "attachments": list(attachments) if attachments else None, "dedupe_key": dedupe_key,
+           "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now}
+    with session_factory(engine).begin() as session:
+        if session.scalar(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key)) is not None:
+            return False
+        insert_ignoring_conflicts(session, Outbox.__table__, [row])
+        # A concurrent enqueue of the same key may have won between the check and the insert: the row is ours
+        # only if it carries our created_at (to the microsecond).
+        stored = session.scalar(select(Outbox.created_at).where(Outbox.dedupe_key == dedupe_key))
+    return stored == now
+
+
+def queue_for_recipients(engine: Engine, settings: Any, *, subject: str, body: str, dedupe_key: str,
+                         html: str | None = None, attachments: list[dict] | None = None,
+                         payload: Any = None) -> int:
+    """Queue a message for every configured recipient; return how many rows were newly queued.
+
+    One email row per ``[email] recipients`` address (when ``[email]`` is configured) and one webhook row per
+    ``[notify] webhooks`` URL, whose body is ``payload`` as JSON, or ``{"subject": ..., "text": body}``. Each
+    row's key is ``dedupe_key`` plus the channel and recipient, so queueing again adds nothing. ``settings``
+    is a :class:`~jobtrend.config.NotifySettings` (or a :class:`~jobtrend.config.Config`).
+    """
+    notify = _notify_settings(settings)
+    queued = 0
+    if notify.email is not None:
+        for address in notify.email.recipients:
+            queued += enqueue(engine, channel="email", recipient=address, subject=subject, body=body,
+                              dedupe_key=recipient_key(dedupe_key, "email", address), html=html,
+                              attachments=attachments)
+    if notify.webhooks:
+        document = payload if payload is not None else {"subject": subject, "text": body}
+        webhook_body = json.dumps(document, ensure_ascii=False, sort_keys=True, default=str)
+        for url in notify.webhooks:
+            queued += enqueue(engine, channel="webhook", recipient=url, subject=subject, body=webhook_body,
+                              dedupe_key=recipient_key(dedupe_key, "webhook", url))
+    return queued
+
+
+def recipient_key(dedupe_key: str, channel: str, recipient: str) -> str:
+    """The stable per-recipient key: ``KEY|email|addr`` or ``KEY|webhook|<hash of the URL>``.
+
+    A webhook URL often holds a token, so only a hash of it goes into the key; a key that would not fit the
+    column keeps its start and ends with a hash of the whole.
+    """
+    if channel == "webhook" or len(recipient) > 80:
+        recipient = _digest(recipient)[:16]
+    key = f"{dedupe_key}|{channel}|{recipient}"
+    if len(key) > DEDUPE_KEY_MAX:
+        key = f"{dedupe_key[:DEDUPE_KEY_MAX - 42]}|{_digest(key)[:40]}"
+    return key
+
+
+def _check_message(channel: str, recipient: str, body: str, dedupe_key: str, attachments: list | None) -> None:
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {', '.join(CHANNELS)}, not {channel!r}")
+    if not dedupe_key or len(dedupe_key) > DEDUPE_KEY_MAX:
+        raise ValueError(f"dedupe_key must have 1 to {DEDUPE_KEY_MAX} characters")
+    if not recipient or "\n" in recipient or "\r" in recipient:
+        raise ValueError("recipient must be one non-empty line")
+    if channel == "webhook":
+        if not re.match(r"^https?://", recipient):
+            raise ValueError("a webhook recipient must be an http:// or https:// URL")
+        json.loads(body)  # a webhook body must be JSON (raises ValueError)
+    for item in attachments or ():
+        if not isinstance(item, dict) or not {"cid", "mime", "data"} <= set(item):
+            raise ValueError('each attachment must be a dict with "cid", "mime" and "data" (base64)')
+        if "/" not in item["mime"] or not re.match(r"^[\w.@+-]+$", item["cid"]):
+            raise ValueError(f"attachment {item['cid']!r}: bad mime type or cid")
+        try:
+            base64.b64decode(item["data"], validate=True)
+        except (binascii.Error, TypeError) as exc:
+            raise ValueError(f"attachment {item['cid']!r}: data is not base64") from exc
+
+
+def _notify_settings(settings: Any) -> NotifySettings:
+    return settings.notify if hasattr(settings, "notify") else settings
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------------------------- delivery
+
+
+def deliver_pending(engine: Engine, settings: Any, *, now: dt.datetime | None = None,
+                    limit: int = 100) -> DeliveryResult:
+    """Send up to ``limit`` pending rows whose ``next_attempt_at`` is due at ``now`` (default: the current time).
+
+    Each row's claim and outcome are committed separately (see the module docstring). ``settings`` is a
+    :class:`~jobtrend.config.NotifySettings` (or a :class:`~jobtrend.config.Config`).
+    """
+    notify = _notify_settings(settings)
+    clock = (lambda: now) if now is not None else utcnow
+    start = clock()
+    factory = session_factory(engine)
+    with factory() as session:
+        ids = session.scalars(select(Outbox.id)
+                              .where(Outbox.status == "pending", Outbox.next_attempt_at <= start)
+                              .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)).all()
+    sent = retried = failed = 0
+    for row_id in ids:
+        row = _claim(factory, row_id, clock())
+        if row is None:  # another deliverer took it
+            continue
+        try:
+            _send(row, notify)
+        except Exception as exc:  # noqa: BLE001 - any failure of one row is recorded and the next row goes on
+            error = _error_line(exc)
+            gave_up = _record_failure(factory, row, notify, clock(), error)
+            log.warning("outbox row %s (%s) %s after attempt %d: %s", row.id, row.channel,
+                        "failed for good" if gave_up else "will be retried", row.attempts, error)
+            failed += gave_up
+            retried += not gave_up
+        else:
+            _record_sent(factory, row.id, clock())
+            log.info("outbox row %s (%s) sent", row.id, row.channel)
+            sent += 1
+    return DeliveryResult(sent=sent, retried=retried, failed=failed)
+
+
+def pending_rows(engine: Engine, *, now: dt.datetime | None = None, limit: int = 100) -> list[Outbox]:
+    """The rows :func:`deliver_pending` would send now, in the order it would send them."""
+    with session_factory(engine)() as session:
+        return list(session.scalars(select(Outbox)
+                                    .where(Outbox.status == "pending", Outbox.next_attempt_at <= (now or utcnow()))
+                                    .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)))
+
+
+def backoff(attempts: int, settings: NotifySettings) -> dt.timedelta:
+    """The wait after the ``attempts``-th failed attempt: ``backoff_seconds`` doubling, at most the maximum."""
+    seconds = settings.backoff_seconds * 2 ** min(max(attempts - 1, 0), 40)
+    return dt.timedelta(seconds=min(seconds, settings.backoff_max_seconds))
+
+
+def _claim(factory, row_id: int, now: dt.datetime) -> Outbox | None:
+    with factory.begin() as session:
+        claimed = session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.next_attempt_at <= now)
+            .values(attempts=Outbox.attempts + 1, next_attempt_at=now + dt.timedelta(seconds=CLAIM_SECONDS))
+        ).rowcount
+        if claimed != 1:
+            return None
+        return session.get(Outbox, row_id, populate_existing=True)
+
+
+def _record_sent(factory, row_id: int, now: dt.datetime) -> None:
+    with factory.begin() as session:
+        session.execute(update(Outbox).where(Outbox.id == row_id)
+                        .values(status="sent", sent_at=now, last_error=None))
+
+
+def _record_failure(factory, row: Outbox, settings: NotifySettings, now: dt.datetime, error: str) -> bool:
+    """Store the error; return True when the row has now used up its attempts and is marked failed."""
+    gave_up = row.attempts >= settings.max_attempts
+    values: dict[str, Any] = {"last_error": error}
+    if gave_up:
+        values["status"] = "failed"
+    else:
+        values["next_attempt_at"] = now + backoff(row.attempts, settings)
+    with factory.begin() as session:
+        session.execute(update(Outbox).where(Outbox.id == row.id).values(**values))
+    return gave_up
+
+
+def _send(row: Outbox, settings: NotifySettings) -> None:
+    if row.channel == "email":
+        if settings.email is None:
+            raise DeliveryError("email is not configured: jobtrend.toml has no [email] table")
+        send_email(build_email(row, settings.email), settings.email, row.recipient)
+    elif row.channel == "webhook":
+        post_webhook(row.recipient, row.body, timeout=settings.webhook_timeout)
+    else:
+        raise DeliveryError(f"unknown channel {row.channel!r}")
+
+
+def _error_line(exc: BaseException) -> str:
+    """One line describing ``exc``, without the SMTP password (or its base64 forms)."""
+    if isinstance(exc, DeliveryError):
+        text = str(exc)
+    else:
+        detail = " ".join(str(exc).split())
+        text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return _scrub(text)[:ERROR_MAX]
+
+
+def _scrub(text: str) -> str:
+    password = os.environ.get(SMTP_PASSWORD_ENV)
+    if not password:
+        return text
+    secrets = {password, base64.b64encode(password.encode()).decode()}
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    # AUTH PLAIN sends base64("\0user\0password"): drop any long base64 token rather than risk echoing one.
+    return re.sub(r"[A-Za-z0-9+/]{24,}={0,2}", "***", text) if "AUTH" in text.upper() else text
+
+
+# --------------------------------------------------------------------------------------------- email
+
+
+def message_id(dedupe_key: str, sender: str | None = None) -> str:
+    """The ``Message-ID`` of the email queued under ``dedupe_key``: the same key always gives the same id."""
+    address = parseaddr(sender or "")[1]
+    domain = address.rpartition("@")[2] if "@" in address else ""
+    if not re.match(r"^[A-Za-z0-9.-]+$", domain):
+        domain = "jobtrend.local"
+    return f"<{_digest(dedupe_key)[:32]}@{domain}>"
+
+
+def build_email(row: Outbox, settings: EmailSettings) -> EmailMessage:
+    """The message for an email row: text, an HTML alternative when ``html`` is set, inline images related to it.
+
+    Structure with HTML and images: ``multipart/alternative`` of ``text/plain`` and ``multipart/related``
+    (``text/html`` and one part per image, with ``Content-ID: <cid>``). Built only from the row and the
+    sender, so a second attempt gives the same message.
+    """
+    msg = EmailMessage()
+    msg["From"] = settings.sender
+    msg["To"] = row.recipient
+    msg["Subject"] = row.subject
+    msg["Date"] = format_datetime(row.created_at.astimezone(dt.UTC))
+    msg["Message-ID"] = message_id(row.dedupe_key, settings.sender)
+    msg["X-Mailer"] = f"jobtrend/{__version__}"
+    msg.set_content(row.body)
+    images = row.attachments or []
+    if row.html is not None:
+        msg.add_alternative(row.html, subtype="html")
+        html_part = msg.get_payload()[1]
+        for image in images:
+            maintype, _, subtype = image["mime"].partition("/")
+            html_part.add_related(base64.b64decode(image["data"]), maintype=maintype, subtype=subtype,
+                                  cid=f"<{image['cid']}>", disposition="inline",
+                                  filename=f"{image['cid']}.{subtype}")
+    else:
+        for image in images:
+            maintype, _, subtype = image["mime"].partition("/")
+            msg.add_attachment(base64.b64decode(image["data"]), maintype=maintype, subtype=subtype,
+                               cid=f"<{image['cid']}>", filename=f"{image['cid']}.{subtype}")
+    return msg
+
+
+def send_email(msg: EmailMessage, settings: EmailSettings, recipient: str) -> None:
+    """Send ``msg`` to ``recipient`` through the configured SMTP server (TLS as configured, login if a user is set)."""
+    password = os.environ.get(SMTP_PASSWORD_ENV)
+    if settings.username and not password:
+        raise DeliveryError(f"email.username is set but the environment variable {SMTP_PASSWORD_ENV} is not")
+    context = ssl.create_default_context()
+    if settings.security == "ssl":
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+    with client:
+        client.ehlo()
+        if settings.security == "starttls":
+            client.starttls(context=context)
+            client.ehlo()
+        if settings.username:
+            client.login(settings.username, password)
+        client.send_message(msg, from_addr=parseaddr(settings.sender)[1], to_addrs=[recipient])
+
+
+# --------------------------------------------------------------------------------------------- webhooks
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer that is not 2xx: it is reported, not followed (a POST must not turn into a GET)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001 - urllib's signature
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
+
+def post_webhook(url: str, body: str, *, timeout: float = 30) -> int:
+    """POST ``body`` (JSON) to ``url``; return the status, raising :class:`DeliveryError` unless it is 2xx.
+
+    Errors never name the URL, which may hold a token.
+    """
+    request = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "User-Agent": f"jobtrend/{__version__}"})
+    try:
+        with _opener.open(request, timeout=timeout) as response:
+            status = response.status
+            response.read(65536)
+    except urllib.error.HTTPError as exc:
+        raise DeliveryError(f"webhook answered HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise DeliveryError(f"webhook unreachable: {' '.join(str(exc.reason).split())}") from None
+    except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, garbled answers
+        raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+    except ValueError as exc:  # a malformed URL: its text is left out, it may hold a token
+        raise DeliveryError(f"webhook URL rejected: {type(exc).__name__}") from None
+    if not 200 <= status < 300:
+        raise DeliveryError(f"webhook answered HTTP {status}")
+    return status

@@ -1,0 +1,81 @@
+"""`jobtrend classifier train|evaluate`, `jobtrend classify --explain`, and the classifier inside `analyze` and
+`init`."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from jobtrend.cli import main
+from tests.analysis.factories import add_posting, add_source
+from tests.analysis.test_role_rules import ML_BODY, SWE_BODY
+from tests.jobtrend.test_config import write_config
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """Invoke the CLI with a config folder whose model file is ``model`` (default: the session's model)."""
+
+    def invoke(args, database_url=None, model=None):
+        config_dir = write_config(tmp_path / "config")
+        with (config_dir / "jobtrend.toml").open("a") as fh:
+            fh.write(f"\n[classifier]\nmodel = {json.dumps(str(model))}\n")
+        env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
+        if database_url:
+            env["JOBTREND_DATABASE_URL"] = database_url
+        return CliRunner().invoke(main, args, env=env)
+
+    return invoke
+
+
+def test_train_bundled_then_evaluate(cli, tmp_path, role_model):
+    model = tmp_path / "models" / "roles.skops"
+    trained = cli(["classifier", "train", "--bundled"], model=model)
+    assert trained.exit_code == 0, trained.output
+    assert f"model {role_model.version} saved to {model}" in trained.output and model.exists()
+    evaluated = cli(["classifier", "evaluate"], model=model)
+    assert evaluated.exit_code == 0, evaluated.output
+    assert "gold set: 300 postings" in evaluated.output and "title-only rule" in evaluated.output
+    assert f"model {role_model.version}" in evaluated.output
+
+
+def test_train_on_a_nearly_empty_database_says_why_it_cannot(cli, engine, db_url, tmp_path):
+    add_posting(engine, add_source(engine), title="ML Engineer", text=ML_BODY)
+    result = cli(["classifier", "train"], db_url, model=tmp_path / "m.skops")
+    assert result.exit_code == 1 and "too little training data" in result.output
+    assert not (tmp_path / "m.skops").exists()
+
+
+def test_analyze_classifies_and_explain_shows_the_evidence(cli, engine, db_url, role_model_path):
+    source = add_source(engine)
+    ml = add_posting(engine, source, title="Software Engineer", text=ML_BODY)
+    add_posting(engine, source, title="Software Engineer", text=SWE_BODY)
+    analysed = cli(["analyze"], db_url, model=role_model_path)
+    assert analysed.exit_code == 0, analysed.output
+    assert "classified 2 postings: 2 AI roles (ai_swe 1, ml_engineer 1)" in analysed.output
+    explained = cli(["classify", "--explain", str(ml)], db_url, model=role_model_path)
+    assert explained.exit_code == 0, explained.output
+    assert "verdict: ml_engineer (probability" in explained.output
+    assert "towards ml_engineer:" in explained.output and "towards ai_swe:" in explained.output
+    again = cli(["classify"], db_url, model=role_model_path)
+    assert "classified 0 postings" in again.output
+
+
+def test_explain_an_unknown_posting_is_a_clear_error(cli, engine, db_url, role_model_path):
+    result = cli(["classify", "--explain", "999999"], db_url, model=role_model_path)
+    assert result.exit_code == 1 and "no posting with id 999999" in result.output
+
+
+def test_analyze_without_a_model_says_how_to_get_one(cli, engine, db_url, tmp_path):
+    result = cli(["analyze"], db_url, model=tmp_path / "missing.skops")
+    assert result.exit_code == 1
+    assert "no role model" in result.output and "jobtrend classifier train" in result.output
+
+
+def test_init_trains_the_default_model_once(cli, empty_db_url, tmp_path, role_model):
+    model = tmp_path / "fresh" / "roles.skops"
+    first = cli(["init"], empty_db_url, model=model)
+    assert first.exit_code == 0, first.output
+    assert f"role model: trained {role_model.version} from the bundled corpus" in first.output and model.exists()
+    second = cli(["init"], empty_db_url, model=model)
+    assert "(kept;" in second.output
