@@ -42,6 +42,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 ALPHA = 0.05
 CHART_WEEKS = 12
 CHART_FRAMEWORKS = 6
+CHART_MIN_POSTINGS = 10  # a week with fewer measured postings is left out of the share chart (a gap): too noisy
 EXAMPLES_PER_ENTRY = 3
 TOP_COMPANIES = 10
 ROLE_LABELS = {"ai_swe": "AI software engineer", "ml_engineer": "ML engineer", "not_ai": "not an AI role",
@@ -280,7 +281,8 @@ def gather(engine: Engine, week: dt.date, *, generated_at: dt.datetime, top: int
     id_by_slug = {r.slug: fid for fid, r in rows.items()}
     chart_set = set(chart_weeks)
     share_series = {row.name: sorted((p.period_start, p.share) for p in points
-                                     if p.framework_id == id_by_slug[row.slug] and p.period_start in chart_set)
+                                     if p.framework_id == id_by_slug[row.slug] and p.period_start in chart_set
+                                     and p.n_postings >= CHART_MIN_POSTINGS)
                     for row in ranked[:CHART_FRAMEWORKS]}
     return ReportData(
         week=week, label=iso_week_label(week), generated_at=generated_at, trailing=trailing, sources=sources,

@@ -51,12 +51,15 @@ def init(app: AppContext) -> None:
 
 def model_line(model_path) -> str:
     """Train the default role model from the bundled corpus when there is none; say which model is in use."""
+    import os
+
     from analysis.classify import ensure_default_model
 
     model = ensure_default_model(model_path)
+    shown = os.path.relpath(model_path) if str(model_path).startswith(os.getcwd()) else model_path
     if model is None:
-        return f"role model: {model_path} (kept; retrain with `jobtrend classifier train`)"
-    return f"role model: trained {model.version} from the bundled corpus, saved to {model_path}"
+        return f"role model: {shown} (kept; retrain with `jobtrend classifier train`)"
+    return f"role model: trained {model.version} from the bundled corpus, saved to {shown}"
 
 
 def redact(url: str) -> str:

@@ -18,10 +18,40 @@ DEMO_DB = REPO_ROOT / "data" / "demo.db"
 REPLAY_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
 
+DEMO_MODEL = REPO_ROOT / "data" / "models" / "demo-roles.skops"
+
+
 def demo_config(config: Config, database_url: str) -> Config:
-    """The user's configuration with the bundled boards as sources and the demo database."""
-    return dataclasses.replace(config, database_url=database_url,
-                               sources=load_sources(DEMO_DIR / "sources.toml"))
+    """The user's configuration with the bundled boards as sources, the demo database and the demo's own role
+    model (retrained on every run, so it always matches the code and the bundled corpus)."""
+    return dataclasses.replace(config, database_url=database_url, sources=load_sources(DEMO_DIR / "sources.toml"),
+                               classifier=dataclasses.replace(config.classifier, model=str(DEMO_MODEL)))
+
+
+DEMO_REPORT_DIR = REPO_ROOT / "demo-output"
+
+
+def write_demo_report(config: Config) -> str:
+    """Build the report of the latest week with AI-role postings, store it, write it to demo-output/."""
+    from sqlalchemy import func, select
+
+    from analysis.report import build_report, store_report, write_report_file
+    from jobtrend.db import make_engine
+    from jobtrend.models import Classification, Posting
+
+    engine = make_engine(config.database_url)
+    try:
+        with engine.connect() as conn:
+            week = conn.scalar(select(func.max(Posting.posted_week)).join(
+                Classification, Classification.posting_id == Posting.id).where(Classification.is_ai_role))
+        if week is None:
+            return "no AI-role postings, no report"
+        report = build_report(engine, week)
+        store_report(engine, report, force=True)
+        path = write_report_file(report, DEMO_REPORT_DIR / f"report-{report.label}.html")
+    finally:
+        engine.dispose()
+    return f"{report.label}: {path.relative_to(REPO_ROOT)} (open it in a browser; charts embedded)"
 
 
 def remove_sqlite_files(path: Path) -> None:
@@ -34,7 +64,8 @@ def remove_sqlite_files(path: Path) -> None:
               help=f"Database for the demo [default: a fresh SQLite file at {DEMO_DB.relative_to(REPO_ROOT)}].")
 @pass_app
 def demo(app: AppContext, database_url: str | None) -> None:
-    """Run init, crawl, analyze (mentions and roles), dedupe and trends on bundled real job-board data, offline.
+    """Run init, crawl, analyze (mentions and roles), dedupe, trends and the weekly report on bundled real
+    job-board data, offline.
 
     The bundled data (data/demo/) holds recorded public responses of 72 Ashby, 13 Greenhouse and 2 Lever
     boards, Hacker News "Who is hiring?" threads (April 2011, January-May 2026) and 3 career sites with
@@ -57,29 +88,33 @@ def demo(app: AppContext, database_url: str | None) -> None:
         remove_sqlite_files(DEMO_DB)
         database_url = f"sqlite:///{DEMO_DB}"
     config = demo_config(app.config, database_url)
+    DEMO_MODEL.unlink(missing_ok=True)
 
-    click.secho("1/5 init", bold=True)
+    click.secho("1/6 init", bold=True)
     counts = initialise(config)
     click.echo(f"    {counts['sources']} sources, {counts['frameworks']} frameworks")
     click.echo("    " + model_line(config.model_path))
 
-    click.secho("2/5 crawl (replay server on 127.0.0.1, recorded responses)", bold=True)
+    click.secho("2/6 crawl (replay server on 127.0.0.1, recorded responses)", bold=True)
     summary = run_crawl(config, replay_dir=DEMO_DIR, extra_settings=REPLAY_SETTINGS)
     failed = {k: s for k, s in summary["sources"].items() if s.get("status") != "ok"}
     if failed:
         click.echo(crawl_summary_table({"sources": failed}))
     click.echo("    " + crawl_totals_line(summary))
 
-    click.secho("3/5 analyze", bold=True)
+    click.secho("3/6 analyze: framework mentions and roles", bold=True)
     result = run_analysis(config)
     click.echo(f"    {result.analyzed} postings analysed, {result.with_mentions} mention a framework")
     click.echo("    " + classify_line(run_classify(config, load_model(config.model_path))))
 
-    click.secho("4/5 dedupe: link copies of one job to its canonical posting", bold=True)
+    click.secho("4/6 dedupe: link copies of one job to its canonical posting", bold=True)
     click.echo("    " + dedupe_summary(run_dedupe(config)))
 
-    click.secho("5/5 trends: share of postings mentioning each framework, by posted week", bold=True)
+    click.secho("5/6 trends: share of AI-role postings mentioning each framework, by posted week", bold=True)
     click.echo(compute_and_table(config, full=True))
+
+    click.secho("6/6 report: the weekly report of the latest week with postings", bold=True)
+    click.echo("    " + write_demo_report(config))
     command = os.path.relpath(sys.argv[0]) if os.path.exists(sys.argv[0]) else "jobtrend"
     click.echo(f"\nThe demo database is {config.database_url}; query it with e.g.\n"
                f"  JOBTREND_DATABASE_URL={config.database_url} {command} sql "
