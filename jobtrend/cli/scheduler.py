@@ -98,7 +98,7 @@ def status(app: AppContext, runs: int) -> None:
     jobs = stored_jobs(config.database_url)
     if jobs:
         click.echo(render(("job", "next run", "trigger"),
-                          [(j.id, _when(j.next_run_time, tz), j.trigger) for j in jobs]))
+                          [(j.id, _when(j.next_run_time, tz), j.description) for j in jobs]))
     else:
         click.echo("no jobs stored: the scheduler has never run against this database (`jobtrend scheduler run`)")
     if not runs:

@@ -1,0 +1,361 @@
+"""The scheduler process: APScheduler 3 with its jobs persisted in the database, one instance per database.
+
+:func:`build_scheduler` returns a scheduler (blocking for the service, background for tests) whose jobs are
+the enabled entries of ``[scheduler.jobs]``, each calling :func:`scheduler.jobs.run_job` with ``(name,
+config_dir)``. Jobs live in the ``apscheduler_jobs`` table (:class:`SQLAlchemyJobStore`), under fixed ids (the
+job names), added with ``replace_existing=True``: a restart never duplicates them, and a job whose cron
+expression is unchanged keeps its stored next run time, so a run missed while the scheduler was down still
+starts if it is less than ``misfire_grace_seconds`` late (``coalesce``: several missed runs start once).
+
+Starting takes a lock, released on shutdown, so two schedulers never run against one database:
+PostgreSQL: ``pg_try_advisory_lock(LOCK_KEY)`` on a connection held open while the scheduler runs; SQLite:
+``fcntl.flock`` on ``<database file>.scheduler.lock``. Both are released by the server or the kernel when the
+process dies, even by ``kill -9``. Holding the lock, the scheduler marks its dead predecessor's unfinished
+``job_runs`` rows failed (:func:`mark_stale_runs`).
+
+The pipeline jobs (crawl, analyze, trends, alerts, report) share one worker thread, so they run one after the
+other in the order they fall due, never concurrently; ``deliver`` has its own thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import logging
+import os
+import pickle
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, text, update
+from sqlalchemy.engine import make_url
+
+from jobtrend.config import SCHEDULER_JOBS, Config
+from scheduler import jobs
+
+logger = logging.getLogger(__name__)
+
+JOBS_TABLE = "apscheduler_jobs"
+LOCK_KEY = 0x6A6F62747265_6E64  # "jobtrend" in ASCII: the PostgreSQL advisory lock key (fits a signed bigint)
+DELIVER_EXECUTOR = "outbox"
+
+
+class SchedulerLocked(RuntimeError):
+    """Another scheduler holds the lock of this database."""
+
+
+def _locked_message(where: str) -> str:
+    return f"another jobtrend scheduler is running against this database ({where}); stop it first"
+
+
+# --- the single-instance lock ---------------------------------------------------------------------------
+
+
+class SchedulerLock:
+    """The lock that keeps a second scheduler off a database; :meth:`acquire` raises :class:`SchedulerLocked`."""
+
+    def __init__(self, database_url: str):
+        self.url = make_url(database_url)
+        self.backend = self.url.get_backend_name()
+        self._fd: int | None = None
+        self._conn = None
+        self._engine: Engine | None = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None or self._conn is not None
+
+    @property
+    def path(self) -> Path | None:
+        """SQLite: the lock file, next to the database file."""
+        database = self.url.database or ""
+        if self.backend != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return Path(database).resolve().with_name(Path(database).name + ".scheduler.lock")
+
+    def acquire(self) -> None:
+        if self.held:
+            return
+        if self.backend == "postgresql":
+            self._acquire_postgres()
+        elif self.path is not None:
+            self._acquire_file(self.path)
+        else:
+            logger.warning("no scheduler lock for %s: make sure only one scheduler runs against it",
+                           self.url.render_as_string(hide_password=True))
+
+    def _acquire_postgres(self) -> None:
+        from jobtrend.db import make_engine
+
+        engine = make_engine(self.url.render_as_string(hide_password=False))
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+        except BaseException:
+            conn.close()
+            engine.dispose()
+            raise
+        if not got:
+            conn.close()
+            engine.dispose()
+            raise SchedulerLocked(_locked_message(f"PostgreSQL advisory lock {LOCK_KEY} on database "
+                                                  f"{self.url.database!r} is held by another session"))
+        self._conn, self._engine = conn, engine
+
+    def _acquire_file(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
+            os.close(fd)
+            raise SchedulerLocked(_locked_message(f"{path} is locked by {holder}")) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Give the lock up (a no-op when not held). The SQLite lock file stays: only the flock matters."""
+        if self._conn is not None:
+            try:
+                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+            except Exception:  # the connection is gone, and the lock with it
+                logger.warning("could not unlock the PostgreSQL advisory lock; closing its connection")
+            finally:
+                self._conn.close()
+                self._engine.dispose()
+                self._conn = self._engine = None
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> SchedulerLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+
+# --- the scheduler --------------------------------------------------------------------------------------
+
+
+class _LockedScheduler:
+    """Mixed into an APScheduler class: ``start()`` takes the database's lock first (raising
+    :class:`SchedulerLocked`), tidies the job store and ``job_runs``, then starts; ``shutdown()`` stops, waiting
+    for running jobs by default, then releases the lock."""
+
+    jobtrend_config: Config
+    jobtrend_lock: SchedulerLock
+
+    def start(self, *args, **kwargs):
+        self.jobtrend_lock.acquire()
+        try:
+            jobs.clear_stop()
+            mark_stale_runs(self.jobtrend_config.database_url)
+            _reconcile_store(self, self.jobtrend_config.database_url)
+            super().start(*args, **kwargs)
+        except BaseException:
+            if self.state == STATE_STOPPED:  # a blocking scheduler's start() returns after shutdown
+                self.jobtrend_lock.release()
+            raise
+
+    def shutdown(self, wait: bool = True):
+        try:
+            super().shutdown(wait)
+        finally:
+            self.jobtrend_lock.release()
+
+
+class JobtrendBlockingScheduler(_LockedScheduler, BlockingScheduler):
+    """The service's scheduler: ``start()`` blocks until ``shutdown()`` (from a signal handler)."""
+
+
+class JobtrendBackgroundScheduler(_LockedScheduler, BackgroundScheduler):
+    """The same in a background thread (tests, or embedding)."""
+
+
+def build_scheduler(config: Config, *, background: bool = False,
+                    triggers: dict[str, BaseTrigger] | None = None) -> BaseScheduler:
+    """A scheduler, not started, holding the enabled jobs of ``config.scheduler``.
+
+    ``triggers`` (for tests) replaces the cron trigger of the named jobs, e.g. ``{"trends":
+    IntervalTrigger(seconds=1)}``; a job named there runs even if the configuration disables it.
+    """
+    settings = config.scheduler
+    scheduler_cls = JobtrendBackgroundScheduler if background else JobtrendBlockingScheduler
+    scheduler = scheduler_cls(timezone=settings.timezone)
+    from jobtrend.db import make_engine
+
+    scheduler.add_jobstore(SQLAlchemyJobStore(engine=make_engine(config.database_url), tablename=JOBS_TABLE),
+                           "default")
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), "default")
+    scheduler.add_executor(ThreadPoolExecutor(max_workers=1), DELIVER_EXECUTOR)
+    scheduler.jobtrend_config = config
+    scheduler.jobtrend_lock = SchedulerLock(config.database_url)
+    plan: dict[str, BaseTrigger] = {name: CronTrigger.from_crontab(cron, timezone=settings.timezone)
+                                    for name, cron in settings.enabled_jobs().items()}
+    plan.update(triggers or {})
+    for name in SCHEDULER_JOBS:
+        if name not in plan:
+            continue
+        scheduler.add_job(jobs.run_job, plan[name], args=(name, str(config.config_dir.resolve())), id=name,
+                          name=f"jobtrend {name}", replace_existing=True, coalesce=True, max_instances=1,
+                          misfire_grace_time=settings.misfire_grace_seconds,
+                          executor=DELIVER_EXECUTOR if name == "deliver" else "default")
+    return scheduler
+
+
+def _jobs_table(engine: Engine) -> Table | None:
+    if not inspect(engine).has_table(JOBS_TABLE):
+        return None
+    return Table(JOBS_TABLE, MetaData(), autoload_with=engine)
+
+
+def _reconcile_store(scheduler: BaseScheduler, database_url: str) -> None:
+    """Before the pending jobs are written to the store: drop stored jobs that are no longer scheduled, and give
+    each pending job whose trigger did not change the next run time it had (so a missed run is not lost)."""
+    from jobtrend.db import make_engine
+
+    pending = {job.id: job for job in scheduler.get_jobs()}
+    engine = make_engine(database_url)
+    try:
+        table = _jobs_table(engine)
+        if table is None:
+            return
+        stored = {row.id: row for row in _stored_rows(engine, table)}
+        gone = [job_id for job_id in stored if job_id not in pending]
+        if gone:
+            with engine.begin() as conn:
+                conn.execute(delete(table).where(table.c.id.in_(gone)))
+            logger.info("removed unscheduled jobs from %s: %s", JOBS_TABLE, ", ".join(gone))
+        for job_id, job in pending.items():
+            row = stored.get(job_id)
+            if row is not None and row.next_run_time is not None and row.trigger == repr(job.trigger):
+                scheduler.modify_job(job_id, next_run_time=row.next_run_time.astimezone(scheduler.timezone))
+    finally:
+        engine.dispose()
+
+
+class StoredJob:
+    """One row of ``apscheduler_jobs``, read without a scheduler: id, next run time (UTC), the trigger's repr
+    (with its time zone) and its short description."""
+
+    def __init__(self, id: str, next_run_time: dt.datetime | None, trigger: str,  # noqa: A002
+                 description: str):
+        self.id, self.next_run_time, self.trigger, self.description = id, next_run_time, trigger, description
+
+
+def _stored_rows(engine: Engine, table: Table) -> list[StoredJob]:
+    result = []
+    with engine.connect() as conn:
+        for row in conn.execute(select(table.c.id, table.c.next_run_time, table.c.job_state)
+                                .order_by(table.c.next_run_time, table.c.id)):
+            try:
+                trigger = pickle.loads(row.job_state)["trigger"]
+                shown = (repr(trigger), str(trigger))
+            except Exception:  # noqa: BLE001 - an unreadable row is listed, not fatal
+                shown = ("(unreadable)", "(unreadable)")
+            when = None if row.next_run_time is None else dt.datetime.fromtimestamp(row.next_run_time, dt.UTC)
+            result.append(StoredJob(row.id, when, *shown))
+    return result
+
+
+def stored_jobs(database_url: str) -> list[StoredJob]:
+    """The jobs in ``apscheduler_jobs``, soonest first (paused jobs, without a next run time, last); read-only,
+    so it works while a scheduler runs elsewhere. No table yet: no jobs."""
+    from jobtrend.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        table = _jobs_table(engine)
+        rows = [] if table is None else _stored_rows(engine, table)
+    finally:
+        engine.dispose()
+    return sorted(rows, key=lambda j: (j.next_run_time is None, j.next_run_time or dt.datetime.min, j.id))
+
+
+def mark_stale_runs(database_url: str) -> int:
+    """Mark ``job_runs`` rows left 'running' by a dead run as failed; return how many.
+
+    Call it holding the scheduler lock: then no other scheduler is alive, so every 'running' row a scheduler
+    wrote is stale. A row from `jobtrend scheduler run-job` counts as stale only when it was started on this
+    host by a process that no longer exists.
+    """
+    from jobtrend.db import make_engine
+    from jobtrend.models import JobRun, utcnow
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(JobRun.id, JobRun.details).where(JobRun.status == "running")).all()
+        stale = [row.id for row in rows if _is_stale(row.details or {})]
+        if stale:
+            with engine.begin() as conn:
+                conn.execute(update(JobRun).where(JobRun.id.in_(stale), JobRun.status == "running").values(
+                    status="failed", finished_at=utcnow(),
+                    error="Interrupted: the process running this job stopped before it finished "
+                          "(killed or crashed); marked failed by the next scheduler start"))
+            logger.warning("marked %d job_runs rows left running by a dead process as failed", len(stale))
+        return len(stale)
+    finally:
+        engine.dispose()
+
+
+def _is_stale(details: dict[str, Any]) -> bool:
+    if details.get("via", "scheduler") == "scheduler":
+        return True
+    if details.get("host") != socket.gethostname() or not isinstance(details.get("pid"), int):
+        return False
+    try:
+        os.kill(details["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def run_forever(scheduler: BaseScheduler) -> None:
+    """Start a blocking scheduler and serve until SIGTERM or SIGINT, which stop it gracefully: no new job
+    starts, a running crawl is asked to stop, the running job finishes, then the lock is released.
+
+    Raises :class:`SchedulerLocked` when another scheduler runs against the database.
+    """
+    stopping = False
+
+    def stop(signum, _frame):
+        nonlocal stopping
+        if stopping:
+            logger.warning("already stopping; waiting for the running job to finish")
+            return
+        stopping = True
+        logger.warning("received %s: stopping after the running job", signal.Signals(signum).name)
+        jobs.request_stop()
+        if scheduler.state != STATE_STOPPED:
+            scheduler.shutdown(wait=True)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        scheduler.start()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        scheduler.jobtrend_lock.release()
