@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import select
 
 from analysis.duplicates import (
@@ -20,10 +19,9 @@ from analysis.duplicates import (
 from analysis.duplicates_eval import evaluate, load_pairs
 from analysis.mentions import analyze
 from analysis.trends import compute_trends
-from jobtrend.cli import main
 from jobtrend.models import Framework, Posting, TrendPoint
 from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
-from tests.jobtrend.test_config import write_config
+from tests.jobtrend.test_config import invoke_cli, write_config
 
 W42 = dt.date(2025, 10, 13)
 W43 = dt.date(2025, 10, 20)
@@ -271,10 +269,7 @@ def run(tmp_path):
     config_dir = write_config(tmp_path / "config")
 
     def invoke(args, database_url=None):
-        env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
-        if database_url:
-            env["JOBTREND_DATABASE_URL"] = database_url
-        return CliRunner().invoke(main, args, env=env)
+        return invoke_cli(config_dir, args, database_url)
 
     return invoke
 

@@ -23,7 +23,7 @@ from jobtrend.cli import main
 from jobtrend.db import make_engine
 from jobtrend.models import Alert, Classification, Framework, Mention, Report, Source, TrendPoint
 from tests.analysis.factories import add_posting, add_source, edit_posting
-from tests.jobtrend.test_config import write_config
+from tests.jobtrend.test_config import invoke_cli, write_config
 
 WEEK = dt.date(2025, 11, 17)  # Monday of 2025-W47
 LABEL = "2025-W47"
@@ -258,8 +258,7 @@ def run(tmp_path):
     config_dir = write_config(tmp_path / "config")
 
     def invoke(args, database_url):
-        env = {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": database_url}
-        return CliRunner().invoke(main, args, env=env)
+        return invoke_cli(config_dir, args, database_url)
 
     return invoke
 

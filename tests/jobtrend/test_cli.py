@@ -9,7 +9,7 @@ from sqlalchemy import func, select, text
 from jobtrend.cli import main
 from jobtrend.db import make_engine, session_factory
 from jobtrend.models import Posting, Source, utcnow
-from tests.jobtrend.test_config import write_config
+from tests.jobtrend.test_config import invoke_cli, write_config
 
 COMMANDS = sorted(main.commands)
 
@@ -22,10 +22,7 @@ def run(tmp_path, monkeypatch, role_model_path):
         fh.write(f"\n[classifier]\nmodel = {json.dumps(str(role_model_path))}\n")
 
     def invoke(args, database_url=None):
-        env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
-        if database_url:
-            env["JOBTREND_DATABASE_URL"] = database_url
-        return CliRunner().invoke(main, args, env=env)
+        return invoke_cli(config_dir, args, database_url)
 
     return invoke
 

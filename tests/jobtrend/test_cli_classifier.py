@@ -4,12 +4,10 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from jobtrend.cli import main
 from tests.analysis.factories import add_posting, add_source
 from tests.analysis.test_role_rules import ML_BODY, SWE_BODY
-from tests.jobtrend.test_config import write_config
+from tests.jobtrend.test_config import invoke_cli, write_config
 
 
 @pytest.fixture
@@ -20,10 +18,7 @@ def cli(tmp_path):
         config_dir = write_config(tmp_path / "config")
         with (config_dir / "jobtrend.toml").open("a") as fh:
             fh.write(f"\n[classifier]\nmodel = {json.dumps(str(model))}\n")
-        env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
-        if database_url:
-            env["JOBTREND_DATABASE_URL"] = database_url
-        return CliRunner().invoke(main, args, env=env)
+        return invoke_cli(config_dir, args, database_url)
 
     return invoke
 

@@ -1,13 +1,11 @@
 """`jobtrend mentions POSTING_ID`: every match with its context, counted or not and why."""
 
 import pytest
-from click.testing import CliRunner
 
-from jobtrend.cli import main
 from jobtrend.config import REPO_ROOT
 from jobtrend.db import make_engine
 from tests.analysis.factories import add_posting, add_source
-from tests.jobtrend.test_config import write_config
+from tests.jobtrend.test_config import invoke_cli, write_config
 
 
 @pytest.fixture
@@ -17,8 +15,7 @@ def run(tmp_path):
     config_dir = write_config(tmp_path / "config", frameworks=taxonomy)
 
     def invoke(args, database_url):
-        env = {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": database_url}
-        return CliRunner().invoke(main, args, env=env)
+        return invoke_cli(config_dir, args, database_url)
 
     return invoke
 

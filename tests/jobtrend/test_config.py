@@ -19,6 +19,18 @@ def write_config(directory: Path, main: str = MAIN, sources: str = SOURCES, fram
     return directory
 
 
+def invoke_cli(config_dir: Path, args: list[str], database_url: str | None = None):
+    """Run the `jobtrend` CLI in-process with ``config_dir`` (and ``database_url``, when given); the click Result."""
+    from click.testing import CliRunner
+
+    from jobtrend.cli import main
+
+    env = {"JOBTREND_CONFIG_DIR": str(config_dir)}
+    if database_url:
+        env["JOBTREND_DATABASE_URL"] = database_url
+    return CliRunner().invoke(main, args, env=env)
+
+
 def test_shipped_config_loads():
     config = load_config(REPO_ROOT / "config")
     assert config.database_url.startswith("sqlite:///")
