@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from jobtrend.config import SLUG_RE, ConfigError, read_toml
+from analysis.role_rules import COHORTS  # a cohort without trend points fires nothing
+from jobtrend.config import SLUG_RE, ConfigError, _reject_unknown, _typed, read_toml
 from jobtrend.health import STATES
 
 RULES_FILE = "alerts.toml"
 KINDS = ("threshold", "change", "source_health")
 DIRECTIONS = ("up", "down", "both")
-COHORTS = ("all", "ai_swe", "ml_engineer")  # DESIGN section 4; a cohort without trend points fires nothing
 DEFAULT_HEALTH_STATES = ("zero_yield", "failing", "gone")
 
 
@@ -85,18 +84,18 @@ def load_alert_rules(path: Path | str, *, frameworks: Iterable[str] | None = Non
         return ()
     data = read_toml(path)
     _reject_unknown(path, data, {"rules"}, "")
-    entries = _get(path, data, "rules", list, [], "")
+    entries = _typed(path, data, "rules", list, [], "")
     known = set(frameworks) if frameworks is not None else None
     rules, names = [], set()
     for i, entry in enumerate(entries):
         prefix = f"rules[{i}]."
         if not isinstance(entry, dict):
             raise ConfigError(path, f"rules[{i}]", "a table with kind and name", entry)
-        kind = _get(path, entry, "kind", str, None, prefix)
+        kind = _typed(path, entry, "kind", str, None, prefix)
         if kind not in KINDS:
             raise ConfigError(path, prefix + "kind", "one of " + ", ".join(KINDS), kind)
         _reject_unknown(path, entry, COMMON_KEYS | RULE_KEYS[kind], prefix)
-        name = _get(path, entry, "name", str, None, prefix)
+        name = _typed(path, entry, "name", str, None, prefix)
         if name is None or not SLUG_RE.match(name) or len(name) > 100:
             raise ConfigError(path, prefix + "name", "a lower-case id such as 'pgvector-up' (at most 100 "
                               "characters), stored as alerts.rule", name)
@@ -104,16 +103,16 @@ def load_alert_rules(path: Path | str, *, frameworks: Iterable[str] | None = Non
             raise ConfigError(path, prefix + "name", "a name not used by another rule", name)
         names.add(name)
         rule = _BUILDERS[kind](path, entry, prefix, name, known)
-        if _get(path, entry, "enabled", bool, True, prefix):
+        if _typed(path, entry, "enabled", bool, True, prefix):
             rules.append(rule)
     return tuple(rules)
 
 
 def _threshold(path: Path, entry: dict, prefix: str, name: str, known: set[str] | None) -> ThresholdRule:
-    level = _get(path, entry, "level", (int, float), None, prefix)
+    level = _typed(path, entry, "level", (int, float), None, prefix)
     if level is None or not 0 < level < 1:
         raise ConfigError(path, prefix + "level", "a share between 0 and 1 (exclusive), e.g. 0.10", level)
-    hysteresis = _get(path, entry, "hysteresis", (int, float), ThresholdRule.hysteresis, prefix)
+    hysteresis = _typed(path, entry, "hysteresis", (int, float), ThresholdRule.hysteresis, prefix)
     if not 0 <= hysteresis < 1:
         raise ConfigError(path, prefix + "hysteresis", "a share of 0 or more, below 1, e.g. 0.02", hysteresis)
     return ThresholdRule(name, _framework(path, entry, prefix, known), float(level),
@@ -122,13 +121,13 @@ def _threshold(path: Path, entry: dict, prefix: str, name: str, known: set[str] 
 
 
 def _change(path: Path, entry: dict, prefix: str, name: str, known: set[str] | None) -> ChangeRule:
-    min_change = _get(path, entry, "min_change", (int, float), ChangeRule.min_change, prefix)
+    min_change = _typed(path, entry, "min_change", (int, float), ChangeRule.min_change, prefix)
     if not 0 < min_change < 1:
         raise ConfigError(path, prefix + "min_change", "share points between 0 and 1, e.g. 0.05", min_change)
-    alpha = _get(path, entry, "alpha", (int, float), ChangeRule.alpha, prefix)
+    alpha = _typed(path, entry, "alpha", (int, float), ChangeRule.alpha, prefix)
     if not 0 < alpha < 1:
         raise ConfigError(path, prefix + "alpha", "a significance level between 0 and 1, e.g. 0.01", alpha)
-    trailing = _get(path, entry, "trailing_weeks", int, ChangeRule.trailing_weeks, prefix)
+    trailing = _typed(path, entry, "trailing_weeks", int, ChangeRule.trailing_weeks, prefix)
     if trailing < 1:
         raise ConfigError(path, prefix + "trailing_weeks", "a number of weeks, at least 1", trailing)
     return ChangeRule(name, _framework(path, entry, prefix, known), float(min_change),
@@ -137,7 +136,7 @@ def _change(path: Path, entry: dict, prefix: str, name: str, known: set[str] | N
 
 
 def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[str] | None) -> SourceHealthRule:
-    states = _get(path, entry, "states", list, list(DEFAULT_HEALTH_STATES), prefix)
+    states = _typed(path, entry, "states", list, list(DEFAULT_HEALTH_STATES), prefix)
     if not states:
         raise ConfigError(path, prefix + "states", "at least one health state", states)
     for j, state in enumerate(states):
@@ -150,7 +149,7 @@ _BUILDERS = {"threshold": _threshold, "change": _change, "source_health": _sourc
 
 
 def _framework(path: Path, entry: dict, prefix: str, known: set[str] | None) -> str:
-    slug = _get(path, entry, "framework", str, None, prefix)
+    slug = _typed(path, entry, "framework", str, None, prefix)
     if slug == "*":
         return slug
     if slug is None or not SLUG_RE.match(slug):
@@ -161,39 +160,21 @@ def _framework(path: Path, entry: dict, prefix: str, known: set[str] | None) -> 
 
 
 def _direction(path: Path, entry: dict, prefix: str) -> str:
-    value = _get(path, entry, "direction", str, "both", prefix)
+    value = _typed(path, entry, "direction", str, "both", prefix)
     if value not in DIRECTIONS:
         raise ConfigError(path, prefix + "direction", "one of " + ", ".join(DIRECTIONS), value)
     return value
 
 
 def _cohort(path: Path, entry: dict, prefix: str) -> str:
-    value = _get(path, entry, "cohort", str, "all", prefix)
+    value = _typed(path, entry, "cohort", str, "all", prefix)
     if value not in COHORTS:
         raise ConfigError(path, prefix + "cohort", "one of " + ", ".join(COHORTS), value)
     return value
 
 
 def _min_postings(path: Path, entry: dict, prefix: str) -> int:
-    value = _get(path, entry, "min_postings", int, 30, prefix)
+    value = _typed(path, entry, "min_postings", int, 30, prefix)
     if value < 1:
         raise ConfigError(path, prefix + "min_postings", "a number of postings, at least 1", value)
     return value
-
-
-def _get(path: Path, table: dict, key: str, kinds: type | tuple, default: Any, prefix: str) -> Any:
-    """``table[key]`` checked against ``kinds`` (a bool is never a number), or ``default`` when absent."""
-    if key not in table:
-        return default
-    value = table[key]
-    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        names = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list"}
-        raise ConfigError(path, prefix + key, " or ".join(names.get(k, k.__name__) for k in kinds), value)
-    return value
-
-
-def _reject_unknown(path: Path, table: dict, allowed: set[str], prefix: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ConfigError(path, prefix + key, "one of " + ", ".join(sorted(allowed)), "unknown key")

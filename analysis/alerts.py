@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -40,11 +39,11 @@ from analysis.alert_rules import (
     load_alert_rules,
     rules_path,
 )
-from analysis.trends import iso_week_label
-from jobtrend.models import Alert, Framework, Source, TrendPoint, utcnow
+from analysis.trends import iso_week_label, two_proportion_test
+from jobtrend.models import Alert, Framework, Source, TrendPoint, monday_of, utcnow
 
 __all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule", "FiredAlert",
-           "SourceHealthRule", "ThresholdRule", "evaluate_alerts", "load_alert_rules", "monday",
+           "SourceHealthRule", "ThresholdRule", "evaluate_alerts", "load_alert_rules",
            "notify_new_alerts", "rules_path", "two_proportion_p_value"]
 
 EPSILON = 1e-9  # shares are floats: a comparison must not depend on how L - h happens to round
@@ -127,21 +126,7 @@ def _pct(share: float) -> str:
 
 # --- evaluation --------------------------------------------------------------------------------------------
 
-def monday(day: dt.date | dt.datetime) -> dt.date:
-    """The Monday of the ISO week ``day`` falls in (a datetime is taken in UTC)."""
-    if isinstance(day, dt.datetime):
-        day = day.astimezone(dt.UTC).date() if day.tzinfo else day.date()
-    return day - dt.timedelta(days=day.weekday())
-
-
-def two_proportion_p_value(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
-    """(z, two-sided p) of the pooled two-proportion z-test of k1/n1 against k2/n2; (0, 1) when undefined."""
-    pooled = (k1 + k2) / (n1 + n2)
-    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if variance <= 0:
-        return (0.0, 1.0)
-    z = (k1 / n1 - k2 / n2) / math.sqrt(variance)
-    return (z, math.erfc(abs(z) / math.sqrt(2)))
+two_proportion_p_value = two_proportion_test  # the name this module has always offered
 
 
 def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | None = None,
@@ -157,7 +142,7 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
     if notify_settings is not None and not dry_run:
         import analysis.notify  # noqa: F401  (fail before storing alerts that could then never be queued)
     now = now or utcnow()
-    this_week = monday(now)
+    this_week = monday_of(now)
     fired: list[FiredAlert] = []
     with engine.connect() as conn:
         for rule in rules:
@@ -231,7 +216,7 @@ def _change_alerts(rule: ChangeRule, points: list) -> list[FiredAlert]:
         direction = "up" if change > 0 else "down"
         if abs(change) < rule.min_change - EPSILON or rule.direction not in ("both", direction):
             continue
-        z, p_value = two_proportion_p_value(k1, n1, k2, n2)
+        z, p_value = two_proportion_test(k1, n1, k2, n2)
         if p_value >= rule.alpha:
             continue
         details = _trend_details(rule, point) | {
@@ -262,7 +247,7 @@ def _source_health_alerts(conn, rule: SourceHealthRule) -> list[FiredAlert]:
         details = {"kind": rule.kind, "health": source.health, "health_since": since.isoformat(),
                    "consecutive_failures": source.consecutive_failures, "last_error": error,
                    "company": source.company, "week": iso_week_label(since.date())}
-        alerts.append(FiredAlert(rule.name, _subject(f"{source.kind}:{source.key}"), monday(since),
+        alerts.append(FiredAlert(rule.name, _subject(f"{source.kind}:{source.key}"), monday_of(since),
                                  float(source.consecutive_failures or 0), None, None, details))
     return alerts
 

@@ -177,7 +177,8 @@ class RoleModel:
         ml_p = self.role.named_steps["svm"].predict_proba(role_x)[:, 1]
         results = []
         for i, title in enumerate(titles):
-            relevant = bool(relevance_p[i] >= 0.5) and title_family(title) != "non_engineering"
+            non_engineering = title_family(title) == "non_engineering"
+            relevant = bool(relevance_p[i] >= 0.5) and not non_engineering
             role = (ML_ENGINEER if ml_p[i] >= 0.5 else AI_SWE) if relevant else None
             probability = (float(ml_p[i]) if role == ML_ENGINEER else float(1 - ml_p[i])) if role else None
             detail = {}
@@ -185,7 +186,7 @@ class RoleModel:
                 detail = {"role": _pushes(role_x, i, self._role_coef, self._role_terms, ML_ENGINEER, AI_SWE),
                           "relevance": _pushes(relevance_x, i, self._relevance_coef, self._relevance_terms,
                                                "ai_role", "not_ai_role")}
-                if title_family(title) == "non_engineering":
+                if non_engineering:
                     detail["relevance"]["rule"] = "non-engineering job title"
             results.append(Prediction(relevant, float(relevance_p[i]), role, probability, float(ml_p[i]), detail))
         return results

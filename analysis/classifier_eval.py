@@ -13,34 +13,12 @@ Every gold posting was labelled ``ai_swe``, ``ml_engineer`` or ``not_ai`` by rea
 
 from __future__ import annotations
 
-import gzip
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from analysis.classifier import RoleModel
-from analysis.classify import ROLES_GOLD
+from analysis.classify import GoldPosting, load_gold  # noqa: F401  (load_gold: the gold set this module scores)
 from analysis.role_rules import AI_SWE, LABELS, ML_ENGINEER, NOT_AI, title_rule
 from jobtrend.output import render
-
-
-@dataclass(frozen=True)
-class GoldPosting:
-    """One labelled posting of the gold set."""
-
-    id: str
-    title: str
-    text: str
-    label: str
-    confidence: str
-
-
-def load_gold(path: Path = ROLES_GOLD) -> list[GoldPosting]:
-    """Read the gold set (gzip or plain JSON lines)."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [GoldPosting(r["id"], r["title"], r["text"], r["label"], r.get("confidence", "clear"))
-                for r in map(json.loads, fh) if r]
 
 
 @dataclass(frozen=True)

@@ -30,19 +30,42 @@ GOLD_SOURCE_KINDS = {"hn": "hackernews"}
 BATCH_SIZE = 500
 
 
+@dataclass(frozen=True)
+class GoldPosting:
+    """One labelled posting of the role gold set (docs/labelling-roles.md)."""
+
+    id: str
+    source: str  # "ashby:<board>" or "hn:<month>"
+    external_id: str
+    title: str
+    text: str
+    label: str
+    confidence: str
+
+    @property
+    def source_kind(self) -> str:
+        """The ``sources.kind`` it was read from."""
+        prefix = self.source.split(":", 1)[0]
+        return GOLD_SOURCE_KINDS.get(prefix, prefix)
+
+
+def load_gold(path: Path = ROLES_GOLD) -> list[GoldPosting]:
+    """Read the gold set (gzip or plain JSON lines)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [GoldPosting(r["id"], r["source"], str(r["external_id"]), r["title"], r["text"], r["label"],
+                            r.get("confidence", "clear")) for r in map(json.loads, fh) if r]
+
+
 def gold_exclusion(gold_path: Path = ROLES_GOLD) -> Callable[[str, str, str], bool]:
     """A test ``(source kind, external id, text) -> bool``: True for a posting of the gold set, which must never
     be trained on. Matches by id and by text (the same body on another board is the same posting). Without a
     gold file (an installed package) nothing is excluded."""
     if not Path(gold_path).exists():
         return lambda kind, external_id, text: False
-    ids, texts = set(), set()
-    with gzip.open(gold_path, "rt", encoding="utf-8") as fh:
-        for line in fh:
-            record = json.loads(line)
-            prefix = record["source"].split(":", 1)[0]
-            ids.add((GOLD_SOURCE_KINDS.get(prefix, prefix), str(record["external_id"])))
-            texts.add(record["text"].strip())
+    gold = load_gold(gold_path)
+    ids = {(g.source_kind, g.external_id) for g in gold}
+    texts = {g.text.strip() for g in gold}
     return lambda kind, external_id, text: (kind, str(external_id)) in ids or (text or "").strip() in texts
 
 

@@ -34,9 +34,20 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from analysis.trends import iso_week_label, wilson_interval
+from analysis.trends import iso_week_label, two_proportion_test, wilson_interval
 from jobtrend.health import HEALTH_ORDER
-from jobtrend.models import Alert, Classification, Framework, Mention, Posting, Report, Source, TrendPoint, utcnow
+from jobtrend.models import (
+    Alert,
+    Classification,
+    Framework,
+    Mention,
+    Posting,
+    Report,
+    Source,
+    TrendPoint,
+    monday_of,
+    utcnow,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 ALPHA = 0.05
@@ -55,30 +66,13 @@ ROLES_CID = "role-split@jobtrend"
 
 
 def two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
-    """Two-sided p-value of the pooled two-proportion z-test of k1/n1 against k2/n2.
-
-    1.0 when either n is 0 or the pooled proportion is 0 or 1 (no variation: nothing to tell apart).
-    """
-    if n1 <= 0 or n2 <= 0:
-        return 1.0
-    if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
-        raise ValueError(f"need 0 <= k <= n, got {k1}/{n1} and {k2}/{n2}")
-    pooled = (k1 + k2) / (n1 + n2)
-    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if variance <= 0:
-        return 1.0
-    z = (k1 / n1 - k2 / n2) / math.sqrt(variance)
-    return math.erfc(abs(z) / math.sqrt(2))
+    """Two-sided p-value of :func:`analysis.trends.two_proportion_test` (1.0 when nothing can differ)."""
+    return two_proportion_test(k1, n1, k2, n2)[1]
 
 
 def last_complete_week(now: dt.datetime | dt.date | None = None) -> dt.date:
     """The Monday of the ISO week that ended on the last Sunday before ``now`` (UTC)."""
-    if now is None:
-        now = utcnow()
-    today = now
-    if isinstance(now, dt.datetime):
-        today = (now.astimezone(dt.UTC) if now.tzinfo else now).date()
-    return today - dt.timedelta(days=today.weekday() + 7)
+    return monday_of(utcnow() if now is None else now) - dt.timedelta(weeks=1)
 
 
 def parse_iso_week(label: str) -> dt.date:
@@ -234,7 +228,7 @@ def build_report(engine: Engine, week: dt.date | None = None, *, now: dt.datetim
     generated_at = now if isinstance(now, dt.datetime) else utcnow()
     if generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=dt.UTC)
-    week = last_complete_week(now) if week is None else week - dt.timedelta(days=week.weekday())
+    week = last_complete_week(now) if week is None else monday_of(week)
     data = gather(engine, week, generated_at=generated_at, top=top, trailing_weeks=trailing_weeks)
     images = [(SHARES_CID, shares_chart(data)), (ROLES_CID, roles_chart(data))]
     html, text = render(data, {SHARES_CID: f"cid:{SHARES_CID}", ROLES_CID: f"cid:{ROLES_CID}"})

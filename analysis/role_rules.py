@@ -30,6 +30,7 @@ AI_SWE = "ai_swe"
 ML_ENGINEER = "ml_engineer"
 NOT_AI = "not_ai"
 ROLES = (AI_SWE, ML_ENGINEER)
+COHORTS = ("all", *ROLES)  # trend cohorts: every AI role, then each role
 LABELS = (AI_SWE, ML_ENGINEER, NOT_AI)
 
 

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, Engine, delete, desc, exists, func, insert, select
 
+from analysis.role_rules import COHORTS
 from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint, utcnow
 
 Z_95 = 1.959963984540054
-COHORTS = ("all", "ai_swe", "ml_engineer")  # "all": every AI-role posting; the others: one role each
 
 
 def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
@@ -55,6 +55,22 @@ def wilson_interval(k: int, n: int, z: float = Z_95) -> tuple[float, float]:
     low = 0.0 if k == 0 else max(0.0, centre - half_width)
     high = 1.0 if k == n else min(1.0, centre + half_width)
     return (low, high)
+
+
+def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """(z, two-sided p) of the pooled two-proportion z-test of k1/n1 against k2/n2: does a share differ from
+    another (a week against its trailing weeks)? ``(0.0, 1.0)`` when either n is 0 or the pooled share is 0 or 1
+    (no variation: nothing to tell apart)."""
+    if n1 <= 0 or n2 <= 0:
+        return (0.0, 1.0)
+    if not (0 <= k1 <= n1 and 0 <= k2 <= n2):
+        raise ValueError(f"need 0 <= k <= n, got {k1}/{n1} and {k2}/{n2}")
+    pooled = (k1 + k2) / (n1 + n2)
+    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if variance <= 0:
+        return (0.0, 1.0)
+    z = (k1 / n1 - k2 / n2) / math.sqrt(variance)
+    return (z, math.erfc(abs(z) / math.sqrt(2)))
 
 
 @dataclass(frozen=True)

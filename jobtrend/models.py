@@ -40,6 +40,14 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def monday_of(moment: dt.date | dt.datetime) -> dt.date:
+    """The Monday of the ISO week holding ``moment`` (a datetime is taken in UTC; a naive one is UTC already):
+    the ``posted_week`` of a posting, the ``period_start`` of a trend point, alert or report."""
+    if isinstance(moment, dt.datetime):
+        moment = (moment.astimezone(dt.UTC) if moment.tzinfo else moment).date()
+    return moment - dt.timedelta(days=moment.weekday())
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp stored in UTC and returned timezone-aware on every database.
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from jobtrend.db import ensure_source, insert_ignoring_conflicts, make_engine, session_factory
-from jobtrend.models import Posting, utcnow
+from jobtrend.models import Posting, monday_of, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -177,8 +177,3 @@ def content_hash(title: str, text: str) -> str:
     """sha256 hex digest of the title, a newline and the description text."""
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
-
-def monday_of(moment: dt.datetime) -> dt.date:
-    """The Monday (UTC) of the week holding ``moment``."""
-    day = moment.astimezone(dt.UTC).date()
-    return day - dt.timedelta(days=day.weekday())

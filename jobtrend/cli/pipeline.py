@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from analysis.role_rules import COHORTS  # only the standard library: cheap at CLI start-up
 from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.config import SOURCE_KINDS
 from jobtrend.output import render
 
 SPIDER_KINDS = SOURCE_KINDS
-COHORTS = ("all", "ai_swe", "ml_engineer")  # analysis.trends.COHORTS, without importing analysis
 SUMMARY_COLUMNS = ("source", "status", "seen", "new", "updated", "dropped", "closed", "reason")
 
 
