@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from analysis.classifier import RoleModel
@@ -85,3 +86,26 @@ def test_gold_postings_in_the_database_are_not_trained_on(engine):
     add_posting(engine, source, title=gold.title, text=gold.text)
     add_posting(engine, source, title="ML Engineer", text=ML_BODY)
     assert [title for _, title, _ in stored_training_postings(engine)] == ["ML Engineer"]
+
+
+class FailsOnSecondBatch:
+    """The real model, except that its second call raises, as a crash in the middle of a run would."""
+
+    def __init__(self, model):
+        self.model, self.version, self.calls = model, model.version, 0
+
+    def predict(self, items, **kwargs):
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("killed mid-run")
+        return self.model.predict(items, **kwargs)
+
+
+def test_an_interrupted_run_keeps_whole_batches_and_the_next_run_finishes(engine, role_model):
+    _seed(engine)
+    with pytest.raises(RuntimeError, match="killed mid-run"):
+        classify_postings(engine, FailsOnSecondBatch(role_model), batch_size=2)
+    assert len(_rows(engine)) == 2  # the first batch, whole; nothing of the second
+    assert pending_count(engine, role_model.version) == 2
+    assert classify_postings(engine, role_model).classified == 2
+    assert len(_rows(engine)) == 4
