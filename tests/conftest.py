@@ -150,3 +150,35 @@ def role_model(role_model_path):
     from analysis.classifier import RoleModel
 
     return RoleModel.load(role_model_path)
+
+
+@pytest.fixture(scope="session")
+def demo_databases(tmp_path_factory, postgres_template):
+    """Build the demo database once per session and kind with ``jobtrend demo --database-url`` (the real pipeline
+    on the bundled corpus, in a child process, about 40 s); returns ``get(kind) -> url``. Tests only read it."""
+    import subprocess
+    import sys
+
+    built: dict[str, str] = {}
+
+    def get(kind: str) -> str:
+        if kind not in built:
+            if kind == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('demo') / 'demo.db'}"
+            else:
+                url = new_database_url(kind, tmp_path_factory.getbasetemp(), Path(), postgres_template)
+            command = [str(Path(sys.executable).parent / "jobtrend"), "demo", "--database-url", url]
+            done = subprocess.run(command, cwd=TESTS_DIR.parent, capture_output=True, text=True, timeout=600)
+            assert done.returncode == 0, f"jobtrend demo failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+            built[kind] = url
+        return built[kind]
+
+    yield get
+    for url in built.values():
+        drop_database(url)
+
+
+@pytest.fixture
+def demo_db_url(db_kind, demo_databases) -> str:
+    """URL of the session's demo database of this test's kind (SQLite or PostgreSQL). Read it, never write it."""
+    return demo_databases(db_kind)
