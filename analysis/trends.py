@@ -21,19 +21,40 @@ included, for every week with n > 0; a week whose n falls to 0 loses its rows.
 Recomputing is incremental, per cohort. A week is *touched* when a posting of that week was analysed or
 (re)classified after the cohort's latest ``computed_at``, or when its current n differs from the stored
 ``n_postings`` (this also catches weeks with no postings left, new weeks, and postings marked duplicate after
-the last run). ``full=True`` recomputes every week. Each (week, cohort) is replaced (delete, insert) in its
-own transaction, so a second run changes nothing and a crash leaves every week either old or new, never
-half-written.
+the last run). ``full=True`` recomputes every week. A second run changes nothing.
+
+The counting is set-based, a few GROUP BY queries whatever the number of weeks: one for the current n of every
+week (the touched-week check; a full recompute skips it), one for n and k of the weeks to recompute, with a
+conditional count per cohort so all cohorts come out of the same scan. The measured postings are read through
+the partial index ``ix_postings_measured`` (migration 0005), whose condition :func:`_measured_posting` repeats
+word for word. Rows are then built in Python (Wilson intervals by :func:`wilson_interval`, zeros included) and
+each cohort's touched weeks are replaced in one transaction per cohort (rows that must go are deleted, the
+new rows written over the old ones with an upsert): a crash leaves every cohort, hence every week, either old or
+new, never half-written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, Engine, delete, desc, exists, func, insert, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Integer,
+    case,
+    cast,
+    delete,
+    desc,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+)
 
 from analysis.role_rules import COHORTS
 from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint, utcnow
@@ -82,15 +103,20 @@ class TrendResult:
     by_cohort: dict[str, tuple[tuple[dt.date, ...], int]] = field(default_factory=dict)  # cohort: (weeks, rows)
 
 
-def _measured(cohort: str) -> tuple:
-    """WHERE conditions selecting the postings that make up n for ``cohort``."""
+def _in_cohort(cohort: str):
+    """The condition on ``classifications`` that puts a posting in ``cohort``."""
     _check_cohort(cohort)
-    in_cohort = Classification.is_ai_role.is_(True) if cohort == "all" else Classification.role == cohort
+    return Classification.is_ai_role.is_(True) if cohort == "all" else Classification.role == cohort
+
+
+def _measured_posting() -> tuple:
+    """WHERE conditions on ``postings`` alone that a measured posting meets (its cohort is checked apart): the
+    terms of ``jobtrend.models.MEASURED_POSTING``, the condition of the partial index ``ix_postings_measured``,
+    in the same form (``!= ''`` as a literal, not a bound parameter), which SQLite needs to use that index."""
     return (
         Posting.duplicate_of_id.is_(None),
         Posting.analyzed_at.is_not(None),
-        func.trim(Posting.description_text) != "",
-        exists().where(Classification.posting_id == Posting.id, in_cohort),
+        func.trim(Posting.description_text) != literal_column("''"),
     )
 
 
@@ -101,8 +127,70 @@ def _check_cohort(cohort: str) -> None:
 
 def postings_per_week(conn: Connection, cohort: str = "all") -> dict[dt.date, int]:
     """n for every week that has measured postings."""
-    query = select(Posting.posted_week, func.count()).where(*_measured(cohort)).group_by(Posting.posted_week)
-    return {week: n for week, n in conn.execute(query)}
+    return _count_n(conn, (cohort,))[cohort]
+
+
+def _measured_cte(cohorts: Sequence[str], weeks: Iterable[dt.date] | None = None):
+    """The measured postings in any of ``cohorts`` (of ``weeks`` only, when given): id, posted_week and a 0/1
+    column ``in_<i>`` per cohort. A posting has at most one classification (``posting_id`` is its key), so the
+    join yields each posting once.
+
+    Materialised on SQLite, so that it is planned alone: SQLite then reads the narrow partial index
+    ``ix_postings_measured`` in id order instead of walking ``ix_postings_posted_week`` into the wide rows.
+    PostgreSQL plans it well inline (a hash join and a hash aggregate).
+    """
+    flags = [case((_in_cohort(c), 1), else_=0).label(f"in_{i}") for i, c in enumerate(cohorts)]
+    measured = (
+        select(Posting.id, Posting.posted_week, *flags)
+        .join(Classification, Classification.posting_id == Posting.id)
+        .where(*_measured_posting(), or_(*(_in_cohort(c) for c in cohorts)))
+    )
+    if weeks is not None:
+        measured = measured.where(Posting.posted_week.in_(sorted(weeks)))
+    return measured.cte("measured").prefix_with("MATERIALIZED", dialect="sqlite")
+
+
+def _count_n(conn: Connection, cohorts: Sequence[str]) -> dict[str, dict[dt.date, int]]:
+    """n of every week with measured postings, for each cohort: one GROUP BY with a count per cohort."""
+    m = _measured_cte(cohorts)
+    query = select(m.c.posted_week, *(func.sum(m.c[f"in_{i}"]) for i in range(len(cohorts)))).group_by(
+        m.c.posted_week)
+    counts: dict[str, dict[dt.date, int]] = {c: {} for c in cohorts}
+    for week, *ns in conn.execute(query):
+        for c, n in zip(cohorts, ns, strict=True):
+            if n:
+                counts[c][week] = int(n)
+    return counts
+
+
+def _count_n_and_k(conn: Connection, cohorts: Sequence[str], weeks: Iterable[dt.date] | None
+                   ) -> tuple[dict[str, dict[dt.date, int]], dict[str, dict[tuple[dt.date, int], int]]]:
+    """n by (cohort, week) and k by (cohort, week, framework) of ``weeks`` (every week when None), read in one
+    statement so that k never exceeds n: the measured postings grouped by week, and joined to their mentions
+    and grouped by (week, framework)."""
+    m = _measured_cte(cohorts, weeks)
+    sums = [func.sum(m.c[f"in_{i}"]) for i in range(len(cohorts))]
+    per_week = select(m.c.posted_week, cast(null(), Integer).label("framework_id"), *sums).group_by(m.c.posted_week)
+    per_framework = (
+        select(m.c.posted_week, Mention.framework_id, *sums)
+        .join(Mention, Mention.posting_id == m.c.id)
+        .where(Mention.count > 0)
+        .group_by(m.c.posted_week, Mention.framework_id)
+    )
+    n: dict[str, dict[dt.date, int]] = {c: {} for c in cohorts}
+    k: dict[str, dict[tuple[dt.date, int], int]] = {c: {} for c in cohorts}
+    for week, framework_id, *counts in conn.execute(union_all(per_week, per_framework)):
+        for c, count in zip(cohorts, counts, strict=True):
+            if not count:
+                continue
+            if framework_id is None:
+                n[c][week] = int(count)
+            else:
+                k[c][(week, framework_id)] = int(count)
+    return n, k
+
+
+MAX_WEEKS_IN_LIST = 64  # touched weeks read with an IN list; more are read with every week
 
 
 def compute_trends(engine: Engine, *, full: bool = False, cohort: str | None = None) -> TrendResult:
@@ -114,72 +202,159 @@ def compute_trends(engine: Engine, *, full: bool = False, cohort: str | None = N
     computed_at = utcnow()  # taken before reading, so anything analysed or classified later is touched next time
     with engine.connect() as conn:
         framework_ids = list(conn.scalars(select(Framework.id).order_by(Framework.id)))
+        stored, last = _stored(conn, cohorts)
+        if full:
+            n, k = _count_n_and_k(conn, cohorts, None)
+            touched = {c: set(n[c]) | set(stored[c]) for c in cohorts}
+        else:
+            touched = _touched_weeks(conn, cohorts, _count_n(conn, cohorts), stored, last)
+            needed = {week for weeks in touched.values() for week in weeks}
+            if not needed:
+                n, k = {c: {} for c in cohorts}, {c: {} for c in cohorts}
+            else:  # a short IN list narrows the scan to those weeks; past that, reading every week is as quick
+                n, k = _count_n_and_k(conn, cohorts, needed if len(needed) <= MAX_WEEKS_IN_LIST else None)
     by_cohort = {}
     for name in cohorts:
-        with engine.connect() as conn:
-            current = postings_per_week(conn, name)
-            stored = _stored_postings_per_week(conn, name)
-            weeks = set(current) | set(stored) if full else _touched_weeks(conn, name, current, stored)
-        rows = sum(_replace_week(engine, week, name, framework_ids, computed_at) for week in sorted(weeks))
-        by_cohort[name] = (tuple(sorted(weeks)), rows)
+        weeks = sorted(touched[name])
+        rows = _rows(name, weeks, framework_ids, n[name], k[name], computed_at)
+        _replace(engine, name, weeks, rows, framework_ids, everything=full)
+        by_cohort[name] = (tuple(weeks), len(rows))
     all_weeks = tuple(sorted({week for weeks, _ in by_cohort.values() for week in weeks}))
     return TrendResult(all_weeks, sum(rows for _, rows in by_cohort.values()), by_cohort)
 
 
-def _stored_postings_per_week(conn: Connection, cohort: str) -> dict[dt.date, int]:
+def _stored(conn: Connection, cohorts: Sequence[str]
+            ) -> tuple[dict[str, dict[dt.date, int]], dict[str, dt.datetime | None]]:
+    """The stored n by week and the latest ``computed_at`` of each cohort (None when it has no rows)."""
     query = (
-        select(TrendPoint.period_start, func.max(TrendPoint.n_postings))
-        .where(TrendPoint.cohort == cohort)
-        .group_by(TrendPoint.period_start)
+        select(TrendPoint.cohort, TrendPoint.period_start, func.max(TrendPoint.n_postings),
+               func.max(TrendPoint.computed_at))
+        .where(TrendPoint.cohort.in_(cohorts))
+        .group_by(TrendPoint.cohort, TrendPoint.period_start)
     )
-    return {week: n for week, n in conn.execute(query)}
+    stored: dict[str, dict[dt.date, int]] = {c: {} for c in cohorts}
+    last: dict[str, dt.datetime | None] = dict.fromkeys(cohorts)
+    for name, week, n, computed in conn.execute(query):
+        stored[name][week] = n
+        if last[name] is None or computed > last[name]:
+            last[name] = computed
+    return stored, last
 
 
-def _touched_weeks(conn: Connection, cohort: str, current: dict[dt.date, int],
-                   stored: dict[dt.date, int]) -> set[dt.date]:
-    """Weeks with postings analysed or classified since the cohort's last computation, or whose n no longer
-    matches. A classification counts whatever its role: a posting moved from one role to the other touches
-    its week in both role cohorts."""
-    last = conn.scalar(select(func.max(TrendPoint.computed_at)).where(TrendPoint.cohort == cohort))
-    if last is None:
-        return set(current)
-    analysed = select(Posting.posted_week).where(Posting.analyzed_at > last).distinct()
-    classified = (
-        select(Posting.posted_week)
-        .join(Classification, Classification.posting_id == Posting.id)
-        .where(Classification.classified_at > last)
-        .distinct()
-    )
-    changed = {week for week in set(current) | set(stored) if current.get(week, 0) != stored.get(week, 0)}
-    return set(conn.scalars(analysed)) | set(conn.scalars(classified)) | changed
+def _touched_weeks(conn: Connection, cohorts: Sequence[str], current: dict[str, dict[dt.date, int]],
+                   stored: dict[str, dict[dt.date, int]], last: dict[str, dt.datetime | None]
+                   ) -> dict[str, set[dt.date]]:
+    """Per cohort, the weeks with postings analysed or classified since the cohort's last computation, or whose
+    n no longer matches; every current week of a cohort never computed. A classification counts whatever its
+    role: a posting moved from one role to the other touches its week in both role cohorts."""
+    known = [moment for moment in last.values() if moment is not None]
+    analysed: dict[dt.date, dt.datetime] = {}
+    classified: dict[dt.date, dt.datetime] = {}
+    if known:
+        since = min(known)
+        analysed = _latest_by_week(conn, select(Posting.posted_week, Posting.analyzed_at.label("moment"))
+                                   .where(Posting.analyzed_at > since))
+        classified = _latest_by_week(conn, select(Posting.posted_week, Classification.classified_at.label("moment"))
+                                     .join(Classification, Classification.posting_id == Posting.id)
+                                     .where(Classification.classified_at > since))
+    touched = {}
+    for c in cohorts:
+        if last[c] is None:
+            touched[c] = set(current[c])
+            continue
+        weeks = {week for week in set(current[c]) | set(stored[c])
+                 if current[c].get(week, 0) != stored[c].get(week, 0)}
+        weeks |= {week for week, moment in analysed.items() if moment > last[c]}
+        weeks |= {week for week, moment in classified.items() if moment > last[c]}
+        touched[c] = weeks
+    return touched
 
 
-def _replace_week(engine: Engine, week: dt.date, cohort: str, framework_ids: Iterable[int],
-                  computed_at: dt.datetime) -> int:
-    """Count n and k for one week and swap its rows in one transaction; return the rows written."""
+TREND_COLUMNS = ("period_start", "cohort", "framework_id", "n_postings", "n_mentioning", "share", "ci_low",
+                 "ci_high", "computed_at")
+
+
+def _latest_by_week(conn: Connection, recent) -> dict[dt.date, dt.datetime]:
+    """The latest ``moment`` per ``posted_week`` among the rows of ``recent``. Materialised first on SQLite:
+    grouped directly, it walks ``ix_postings_posted_week`` over every posting rather than range-scan the index
+    on the time."""
+    m = recent.cte("recent").prefix_with("MATERIALIZED", dialect="sqlite")
+    return dict(conn.execute(select(m.c.posted_week, func.max(m.c.moment)).group_by(m.c.posted_week)).all())
+
+
+def _rows(cohort: str, weeks: Iterable[dt.date], framework_ids: Sequence[int], n: dict[dt.date, int],
+          k: dict[tuple[dt.date, int], int], computed_at: dt.datetime) -> list[tuple]:
+    """The rows of ``weeks`` with n > 0, one per framework (zeros included), as tuples in TREND_COLUMNS order."""
+    intervals: dict[tuple[int, int], tuple[float, float]] = {}
+    rows = []
+    for week in weeks:
+        total = n.get(week, 0)
+        if not total:
+            continue
+        for framework_id in framework_ids:
+            hits = k.get((week, framework_id), 0)
+            if (hits, total) not in intervals:
+                intervals[(hits, total)] = wilson_interval(hits, total)
+            low, high = intervals[(hits, total)]
+            rows.append((week, cohort, framework_id, total, hits, hits / total, low, high, computed_at))
+    return rows
+
+
+def _replace(engine: Engine, cohort: str, weeks: Sequence[dt.date], rows: list[tuple],
+             framework_ids: Sequence[int], *, everything: bool) -> None:
+    """Make the stored rows of ``weeks`` of one cohort exactly ``rows``, in one transaction: delete the rows of
+    those weeks that ``rows`` does not have (weeks whose n fell to 0, frameworks no longer in the table), then
+    write ``rows`` over the others (:func:`_upsert`). ``everything``: the weeks are all the cohort has."""
+    if not weeks:
+        return
+    kept = sorted({row[0] for row in rows})
+    gone = sorted(set(weeks) - set(kept))
     with engine.begin() as conn:
-        n = conn.scalar(select(func.count()).select_from(Posting).where(Posting.posted_week == week,
-                                                                         *_measured(cohort)))
-        mentioning = (
-            select(Mention.framework_id, func.count())
-            .join(Posting, Posting.id == Mention.posting_id)
-            .where(Posting.posted_week == week, Mention.count > 0, *_measured(cohort))
-            .group_by(Mention.framework_id)
-        )
-        k_by_framework = {framework_id: k for framework_id, k in conn.execute(mentioning)}
-        conn.execute(delete(TrendPoint).where(TrendPoint.period_start == week, TrendPoint.cohort == cohort))
-        if not n:
-            return 0
-        rows = [_trend_row(week, cohort, fid, n, k_by_framework.get(fid, 0), computed_at) for fid in framework_ids]
+        for start in range(0, len(gone), 500):
+            conn.execute(delete(TrendPoint).where(TrendPoint.cohort == cohort,
+                                                  TrendPoint.period_start.in_(gone[start:start + 500])))
+        stray = delete(TrendPoint).where(TrendPoint.cohort == cohort, TrendPoint.framework_id.not_in(framework_ids))
+        if everything:
+            conn.execute(stray)
+        else:
+            for start in range(0, len(kept), 500):
+                conn.execute(stray.where(TrendPoint.period_start.in_(kept[start:start + 500])))
         if rows:
-            conn.execute(insert(TrendPoint), rows)
-        return len(rows)
+            _upsert(conn, rows)
 
 
-def _trend_row(week: dt.date, cohort: str, framework_id: int, n: int, k: int, computed_at: dt.datetime) -> dict:
-    low, high = wilson_interval(k, n)
-    return {"period_start": week, "cohort": cohort, "framework_id": framework_id, "n_postings": n,
-            "n_mentioning": k, "share": k / n, "ci_low": low, "ci_high": high, "computed_at": computed_at}
+UPSERT = (f"INSERT INTO trend_points ({', '.join(TREND_COLUMNS)}) {{source}} "
+          "ON CONFLICT (period_start, cohort, framework_id) DO UPDATE SET "
+          + ", ".join(f"{column} = excluded.{column}" for column in TREND_COLUMNS[3:]))
+
+
+def _upsert(conn: Connection, rows: list[tuple]) -> None:
+    """Write ``rows`` (TREND_COLUMNS order), updating the rows that exist: an update that keeps
+    ``framework_id`` skips the foreign-key check a fresh insert costs (a third of the time of a full recompute
+    on PostgreSQL). PostgreSQL (psycopg): COPY into a temporary table, then one INSERT ... SELECT; elsewhere the
+    driver's executemany, with the week and time columns put through their types' bind processing once per
+    distinct value rather than once per row."""
+    table = TrendPoint.__table__
+    if conn.dialect.driver == "psycopg":
+        # text format: floats as repr(), which PostgreSQL reads back to the same double; cohorts are checked
+        # names, so no value holds a tab, newline or backslash
+        data = "".join(f"{row[0].isoformat()}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{row[5]!r}\t{row[6]!r}\t"
+                       f"{row[7]!r}\t{row[8].isoformat()}\n" for row in rows)
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE trend_points_new (LIKE trend_points) ON COMMIT DROP")
+        cursor = conn.connection.driver_connection.cursor()
+        with cursor, cursor.copy(f"COPY trend_points_new ({', '.join(TREND_COLUMNS)}) FROM STDIN") as copy:
+            copy.write(data)
+        conn.exec_driver_sql(UPSERT.format(source=f"SELECT {', '.join(TREND_COLUMNS)} FROM trend_points_new"))
+        conn.exec_driver_sql("DROP TABLE trend_points_new")
+        return
+    processed = {}
+    for column in ("period_start", "computed_at"):
+        process = table.c[column].type.bind_processor(conn.dialect) or (lambda value: value)
+        processed[column] = {value: process(value) for value in {row[TREND_COLUMNS.index(column)] for row in rows}}
+    weeks, times = processed["period_start"], processed["computed_at"]
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    values = f"VALUES ({', '.join([mark] * len(TREND_COLUMNS))})"
+    conn.exec_driver_sql(UPSERT.format(source=values), [(weeks[row[0]], *row[1:8], times[row[8]]) for row in rows])
 
 
 def iso_week_label(week: dt.date) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +34,10 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+# A posting the weekly trends can measure: canonical, analysed, with description text (the condition of the
+# partial index ix_postings_measured; analysis.trends repeats it word for word so that SQLite uses the index).
+MEASURED_POSTING = "duplicate_of_id IS NULL AND analyzed_at IS NOT NULL AND trim(description_text) != ''"
 
 
 def utcnow() -> dt.datetime:
@@ -128,6 +133,10 @@ class Posting(Base):
     __table_args__ = (
         UniqueConstraint("source_id", "external_id"),
         Index("ix_postings_posted_week", "posted_week"),
+        # the postings a trend counts (analysis.trends), and the analysis time that marks touched weeks
+        Index("ix_postings_measured", "id", "posted_week", sqlite_where=text(MEASURED_POSTING),
+              postgresql_where=text(MEASURED_POSTING)),
+        Index("ix_postings_analyzed_at", "analyzed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -198,7 +207,8 @@ class Classification(Base):
     """
 
     __tablename__ = "classifications"
-    __table_args__ = (Index("ix_classifications_role", "role"),)
+    __table_args__ = (Index("ix_classifications_role", "role"),
+                      Index("ix_classifications_classified_at", "classified_at"))
 
     posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="CASCADE"), primary_key=True)
     model_version: Mapped[str] = mapped_column(String(16))

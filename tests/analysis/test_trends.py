@@ -18,7 +18,7 @@ from analysis.trends import (
     wilson_interval,
 )
 from jobtrend.cli import pipeline
-from jobtrend.models import Classification, Framework, Posting, TrendPoint
+from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint
 from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
 
 W42 = dt.date(2025, 10, 13)  # Monday of ISO week 2025-W42
@@ -378,3 +378,188 @@ def test_frameworks_never_mentioned_are_left_out_of_the_table(engine, source):
     analyze(engine, SMALL_TAXONOMY)
     compute_trends(engine)
     assert {r["slug"] for r in latest_rows(engine)} == {"pytorch"}
+
+
+# --- the set-based computation against a per-posting count ----------------------------------------------
+
+
+def _count_by_hand(engine) -> dict[tuple[str, dt.date, str], tuple[int, int]]:
+    """(cohort, week, slug) -> (n, k), counted posting by posting in Python from the raw tables, straight from
+    the definition in the module docstring; weeks with n = 0 left out."""
+    with engine.connect() as conn:
+        postings = conn.execute(select(Posting.id, Posting.posted_week, Posting.duplicate_of_id,
+                                       Posting.analyzed_at, Posting.description_text)).all()
+        verdicts = {row.posting_id: row for row in conn.execute(select(Classification))}
+        slugs = dict(conn.execute(select(Framework.id, Framework.slug)).all())
+        mentioned: dict[int, set[str]] = {}
+        for posting_id, framework_id, count in conn.execute(
+                select(Mention.posting_id, Mention.framework_id, Mention.count)):
+            if count > 0:
+                mentioned.setdefault(posting_id, set()).add(slugs[framework_id])
+    counts: dict[tuple[str, dt.date, str], list[int]] = {}
+    for posting in postings:
+        verdict = verdicts.get(posting.id)
+        if (posting.duplicate_of_id is not None or posting.analyzed_at is None
+                or not posting.description_text.strip() or verdict is None):
+            continue
+        for cohort in COHORTS:
+            if not (verdict.is_ai_role if cohort == "all" else verdict.role == cohort):
+                continue
+            for slug in slugs.values():
+                cell = counts.setdefault((cohort, posting.posted_week, slug), [0, 0])
+                cell[0] += 1
+                cell[1] += slug in mentioned.get(posting.id, set())
+    return {key: (n, k) for key, (n, k) in counts.items()}
+
+
+def _stored_by_key(engine) -> dict[tuple[str, dt.date, str], tuple]:
+    return {(cohort, week, slug): point for cohort, points in _every_point(engine).items()
+            for (week, slug), point in points.items()}
+
+
+def _assert_matches_hand_count(engine) -> None:
+    expected = _count_by_hand(engine)
+    stored = _stored_by_key(engine)
+    assert set(stored) == set(expected)
+    for key, (n, k) in expected.items():
+        point = stored[key]
+        assert point[:2] == (n, k), key
+        assert point[2] == k / n
+        low, high = wilson_interval(k, n)
+        assert abs(point[3] - low) <= 1e-9 and abs(point[4] - high) <= 1e-9, key
+
+
+TEXTS = ("PyTorch", "LangChain", "JAX", "PyTorch and JAX", "LangChain, PyTorch and JAX", "Spreadsheets", "",
+         "   ", "pytorch pytorch")
+WEEKS = [W42 - dt.timedelta(weeks=i) for i in range(5)]
+
+
+@pytest.fixture
+def random_postings(engine, source) -> list[int]:
+    """60 postings over 5 weeks, seeded: random texts (some empty or blank), duplicates, verdicts of every kind
+    (none, not an AI role, each role, an AI role without a role) and a few postings left unanalysed."""
+    import random
+
+    rng = random.Random(8)
+    ids: list[int] = []
+    for i in range(60):
+        duplicate_of = rng.choice(ids) if ids and rng.random() < 0.1 else None
+        posting = add_posting(engine, source, text=rng.choice(TEXTS), week=rng.choice(WEEKS),
+                              duplicate_of=duplicate_of)
+        ids.append(posting)
+        verdict = rng.choice(["none", None, "ai_swe", "ml_engineer", "ai_swe", "ml_engineer", "no_role"])
+        if verdict != "none":
+            classify_posting(engine, posting, "ai_swe" if verdict == "no_role" else verdict)
+            if verdict == "no_role":
+                with engine.begin() as conn:
+                    conn.execute(Classification.__table__.update()
+                                 .where(Classification.posting_id == posting).values(role=None))
+        if i == 50:
+            analyze(engine, SMALL_TAXONOMY)  # the last postings stay unanalysed
+    return ids
+
+
+def test_set_based_shares_equal_a_per_posting_count(engine, random_postings):
+    assert compute_trends(engine).rows > 0
+    _assert_matches_hand_count(engine)
+    analyze(engine, SMALL_TAXONOMY)
+    compute_trends(engine)
+    _assert_matches_hand_count(engine)
+    compute_trends(engine, full=True)
+    _assert_matches_hand_count(engine)
+
+
+def test_one_touched_week_is_the_only_one_rewritten(engine, random_postings):
+    analyze(engine, SMALL_TAXONOMY)
+    compute_trends(engine)
+    before = _stored_by_key(engine)
+    week = WEEKS[2]
+    with engine.connect() as conn:
+        posting = conn.scalar(select(Posting.id).join(Classification, Classification.posting_id == Posting.id)
+                              .where(Posting.posted_week == week, Classification.is_ai_role.is_(True),
+                                     Posting.duplicate_of_id.is_(None)).order_by(Posting.id).limit(1))
+    edit_posting(engine, posting, text="JAX and LangChain, rewritten")
+    analyze(engine, SMALL_TAXONOMY)
+    result = compute_trends(engine)
+    assert result.weeks == (week,)
+    after = _stored_by_key(engine)
+    assert {key: value for key, value in after.items() if key[1] != week} == {
+        key: value for key, value in before.items() if key[1] != week}
+    rewritten = {value[5] for key, value in after.items() if key[1] == week}
+    assert len(rewritten) == 1 and rewritten.isdisjoint({value[5] for value in before.values()})
+    _assert_matches_hand_count(engine)
+
+
+def test_many_touched_weeks_are_read_along_with_every_week(engine, random_postings, monkeypatch):
+    """Past MAX_WEEKS_IN_LIST touched weeks, n and k are read for every week; only the touched ones are written."""
+    import analysis.trends as trends
+
+    analyze(engine, SMALL_TAXONOMY)
+    compute_trends(engine)
+    before = _stored_by_key(engine)
+    monkeypatch.setattr(trends, "MAX_WEEKS_IN_LIST", 1)
+    with engine.connect() as conn:
+        firsts = [conn.scalar(select(Posting.id).where(Posting.posted_week == week).order_by(Posting.id).limit(1))
+                  for week in (WEEKS[1], WEEKS[3])]
+    for posting in firsts:
+        edit_posting(engine, posting, text="LangChain, edited")
+    analyze(engine, SMALL_TAXONOMY)
+    assert compute_trends(engine).weeks == (WEEKS[3], WEEKS[1])
+    after = _stored_by_key(engine)
+    untouched = {WEEKS[0], WEEKS[2], WEEKS[4]}
+    assert ({key: value for key, value in after.items() if key[1] in untouched}
+            == {key: value for key, value in before.items() if key[1] in untouched})
+    _assert_matches_hand_count(engine)
+
+
+def test_a_failed_write_leaves_the_cohort_as_it_was(engine, source, two_weeks, monkeypatch):
+    """One transaction per cohort: when writing one cohort's rows fails, its old rows are all still there and
+    the cohorts written before it keep their new rows."""
+    import analysis.trends as trends
+
+    compute_trends(engine)
+    before = _every_point(engine)
+    classify_posting(engine, add_posting(engine, source, text="PyTorch", week=W43),
+                     "ai_swe")
+    analyze(engine, SMALL_TAXONOMY)
+    real_upsert = trends._upsert
+
+    def insert_failing_for_ai_swe(conn, rows):
+        if rows and rows[0][1] == "ai_swe":
+            raise RuntimeError("disk full")
+        real_upsert(conn, rows)
+
+    monkeypatch.setattr(trends, "_upsert", insert_failing_for_ai_swe)
+    with pytest.raises(RuntimeError, match="disk full"):
+        compute_trends(engine)
+    after = _every_point(engine)
+    assert after["ai_swe"] == before["ai_swe"]
+    assert after["all"][(W43, "pytorch")][:2] == (3, 1)
+    monkeypatch.undo()
+    assert compute_trends(engine).by_cohort["ai_swe"][0] == (W43,)
+    assert _points(engine, "ai_swe")[(W43, "pytorch")][:2] == (2, 1)
+
+
+def _plan(engine, conn, query) -> str:
+    sql = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    if engine.dialect.name == "sqlite":
+        return " ".join(row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    conn.exec_driver_sql("SET enable_seqscan = off")  # a tiny table is read whole whatever its indexes
+    return " ".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + sql))
+
+
+def test_the_trend_queries_read_the_trend_indexes(engine, two_weeks):
+    """n is counted through the partial index ix_postings_measured (the query repeats its condition, and on
+    SQLite the grouping by week must not pull the plan onto ix_postings_posted_week), and the postings analysed
+    since the last run are found through ix_postings_analyzed_at. SQLite plans without statistics, so the plan
+    here is the plan on a database of any size."""
+    from sqlalchemy import func
+
+    from analysis.trends import _measured_cte
+
+    m = _measured_cte(COHORTS)
+    per_week = select(m.c.posted_week, func.sum(m.c.in_0)).group_by(m.c.posted_week)
+    recent = select(Posting.posted_week).where(Posting.analyzed_at > dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    with engine.connect() as conn:
+        assert "ix_postings_measured" in _plan(engine, conn, per_week)
+        assert "ix_postings_analyzed_at" in _plan(engine, conn, recent)
