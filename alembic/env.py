@@ -59,10 +59,45 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # noqa: ANN001
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      include_object=include_object, compare_type=True, render_item=render_item)
-    with context.begin_transaction():
-        context.run_migrations()
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        _set_sqlite_foreign_keys(connection, on=False)
+    try:
+        # SQLite runs DDL transactionally too once a BEGIN is explicit (Python's sqlite3 only begins before DML),
+        # so every pending migration and the foreign-key check below commit or roll back together.
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=include_object, compare_type=True, render_item=render_item,
+                          **({"transactional_ddl": True} if sqlite else {}))
+        with context.begin_transaction():
+            if sqlite:
+                connection.exec_driver_sql("BEGIN")
+            context.run_migrations()
+            if sqlite:
+                _check_sqlite_foreign_keys(connection)
+    finally:
+        if sqlite:
+            _set_sqlite_foreign_keys(connection, on=True)
+
+
+def _set_sqlite_foreign_keys(connection, *, on: bool) -> None:  # noqa: ANN001
+    """Turn SQLite's foreign-key enforcement on or off; the pragma only takes effect outside a transaction.
+
+    Batch mode rebuilds a table by copying it, dropping the original and renaming the copy. With enforcement on,
+    dropping `postings` would cascade: every mention and classification deleted, every duplicate link set to NULL.
+    Alembic's batch documentation asks for the pragma to be off while tables are rebuilt.
+    """
+    if connection.in_transaction():
+        connection.commit()
+    connection.exec_driver_sql(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    connection.commit()
+
+
+def _check_sqlite_foreign_keys(connection) -> None:  # noqa: ANN001
+    """Refuse to commit a migration that left a row pointing at nothing (checked while enforcement is off)."""
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        sample = ", ".join(f"{row[0]} rowid {row[1]} -> {row[2]}" for row in broken[:5])
+        raise RuntimeError(f"migration left {len(broken)} rows with a dangling foreign key ({sample}); rolled back")
 
 
 if context.is_offline_mode():

@@ -9,7 +9,7 @@ from jobtrend.cli import main
 from jobtrend.cli.database import run_read_only
 from jobtrend.config import CrawlSettings
 from jobtrend.db import make_engine, session_factory
-from jobtrend.models import Framework, Mention, Posting, Source, utcnow
+from jobtrend.models import Base, Framework, Mention, Posting, Source, utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
@@ -57,3 +57,10 @@ def test_every_command_is_in_the_readme(command):
 @pytest.mark.parametrize("key", sorted(CrawlSettings.__dataclass_fields__))
 def test_every_crawl_setting_is_documented(key):
     assert f"`crawl.{key}`" in (ROOT / "docs" / "configuration.md").read_text()
+
+
+def test_every_index_is_documented_in_schema_md():
+    section = (ROOT / "docs" / "schema.md").read_text().split("## Indexes", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `(ix_\w+)` \|", section, re.M))
+    indexes = {index.name for table in Base.metadata.tables.values() for index in table.indexes}
+    assert documented == indexes
