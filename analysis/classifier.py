@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,10 +66,15 @@ class Example:
     role: str | None
 
 
-def weak_examples(postings: Iterable[tuple[str, str, str]]) -> list[Example]:
-    """Weak-label ``(key, title, text)`` triples; the result is sorted by key (training order is fixed)."""
+def weak_examples(postings: Iterable[tuple[str, str, str]],
+                  progress: Callable[[int, int], None] | None = None) -> list[Example]:
+    """Weak-label ``(key, title, text)`` triples; the result is sorted by key (training order is fixed).
+    ``progress(done, total)`` is called every 500 postings and at the end when ``postings`` has a length."""
     examples = []
-    for key, title, text in postings:
+    total = len(postings) if progress is not None and isinstance(postings, Sized) else 0
+    for done, (key, title, text) in enumerate(postings, start=1):
+        if progress is not None and (done % 500 == 0 or done == total):
+            progress(done, max(total, done))
         body = body_without_title(title, text or "")
         if not body:
             continue
@@ -129,9 +134,10 @@ def model_version(examples: Sequence[Example]) -> str:
     return digest.hexdigest()[:12]
 
 
-def train(examples: Sequence[Example]) -> RoleModel:
+def train(examples: Sequence[Example], progress: Callable[[int, int], None] | None = None) -> RoleModel:
     """Fit both pipelines on the labelled ``examples`` (abstentions are left out); raise ModelError when a
-    class has too few examples to learn from."""
+    class has too few examples to learn from. ``progress(done, 2)`` follows the two fits."""
+    progress = progress or (lambda _done, _total: None)
     examples = sorted(examples, key=lambda e: e.key)
     relevance = [e for e in examples if e.relevant is not None]
     roles = [e for e in examples if e.relevant and e.role is not None]
@@ -142,9 +148,12 @@ def train(examples: Sequence[Example]) -> RoleModel:
         if n < minimum:
             raise ModelError(f"too little training data: {n} weakly labelled '{name}' postings, need {minimum}; "
                              "crawl more boards or train on the bundled data (jobtrend classifier train --bundled)")
+    progress(0, 2)
     relevance_model = _relevance_pipeline().fit(_rows([(e.title, e.body) for e in relevance]),
                                                 np.array([int(e.relevant) for e in relevance]))
+    progress(1, 2)
     role_model = _role_pipeline().fit([e.body for e in roles], np.array([int(e.role == ML_ENGINEER) for e in roles]))
+    progress(2, 2)
     meta = {"examples": len(examples), "labelled": counts, "abstained_relevance": len(examples) - len(relevance),
             "sklearn": sklearn.__version__, "python": platform.python_version(), "params": PARAMS}
     return RoleModel(relevance_model, role_model, model_version(examples), meta)

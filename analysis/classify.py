@@ -128,9 +128,15 @@ def pending_count(engine: Engine, model_version: str) -> int:
         return conn.scalar(select(func.count()).select_from(_pending(model_version).subquery()))
 
 
-def classify_postings(engine: Engine, model: RoleModel, *, batch_size: int = BATCH_SIZE) -> ClassifyResult:
-    """Classify every pending posting (new, changed, or classified by another model version)."""
+def classify_postings(engine: Engine, model: RoleModel, *, batch_size: int = BATCH_SIZE,
+                      progress: Callable[[int, int], None] | None = None) -> ClassifyResult:
+    """Classify every pending posting (new, changed, or classified by another model version);
+    ``progress(done, total)`` is called before the first batch and after each one."""
     counts = {"classified": 0, "ai_roles": 0, AI_SWE: 0, ML_ENGINEER: 0}
+    total = 0
+    if progress is not None:
+        total = pending_count(engine, model.version)
+        progress(0, total)
     for batch in _batches(engine, model.version, batch_size):
         predictions = model.predict([(title, text) for _, title, text, _ in batch])
         now = utcnow()
@@ -145,6 +151,8 @@ def classify_postings(engine: Engine, model: RoleModel, *, batch_size: int = BAT
         counts["ai_roles"] += sum(p.is_ai_role for p in predictions)
         for role in (AI_SWE, ML_ENGINEER):
             counts[role] += sum(p.role == role for p in predictions)
+        if progress is not None:
+            progress(counts["classified"], max(total, counts["classified"]))
     return ClassifyResult(counts["classified"], counts["ai_roles"], counts[AI_SWE], counts[ML_ENGINEER],
                           model.version)
 

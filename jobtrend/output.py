@@ -1,4 +1,5 @@
-"""Render query results as an aligned text table, CSV or JSON: one function, used by every command."""
+"""Render query results as an aligned text table, CSV, JSON or a Markdown table: one function, used by every
+command."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "markdown")
 
 
 def plain(value: Any) -> Any:
@@ -25,7 +26,7 @@ def plain(value: Any) -> Any:
 
 
 def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
-    """Format ``rows`` under ``columns`` as ``table``, ``csv`` or ``json`` (a list of objects)."""
+    """Format ``rows`` under ``columns`` as ``table``, ``csv``, ``json`` (a list of objects) or ``markdown``."""
     if fmt == "json":
         return json.dumps([dict(zip(columns, map(plain, row), strict=True)) for row in rows], indent=2,
                           ensure_ascii=False)
@@ -35,6 +36,8 @@ def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "ta
         writer.writerow(columns)
         writer.writerows([[plain(v) for v in row] for row in rows])
         return buf.getvalue().rstrip("\n")
+    if fmt == "markdown":
+        return _markdown(columns, rows)
     if fmt != "table":
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     return _table(columns, rows)
@@ -61,4 +64,21 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     out = [line(columns), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells]
+    return "\n".join(out)
+
+
+def markdown_cell(value: Any) -> str:
+    """One Markdown table cell: the full value on one line, with pipes and backslashes escaped."""
+    if value is None:
+        return ""
+    text = str(plain(value)).replace("\\", "\\\\").replace("|", "\\|")
+    return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+
+
+def _markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    numeric = [bool(rows) and all(isinstance(r[i], int | float | decimal.Decimal) and not isinstance(r[i], bool)
+                                  or r[i] is None for r in rows) for i in range(len(columns))]
+    out = ["| " + " | ".join(markdown_cell(c) for c in columns) + " |",
+           "| " + " | ".join("---:" if num else "---" for num in numeric) + " |"]
+    out += ["| " + " | ".join(markdown_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(out)

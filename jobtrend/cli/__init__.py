@@ -84,18 +84,22 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: int) -> None:
 
 from jobtrend.cli import (  # noqa: E402  (commands register on `main`)
     alerts,
+    browse,
     classifier,
     database,
     dedupe,
     demo,
     evaluate,
+    export,
     mentions,
     notify,
     pipeline,
     report,
     scheduler,
     sources,
+    status,
 )
 
-__all__ = ["main", "AppContext", "pass_app", "alerts", "classifier", "database", "dedupe", "demo", "evaluate",
-           "mentions", "notify", "pipeline", "report", "scheduler", "sources"]
+__all__ = ["main", "AppContext", "pass_app", "alerts", "browse", "classifier", "database", "dedupe", "demo",
+           "evaluate", "export", "mentions", "notify", "pipeline", "report", "scheduler", "sources",
+           "status"]

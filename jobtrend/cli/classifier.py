@@ -44,6 +44,7 @@ def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
     from analysis.classifier import train as fit
     from analysis.classify import bundled_training_postings, stored_training_postings
     from jobtrend.db import make_engine
+    from jobtrend.progress import progress_bar
 
     path = model_path or app.config.model_path
     if bundled:
@@ -55,9 +56,11 @@ def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
         finally:
             engine.dispose()
     started = time.perf_counter()
-    examples = weak_examples(postings)
+    with progress_bar("weak labels") as update:
+        examples = weak_examples(postings, progress=update)
     try:
-        model = fit(examples)
+        with progress_bar("fitting models") as update:
+            model = fit(examples, progress=update)
     except ModelError as exc:
         raise click.ClickException(str(exc)) from None
     elapsed = time.perf_counter() - started
@@ -122,12 +125,15 @@ def classify(app: AppContext, posting_id: int | None) -> None:
 
 
 def run_classify(config, model):
+    """Classify pending postings, with a progress bar on a terminal."""
     from analysis.classify import classify_postings
     from jobtrend.db import make_engine
+    from jobtrend.progress import progress_bar
 
     engine = make_engine(config.database_url)
     try:
-        return classify_postings(engine, model)
+        with progress_bar("classifying") as update:
+            return classify_postings(engine, model, progress=update)
     finally:
         engine.dispose()
 

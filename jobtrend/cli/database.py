@@ -1,9 +1,10 @@
-"""Commands that manage the database itself: `init` and the read-only `sql`."""
+"""Commands that manage the database itself: `init`, and the read-only `sql` (its engine is jobtrend.sql)."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import click
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 try:  # the PostgreSQL path talks to psycopg directly
@@ -14,6 +15,14 @@ except ImportError:  # pragma: no cover - the postgres extra is not installed
 from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.db import make_engine, migrate, session_factory, sync_frameworks, sync_sources
 from jobtrend.output import FORMATS, render
+from jobtrend.sql import (  # noqa: F401  (re-exported: tests and docs checks import them from here)
+    READ_STATEMENTS,
+    ParameterError,
+    WriteRefused,
+    check_read_statement,
+    parse_param,
+    run_read_only,
+)
 
 
 def initialise(config) -> dict[str, int]:
@@ -69,105 +78,61 @@ def redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-READ_STATEMENTS = ("select", "with", "explain", "show", "values", "table", "pragma")
-
-
-class WriteRefused(Exception):
-    """The statement is not a query; `jobtrend sql` only reads."""
-
-
-def check_read_statement(query: str) -> None:
-    """Refuse statements that do not start like a query (a second guard; the connection is read-only anyway)."""
-    words = query.lstrip(" \t\r\n(").split(None, 1)
-    first = words[0].lower().rstrip(";") if words else ""
-    if first not in READ_STATEMENTS:
-        raise WriteRefused(f"refused: `jobtrend sql` is read-only and runs only queries "
-                           f"({', '.join(READ_STATEMENTS)}), not {first.upper() or 'an empty statement'}")
-
-
-def run_read_only(url: str, query: str, params: dict, limit: int) -> tuple[list[str], list[tuple], bool]:
-    """Run one query on a connection that cannot write; return columns, up to ``limit`` rows, and whether
-    rows were cut.
-
-    SQLite: the file is opened with mode=ro and query_only, and sqlite3 runs one statement per call.
-    PostgreSQL: the session is default_transaction_read_only and the statement goes through the extended
-    protocol (psycopg ``prepare=True``), which rejects a string of several statements, so a
-    ``SET TRANSACTION READ WRITE; ...; COMMIT`` cannot smuggle a write through. The transaction is rolled back.
-    """
-    check_read_statement(query)
-    engine = make_engine(url, read_only=True)
-    try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                columns, rows = _fetch_postgres(conn, query, params, limit + 1)
-            else:
-                result = conn.execute(text(query), params)
-                columns = list(result.keys()) if result.returns_rows else []
-                rows = [tuple(r) for r in result.fetchmany(limit + 1)] if columns else []
-            conn.rollback()
-    finally:
-        engine.dispose()
-    return columns, rows[:limit], len(rows) > limit
-
-
-def _fetch_postgres(conn, query: str, params: dict, count: int) -> tuple[list[str], list[tuple]]:
-    compiled = text(query).compile(dialect=conn.dialect)
-    bound = {name: params.get(name) for name in compiled.params} | {
-        k: v for k, v in params.items() if k in compiled.params}
-    missing = [name for name in compiled.params if name not in params]
-    if missing:
-        raise click.ClickException(f"missing parameter(s): {', '.join(missing)} (pass -p NAME=VALUE)")
-    cursor = conn.connection.driver_connection.cursor()
-    try:
-        cursor.execute(str(compiled), bound, prepare=True)
-        if cursor.description is None:
-            return [], []
-        return [d.name for d in cursor.description], [tuple(r) for r in cursor.fetchmany(count)]
-    finally:
-        cursor.close()
-
-
-def _explain(exc: SQLAlchemyError) -> str:
+def _explain(exc: Exception) -> str:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     message = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
     lowered = message.lower()
-    if "readonly" in lowered or "read-only" in lowered or "read only" in lowered:
+    if any(word in lowered for word in ("readonly", "read-only", "read only", "not authorized",
+                                        "authorization denied", "permission denied")):
         return f"refused: `jobtrend sql` is read-only ({message})"
     return f"query failed: {message}"
 
 
 @main.command()
-@click.argument("query")
+@click.argument("query", required=False)
+@click.option("-f", "--file", "query_file", type=click.File("r", encoding="utf-8"),
+              help="Read the query from this file ('-' for standard input) instead of the QUERY argument.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-              help="A named parameter for :NAME in the query; repeatable.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME[:TYPE]=VALUE",
+              help="A named parameter for :NAME in the query; repeatable. Values are strings; TYPE int, float "
+                   "or date (YYYY-MM-DD or an ISO week YYYY-Www, given as its Monday) converts them.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Print at most this many rows.")
+              help="Print at most this many rows (a note on stderr says when rows were cut).")
+@click.option("--database-url", "sql_url", envvar="JOBTREND_SQL_DATABASE_URL", metavar="URL",
+              help="Query this database instead of the configured one, e.g. as a least-privilege PostgreSQL "
+                   "login [env: JOBTREND_SQL_DATABASE_URL].")
 @pass_app
-def sql(app: AppContext, query: str, fmt: str, params: tuple[str, ...], limit: int) -> None:
-    """Run a read-only SQL query against the jobtrend database.
+def sql(app: AppContext, query: str | None, query_file, fmt: str, params: tuple[str, ...], limit: int,
+        sql_url: str | None) -> None:
+    """Run one read-only SQL query against the jobtrend database and print the rows.
 
-    The connection itself is read-only (SQLite opened with mode=ro and query_only; PostgreSQL with
-    default_transaction_read_only), so any write fails with the database's own message and exit status 1.
+    The connection itself is read-only (SQLite: mode=ro, query_only and an authorizer that refuses ATTACH,
+    VACUUM INTO, setting pragmas and extensions; PostgreSQL: a read-only transaction, one statement, rolled
+    back), so a write fails with the database's own message and exit status 1. See docs/querying.md.
 
     \b
     Example:
         jobtrend sql "select count(*) from postings"
-        jobtrend sql "select title, company from postings where posted_week = :w" -p w=2025-10-13 --format csv
+        jobtrend sql "select title, company from postings where posted_week = :w" -p w:date=2025-W42 --format csv
+        jobtrend sql --file weekly.sql -p week:date=2026-W47 --format markdown
     """
+    if (query is None) == (query_file is None):
+        raise click.UsageError("give exactly one of QUERY or --file")
+    if query_file is not None:
+        query = query_file.read()
     bound = {}
     for item in params:
-        name, sep, value = item.partition("=")
-        if not sep or not name:
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--param")
+        try:
+            name, value = parse_param(item)
+        except ParameterError as exc:
+            raise click.BadParameter(str(exc), param_hint="--param") from None
         bound[name] = value
+    url = sql_url or app.config.database_url
     try:
-        columns, rows, cut = run_read_only(app.config.database_url, query, bound, limit)
-    except FileNotFoundError as exc:
+        columns, rows, cut = run_read_only(url, query, bound, limit, warn=lambda line: click.echo(line, err=True))
+    except (FileNotFoundError, WriteRefused, ParameterError) as exc:
         raise click.ClickException(str(exc)) from None
-    except WriteRefused as exc:
-        raise click.ClickException(str(exc)) from None
-    except (SQLAlchemyError, DatabaseError) as exc:
+    except (SQLAlchemyError, DatabaseError, sqlite3.Error) as exc:
         raise click.ClickException(_explain(exc)) from None
     if not columns:
         click.echo("(statement returned no rows)")

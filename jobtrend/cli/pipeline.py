@@ -100,10 +100,12 @@ def run_analysis(config):
     """Analyse new and changed postings with the configured taxonomy; return the AnalyzeResult."""
     from analysis.mentions import analyze as analyze_mentions
     from jobtrend.db import make_engine
+    from jobtrend.progress import progress_bar
 
     engine = make_engine(config.database_url)
     try:
-        return analyze_mentions(engine, config.frameworks)
+        with progress_bar("mentions") as update:
+            return analyze_mentions(engine, config.frameworks, progress=update)
     finally:
         engine.dispose()
 

@@ -66,12 +66,12 @@ def test_init_creates_schema_and_syncs_config(run, empty_db_url):
 def test_sql_answers_in_every_format(run, db_url):
     _add_postings(db_url, 3)
     table = run(["sql", "select count(*) as n from postings"], db_url)
-    assert table.exit_code == 0 and table.output.splitlines()[-1].strip() == "3"
+    assert table.exit_code == 0 and table.stdout.splitlines()[-1].strip() == "3"
     as_json = run(["sql", "select external_id from postings order by external_id", "--format", "json"], db_url)
-    assert json.loads(as_json.output) == [{"external_id": f"job-{i}"} for i in range(3)]
+    assert json.loads(as_json.stdout) == [{"external_id": f"job-{i}"} for i in range(3)]
     as_csv = run(["sql", "select external_id from postings where external_id = :e", "-p", "e=job-1",
                   "--format", "csv"], db_url)
-    assert as_csv.output.splitlines() == ["external_id", "job-1"]
+    assert as_csv.stdout.splitlines() == ["external_id", "job-1"]
 
 
 def test_sql_row_limit_is_announced(run, db_url):

@@ -1,0 +1,50 @@
+"""`jobtrend export postings|trends`: the analyst views as CSV or Parquet files (the work is in jobtrend.export)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from analysis.role_rules import COHORTS
+from jobtrend.cli import AppContext, main, pass_app
+
+
+@main.command()
+@click.argument("what", type=click.Choice(["postings", "trends"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
+              help="parquet needs pyarrow: pip install 'jobtrend[parquet]'.")
+@click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False, writable=True), required=True,
+              help="The file to write (replaced atomically when the export is complete).")
+@click.option("--since", metavar="WEEK", help="Only weeks from this one on: YYYY-Www or a date YYYY-MM-DD.")
+@click.option("--cohort", type=click.Choice(COHORTS), help="trends: only this cohort (default: every cohort).")
+@pass_app
+def export(app: AppContext, what: str, fmt: str, out: Path, since: str | None, cohort: str | None) -> None:
+    """Write one row per canonical posting (`postings`: the posting_facts view) or the weekly framework shares
+    (`trends`: the weekly_framework_share view) to a CSV or Parquet file.
+
+    Rows are streamed in batches, so memory stays flat; the file appears only when it is complete.
+
+    \b
+    Example:
+        jobtrend export postings --out postings.csv
+        jobtrend export trends --format parquet --out trends.parquet --since 2026-W01 --cohort ml_engineer
+    """
+    from jobtrend.export import ExportError
+    from jobtrend.export import export as run_export
+    from jobtrend.sql import iso_date
+
+    if cohort and what != "trends":
+        raise click.BadParameter("only `jobtrend export trends` has cohorts", param_hint="--cohort")
+    try:
+        start = iso_date(since) if since else None
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    import datetime as dt
+
+    try:
+        result = run_export(app.db_config.database_url, what, fmt, out,
+                            since=dt.date.fromisoformat(start) if start else None, cohort=cohort)
+    except ExportError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {result.rows} rows ({len(result.columns)} columns) of {result.view} to {result.path}")

@@ -1,0 +1,241 @@
+"""`jobtrend status` as a library: one read-only pass over the database that says what the system is doing.
+
+:func:`collect` returns a :class:`Status` (plain data, JSON-ready through :meth:`Status.as_dict`); :func:`render`
+turns it into one screen of text. Nothing here writes, and the database URL is shown without its password.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import case, func, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from jobtrend.db import make_engine
+from jobtrend.health import HEALTH_ORDER
+from jobtrend.models import Classification, CrawlRun, JobRun, Outbox, Posting, Report, Source, utcnow
+from jobtrend.output import plain
+from jobtrend.output import render as render_table
+
+SECRET_QUERY_KEYS = ("password", "sslpassword", "passfile", "sslkey")
+TROUBLED = ("gone", "failing", "zero_yield")
+WORST_SOURCES = 5
+
+
+@dataclasses.dataclass
+class Status:
+    """Everything `jobtrend status` shows; empty lists and None where there is nothing yet."""
+
+    database: dict[str, Any]
+    initialised: bool = False
+    postings: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    crawls: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    worst_sources: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    model: dict[str, Any] = dataclasses.field(default_factory=dict)
+    taxonomy: dict[str, Any] = dataclasses.field(default_factory=dict)
+    last_report: dict[str, Any] | None = None
+    outbox: dict[str, Any] = dataclasses.field(default_factory=dict)
+    scheduler: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(dataclasses.asdict(self), default=plain))
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (and password-like query parameters) hidden."""
+    parsed = make_url(url)
+    if parsed.query:
+        parsed = parsed.set(query={k: ("xxx" if k.lower() in SECRET_QUERY_KEYS else v)
+                                   for k, v in parsed.query.items()})
+    return parsed.render_as_string(hide_password=True)
+
+
+def model_version(path: Path) -> str | None:
+    """The version stored in a saved role model, read from its skops manifest without loading the model."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = json.loads(archive.read("schema.json"))
+        return json.loads(schema["content"]["version"]["content"])
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return None
+
+
+def collect(config) -> Status:
+    """Read the status of the database and model named by ``config`` (a :class:`jobtrend.config.Config`)."""
+    url = config.database_url
+    status = Status(database={"url": redact_url(url), "dialect": make_url(url).get_backend_name(),
+                              "revision": None, "head": _head_revision()})
+    try:
+        engine = make_engine(url, read_only=True)
+    except FileNotFoundError:
+        return status
+    try:
+        tables = set(inspect(engine).get_table_names())
+        status.initialised = "postings" in tables
+        if not status.initialised:
+            return status
+        with engine.connect() as conn:
+            status.database["revision"] = conn.scalar(text("select version_num from alembic_version"))
+            status.postings = _postings(conn)
+            status.crawls = _crawls(conn)
+            status.worst_sources = _worst_sources(conn)
+            status.last_report = _last_report(conn)
+            status.outbox = _outbox(conn)
+            status.scheduler["last_runs"] = _last_runs(conn) if "job_runs" in tables else []
+        status.model, status.taxonomy = _model_and_taxonomy(engine, config)
+    finally:
+        engine.dispose()
+    status.scheduler["jobs"] = _stored_jobs(url) if "apscheduler_jobs" in tables else []
+    return status
+
+
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from jobtrend.db import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def _postings(conn) -> list[dict]:
+    week_ago = utcnow() - dt.timedelta(days=7)
+    query = (select(Source.kind, func.count(Posting.id), func.sum(case((Posting.closed_at.is_(None), 1), else_=0)),
+                    func.sum(case((Posting.first_seen_at >= week_ago, 1), else_=0)))
+             .join(Source, Source.id == Posting.source_id).group_by(Source.kind).order_by(Source.kind))
+    return [{"source_kind": kind, "total": total, "open": int(n_open or 0), "last_7_days": int(recent or 0)}
+            for kind, total, n_open, recent in conn.execute(query)]
+
+
+def _crawls(conn) -> list[dict]:
+    last = dict(conn.execute(select(Source.kind, func.max(CrawlRun.started_at))
+                             .join(Source, Source.id == CrawlRun.source_id).group_by(Source.kind)).all())
+    health: dict[str, dict[str, int]] = {}
+    for kind, state, n in conn.execute(select(Source.kind, Source.health, func.count()).where(Source.enabled)
+                                       .group_by(Source.kind, Source.health)):
+        health.setdefault(kind, {})[state] = n
+    return [{"source_kind": kind, "last_crawl": last.get(kind), "sources": sum(health.get(kind, {}).values()),
+             "health": dict(sorted(health.get(kind, {}).items(), key=lambda kv: HEALTH_ORDER.get(kv[0], 9)))}
+            for kind in sorted(set(last) | set(health))]
+
+
+def _worst_sources(conn) -> list[dict]:
+    rows = conn.execute(select(Source.kind, Source.key, Source.health, Source.health_since,
+                               Source.consecutive_failures, Source.last_error)
+                        .where(Source.enabled, Source.health.in_(TROUBLED))).all()
+    rows = sorted(rows, key=lambda r: (HEALTH_ORDER.get(r.health, 9), -(r.consecutive_failures or 0), r.kind, r.key))
+    return [{"source": f"{r.kind}:{r.key}", "health": r.health, "since": r.health_since,
+             "failures": r.consecutive_failures, "last_error": (r.last_error or "")[:80]}
+            for r in rows[:WORST_SOURCES]]
+
+
+def _last_report(conn) -> dict | None:
+    row = conn.execute(select(Report.period_start, Report.generated_at).order_by(Report.period_start.desc())
+                       .limit(1)).first()
+    if row is None:
+        return None
+    iso = row.period_start.isocalendar()
+    return {"week": f"{iso.year}-W{iso.week:02d}", "period_start": row.period_start,
+            "generated_at": row.generated_at}
+
+
+def _outbox(conn) -> dict:
+    counts = dict(conn.execute(select(Outbox.status, func.count()).group_by(Outbox.status)).all())
+    oldest = conn.scalar(select(func.min(Outbox.created_at)).where(Outbox.status == "pending"))
+    return {"pending": counts.get("pending", 0), "failed": counts.get("failed", 0), "sent": counts.get("sent", 0),
+            "oldest_pending": oldest}
+
+
+def _last_runs(conn) -> list[dict]:
+    latest = select(JobRun.job, func.max(JobRun.id).label("id")).group_by(JobRun.job).subquery()
+    rows = conn.execute(select(JobRun.job, JobRun.started_at, JobRun.finished_at, JobRun.status, JobRun.error)
+                        .join(latest, latest.c.id == JobRun.id).order_by(JobRun.job)).all()
+    return [{"job": r.job, "started_at": r.started_at, "finished_at": r.finished_at, "status": r.status,
+             "error": (r.error or "")[:80] or None} for r in rows]
+
+
+def _stored_jobs(url: str) -> list[dict]:
+    from scheduler.service import stored_jobs
+
+    return [{"id": j.id, "next_run_time": j.next_run_time, "trigger": j.trigger} for j in stored_jobs(url)]
+
+
+def _model_and_taxonomy(engine, config) -> tuple[dict, dict]:
+    from analysis.classify import pending_count
+    from analysis.mentions import stale_count, taxonomy_version
+
+    path = Path(config.model_path)
+    version = model_version(path) if path.exists() else None
+    with engine.connect() as conn:
+        classified = dict(conn.execute(select(Classification.model_version, func.count())
+                                       .group_by(Classification.model_version)).all())
+    model = {"path": str(path), "version": version, "exists": path.exists(),
+             "classified_by_version": classified,
+             "awaiting_classification": pending_count(engine, version) if version else None}
+    taxonomy = taxonomy_version(config.frameworks)
+    return model, {"version": taxonomy, "frameworks": len(config.frameworks),
+                   "awaiting_analysis": stale_count(engine, taxonomy)}
+
+
+def _when(value) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def render(status: Status) -> str:
+    """One screen of text."""
+    db = status.database
+    revision = db["revision"] or "none"
+    if db["revision"] and db["head"] and db["revision"] != db["head"]:
+        revision += f" (behind: latest is {db['head']}; run `jobtrend init`)"
+    lines = [f"database   {db['url']}  ({db['dialect']}, schema {revision})"]
+    if not status.initialised:
+        lines.append("           no jobtrend tables: run `jobtrend init` first")
+        return "\n".join(lines)
+    postings = {p["source_kind"]: p for p in status.postings}
+    crawls = {c["source_kind"]: c for c in status.crawls}
+    rows = []
+    for kind in sorted(set(postings) | set(crawls)):
+        p, c = postings.get(kind, {}), crawls.get(kind, {})
+        health = ", ".join(f"{state} {n}" for state, n in c.get("health", {}).items())
+        rows.append((kind, p.get("total", 0), p.get("open", 0), p.get("last_7_days", 0),
+                     _when(c.get("last_crawl")), health))
+    if rows:
+        table = render_table(("source kind", "postings", "open", "new 7d", "last crawl", "sources by health"), rows)
+        lines += ["", table, ""]
+    else:
+        lines.append("postings   none yet (run `jobtrend crawl`)")
+    if status.worst_sources:
+        lines.append("worst sources")
+        for s in status.worst_sources:
+            error = f"  {s['last_error']}" if s["last_error"] else ""
+            lines.append(f"  {s['source']:<32} {s['health']:<10} since {_when(s['since'])}, "
+                         f"{s['failures'] or 0} failures{error}")
+    model, taxonomy = status.model, status.taxonomy
+    awaiting = model.get("awaiting_classification")
+    lines.append(f"model      {model.get('version') or 'missing (run `jobtrend init`)'}"
+                 + (f"  ({awaiting} postings await classification)" if awaiting is not None else ""))
+    lines.append(f"taxonomy   {taxonomy.get('version')}  ({taxonomy.get('frameworks')} frameworks, "
+                 f"{taxonomy.get('awaiting_analysis')} postings await analysis)")
+    report = status.last_report
+    lines.append("report     " + (f"{report['week']} generated {_when(report['generated_at'])}" if report
+                                  else "none yet"))
+    box = status.outbox
+    lines.append(f"outbox     {box.get('pending', 0)} pending, {box.get('failed', 0)} failed"
+                 + (f" (oldest pending {_when(box['oldest_pending'])})" if box.get("oldest_pending") else ""))
+    jobs, runs = status.scheduler.get("jobs", []), {r["job"]: r for r in status.scheduler.get("last_runs", [])}
+    lines.append("scheduler  " + ("no stored jobs (start it with `jobtrend scheduler run`)" if not jobs else ""))
+    for job in jobs:
+        run = runs.pop(job["id"], None)
+        last = f"; last run {_when(run['started_at'])} {run['status']}" if run else ""
+        lines.append(f"  {job['id']:<12} next {_when(job['next_run_time'])}{last}")
+    for name, run in sorted(runs.items()):
+        lines.append(f"  {name:<12} last run {_when(run['started_at'])} {run['status']}")
+    return "\n".join(lines)
