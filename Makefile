@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test soak lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,19 @@ demo: $(STAMP)
 
 ## test: set up, then run the tests on SQLite and on a throwaway PostgreSQL (started when initdb exists)
 test: $(STAMP)
-	scripts/run-tests
+	scripts/run-tests -m "not soak"
+
+## soak: the slow reliability tests (fuzzing with 1,000 payloads per parser, chaos crawls), on both databases
+soak: $(STAMP)
+	scripts/run-tests -m soak
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+## bench: every benchmarks/bench_*.py, then one table of figures and references (BENCH_ARGS=--write-results
+## also rewrites benchmarks/RESULTS.md; BENCH_ARGS=crawl runs only bench_crawl.py)
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data/demo.db data/demo.db-wal data/demo.db-shm .pytest_cache

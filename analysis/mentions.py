@@ -6,6 +6,8 @@ second trie. A trie tries longer forms before their prefixes, so at each positio
 wins; the alias group is tried before the exact group, so "Ray Serve" (an alias) beats "Ray" (an exact form).
 Matches are whole tokens, with boundaries that also work next to ``+``, ``#`` and ``.`` (``TOKEN_START``,
 ``TOKEN_END``). Counts are occurrences; the trends count a posting once however often it names a framework.
+The pattern is tried only where an Aho-Corasick automaton (ahocorasick-rs, in Rust) finds some form's first word
+in the lower-cased text: the same matches as scanning every position, about four times faster.
 
 Gates are checked only on the pattern's matches, never by another scan of the text: a match inside one of its
 entry's ``exclude`` phrases is rejected, and a match of a gated form (``FrameworkConfig.gated_forms``) needs one
@@ -28,9 +30,10 @@ import hashlib
 import json
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import ahocorasick_rs
 from sqlalchemy import Connection, Engine, String, bindparam, delete, func, insert, literal, or_, select, update
 
 from jobtrend.config import FrameworkConfig
@@ -48,6 +51,9 @@ TOKEN_START = r"(?<![\w-])"  # not inside a word, and not after "-" ("X-ray" is 
 TOKEN_END = r"(?!\w|[.+#]+\w)"
 _WHITESPACE = r"\s+"
 _END = ""  # trie key marking that a form ends at this node
+# The non-ASCII characters that re's IGNORECASE equates with an ASCII letter although str.lower() does not map
+# them to it (dotted capital I also changes length when lowered, which the prefilter checks separately).
+_FOLD_ODD = ("\u0131", "\u017f")
 
 
 def normalize_form(form: str) -> str:
@@ -201,6 +207,35 @@ class Matcher:
             for name in (f.name, *f.aliases, *f.exact):
                 self._by_name.setdefault(company_key(name), f.slug)
         self.pattern = re.compile(self._pattern_source())
+        self._starts = self._start_automaton()
+
+    def _start_automaton(self):
+        """An Aho-Corasick automaton of every form's first word, lower-cased (None for a non-ASCII taxonomy).
+
+        Python's ``re`` has no multi-literal search: scanning with :attr:`pattern` tries the whole trie at every
+        word start (~15 MB/s). The automaton finds, in C, every place where some form's first word occurs in the
+        lower-cased text, a superset of where :attr:`pattern` can match; the pattern is then tried only there.
+        """
+        forms = [*self._alias, *self._exact]
+        if not forms or not all(form.isascii() for form in forms):
+            return None
+        return ahocorasick_rs.AhoCorasick(sorted({form.split()[0].lower() for form in forms}))
+
+    def _matches(self, text: str) -> Iterator[re.Match]:
+        """Exactly ``self.pattern.finditer(text)``, tried only where the automaton finds a first word."""
+        lower = text.lower()
+        if (self._starts is None or len(lower) != len(text)
+                or (not text.isascii() and any(odd in text for odd in _FOLD_ODD))):
+            yield from self.pattern.finditer(text)  # lower() is not char-for-char what IGNORECASE compares
+            return
+        match = self.pattern.match  # its look-behind sees the text before ``pos``
+        resume = 0
+        for start in sorted({start for _, start, _ in self._starts.find_matches_as_indexes(lower, overlapping=True)}):
+            if start >= resume:
+                found = match(text, start)
+                if found:
+                    resume = found.end()
+                    yield found
 
     def _pattern_source(self) -> str:
         groups = []
@@ -225,7 +260,7 @@ class Matcher:
 
     def _candidates(self, text: str, *, gates: bool = True) -> Iterator[tuple[re.Match, str, str | None]]:
         """Every match of the one pattern, as (match, slug, reason it is rejected or None)."""
-        for match in self.pattern.finditer(text):
+        for match in self._matches(text):
             key = normalize_form(match.group())
             exact = key in self._exact
             slug = self._exact.get(key) if exact else self._alias.get(key.lower())
@@ -347,7 +382,7 @@ def analyzed_hash(version: str, content_hash: str) -> str:
     return f"{version}:{content_hash[:CONTENT_HASH_PREFIX]}"
 
 
-def _stale_postings(version: str, after_id: int, limit: int):
+def _stale_postings(version: str, after_id: int, limit: int | None):
     """The next ``limit`` postings after ``after_id`` whose mentions are missing or out of date."""
     expected = literal(version + ":", String) + func.substr(Posting.content_hash, 1, CONTENT_HASH_PREFIX)
     stale = or_(Posting.analyzed_hash.is_(None), Posting.analyzed_hash != expected)
@@ -355,19 +390,32 @@ def _stale_postings(version: str, after_id: int, limit: int):
     return select(*columns).where(stale, Posting.id > after_id).order_by(Posting.id).limit(limit)
 
 
+def stale_count(engine: Engine, version: str) -> int:
+    """How many postings :func:`analyze` would (re-)analyse under taxonomy ``version``."""
+    with engine.connect() as conn:
+        stale = _stale_postings(version, 0, None).order_by(None).subquery()
+        return conn.scalar(select(func.count()).select_from(stale))
+
+
 def posting_text(title: str | None, description: str | None) -> str:
     """The text the matcher reads: title, newline, description."""
     return (title or "") + "\n" + (description or "")
 
 
-def analyze(engine: Engine, frameworks: Sequence[FrameworkConfig], *, batch_size: int = 1000) -> AnalyzeResult:
-    """Sync the ``frameworks`` table, then (re-)analyse every stale posting, one transaction per batch."""
+def analyze(engine: Engine, frameworks: Sequence[FrameworkConfig], *, batch_size: int = 1000,
+            progress: Callable[[int, int], None] | None = None) -> AnalyzeResult:
+    """Sync the ``frameworks`` table, then (re-)analyse every stale posting, one transaction per batch;
+    ``progress(done, total)`` is called before the first batch and after each one."""
     version = taxonomy_version(frameworks)
     matcher = Matcher(frameworks)
     with session_factory(engine).begin() as session:
         framework_ids = sync_frameworks(session, frameworks)
     analyzed = with_mentions = mentions = 0
     last_id = 0
+    total = 0
+    if progress is not None:
+        total = stale_count(engine, version)
+        progress(0, total)
     while True:
         with engine.begin() as conn:
             batch = conn.execute(_stale_postings(version, last_id, batch_size)).all()
@@ -378,6 +426,8 @@ def analyze(engine: Engine, frameworks: Sequence[FrameworkConfig], *, batch_size
         analyzed += len(batch)
         with_mentions += sum(1 for slugs in found if slugs)
         mentions += sum(len(slugs) for slugs in found)
+        if progress is not None:
+            progress(analyzed, max(total, analyzed))
     return AnalyzeResult(analyzed, with_mentions, mentions, version)
 
 
