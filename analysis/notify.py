@@ -55,6 +55,7 @@ STATUSES = ("pending", "sent", "failed")
 DEDUPE_KEY_MAX = 200  # outbox.dedupe_key is VARCHAR(200)
 CLAIM_SECONDS = 900  # a claimed row is retried after this long if its outcome was never recorded
 ERROR_MAX = 500  # characters of last_error kept
+WEBHOOK_URL_RE = re.compile(r"^https?://")
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ def enqueue(engine: Engine, *, channel: str, recipient: str, subject: str, body:
     ``cid:...`` in the HTML) or ``webhook`` (``recipient`` a URL, ``body`` the JSON document to POST).
     """
     _check_message(channel, recipient, body, dedupe_key, attachments)
+    subject = one_line(subject)
     now = utcnow()
     row = {"channel": channel, "recipient": recipient, "subject": subject, "body": body, "html": html,
            "attachments": list(attachments) if attachments else None, "dedupe_key": dedupe_key,
@@ -144,7 +146,7 @@ def _check_message(channel: str, recipient: str, body: str, dedupe_key: str, att
     if not recipient or "\n" in recipient or "\r" in recipient:
         raise ValueError("recipient must be one non-empty line")
     if channel == "webhook":
-        if not re.match(r"^https?://", recipient):
+        if not WEBHOOK_URL_RE.match(recipient):
             raise ValueError("a webhook recipient must be an http:// or https:// URL")
         json.loads(body)  # a webhook body must be JSON (raises ValueError)
     for item in attachments or ():
@@ -156,6 +158,12 @@ def _check_message(channel: str, recipient: str, body: str, dedupe_key: str, att
             base64.b64decode(item["data"], validate=True)
         except (binascii.Error, TypeError) as exc:
             raise ValueError(f"attachment {item['cid']!r}: data is not base64") from exc
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line: every run of whitespace, line breaks included (CR, LF, VT, FF, NEL, U+2028, ...),
+    becomes one space, and other control characters are dropped. An email subject must be one line."""
+    return "".join(c for c in " ".join(text.split()) if c.isprintable())
 
 
 def _notify_settings(settings: Any) -> NotifySettings:
@@ -304,7 +312,7 @@ def build_email(row: Outbox, settings: EmailSettings) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.sender
     msg["To"] = row.recipient
-    msg["Subject"] = row.subject
+    msg["Subject"] = one_line(row.subject)  # a line break would be refused by email (or add a header)
     msg["Date"] = format_datetime(row.created_at.astimezone(dt.UTC))
     msg["Message-ID"] = message_id(row.dedupe_key, settings.sender)
     msg["X-Mailer"] = f"jobtrend/{__version__}"
@@ -364,6 +372,8 @@ def post_webhook(url: str, body: str, *, timeout: float = 30) -> int:
 
     Errors never name the URL, which may hold a token.
     """
+    if not WEBHOOK_URL_RE.match(url):  # never let urllib open file://, ftp:// or data: (a row edited by hand)
+        raise DeliveryError("webhook URL rejected: only http:// and https:// URLs are posted to")
     request = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
                                      headers={"Content-Type": "application/json",
                                               "User-Agent": f"jobtrend/{__version__}"})

@@ -14,7 +14,8 @@ that ended last Sunday, and gathers:
   and the weekly role split (ai_swe vs ml_engineer postings) over the last 12 weeks.
 
 The HTML is rendered from ``analysis/templates/report.html.j2`` with autoescaping on (scraped titles, company
-names and errors are escaped); charts are referred to as ``cid:<cid>`` and travel as inline attachments.
+names and errors are escaped; a posting URL becomes a link only when it is an absolute http(s) URL); charts are
+referred to as ``cid:<cid>`` and travel as inline attachments.
 :func:`write_report_file` writes a standalone HTML file with the charts embedded as ``data:`` URIs.
 :func:`store_report` keeps one ``reports`` row per week; :func:`queue_report` puts it in the outbox.
 Every figure is explained in ``docs/report.md``.
@@ -26,6 +27,7 @@ import base64
 import datetime as dt
 import io
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -457,6 +459,22 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}" if abs(value) < 1 else f"{value:,.1f}".rstrip("0").rstrip(".")
 
 
+HTTP_URL = re.compile(r"^https?://[^\s/?#\\@]+(?:[/?#]\S*)?$", re.IGNORECASE)
+
+
+def _http_url(url: str | None) -> str | None:
+    """``url`` when it is an absolute http(s) URL fit for an ``href``; None otherwise (``javascript:``, ``data:``,
+    relative, with spaces or control characters): a scraped URL never becomes a link to anything else."""
+    if not url or not HTTP_URL.match(url) or not url.isprintable():
+        return None
+    return url
+
+
+def _one_line(text: Any) -> str:
+    """Scraped text on one line (the plain-text part): a title cannot start a line of its own."""
+    return "" if text is None else "".join(c for c in " ".join(str(text).split()) if c.isprintable())
+
+
 def grid(header: list[str], rows: list[list[Any]], indent: int = 2) -> str:
     """A plain-text table: first column left-aligned, the others right-aligned, two spaces apart."""
     table = [[str(c) for c in header]] + [[("" if c is None else str(c)) for c in row] for row in rows]
@@ -479,7 +497,8 @@ def environment() -> Environment:
                                                    disabled_extensions=("txt", "txt.j2"), default=True),
                       undefined=StrictUndefined, extensions=["jinja2.ext.do"], trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
-    env.filters.update(pct=_pct, pp=_pp, pvalue=_pvalue, when=_when, number=_number)
+    env.filters.update(pct=_pct, pp=_pp, pvalue=_pvalue, when=_when, number=_number, http_url=_http_url,
+                       one_line=_one_line)
     env.globals.update(grid=grid, role_labels=ROLE_LABELS, alpha=ALPHA, iso_week_label=iso_week_label)
     return env
 
@@ -495,11 +514,12 @@ def render(data: ReportData, image_src: dict[str, str]) -> tuple[str, str]:
 
 
 def standalone_html(report: WeeklyReport) -> str:
-    """The report's HTML with every ``cid:`` image replaced by an embedded ``data:image/png;base64`` URI."""
-    html = report.html
-    for cid, png in report.images:
-        html = html.replace(f"cid:{cid}", "data:image/png;base64," + base64.b64encode(png).decode("ascii"))
-    return html
+    """The report's HTML rendered again with each chart as an embedded ``data:image/png;base64`` URI.
+
+    Rendered, not a text replacement of ``cid:...`` in the HTML: a scraped title holding that text stays as it is.
+    """
+    sources = {cid: "data:image/png;base64," + base64.b64encode(png).decode("ascii") for cid, png in report.images}
+    return render(report.data, sources)[0]
 
 
 def write_report_file(report: WeeklyReport, path: Path | str) -> Path:

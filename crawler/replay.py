@@ -7,21 +7,33 @@ its parameters sorted (``search_by_date@hitsPerPage=1000&tags=story%2Cauthor_who
 none, served as JSON, HTML or XML by that suffix, gzip decoded on the way out. ``/robots.txt`` comes from
 ``root/robots.txt`` when present, else allows everything.
 Anything else is a 404 with the body the real APIs send. ``overrides`` force a path to a status, body and
-headers (a missing board, a truncated payload, an HTML error page, a 500). Every request is logged in memory
-for assertions, never on stderr.
+headers (a missing board, a truncated payload, an HTML error page, a 500), optionally answered late (``delay``),
+dribbled out slowly (``slow_body``) or without a ``Content-Length``. Every request is logged in memory for
+assertions, never on stderr.
+
+Chaos mode (``chaos=Chaos(seed)``, ``--chaos SEED``) breaks some paths on purpose, for reliability tests: each
+path except ``/robots.txt`` gets at most one fault, picked from the seed and the path alone (so a rerun, or a
+retry, meets the same fault): ``http_429`` (with ``Retry-After: 1``), ``http_500``, ``http_503``, ``flaky_503``
+(503 on the first request only), ``slow_body`` (the right body, a chunk at a time over about a second),
+``truncated`` (the first half of the body) and ``oversized`` (the right body padded with white space past
+``oversize_bytes``, with or without a ``Content-Length``). :meth:`Chaos.fault_for` tells which path gets what.
 
 Run by hand::
 
     python -m crawler.replay data/demo --port 8765
+    python -m crawler.replay data/demo --chaos 7 --chaos-rate 0.5
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import gzip
+import hashlib
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +52,9 @@ class ReplayResponse:
     status: int = 200
     body: bytes | str | dict | list = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the status line is sent
+    slow_body: float = 0.0  # seconds over which the body is sent, in SLOW_CHUNKS pieces
+    content_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
     def payload(self) -> bytes:
         if isinstance(self.body, bytes):
@@ -50,6 +65,50 @@ class ReplayResponse:
 
 
 NOT_FOUND = ReplayResponse(404, {"status": 404, "error": "Job not found"})
+SLOW_CHUNKS = 10
+FAULTS = ("http_429", "http_500", "http_503", "flaky_503", "slow_body", "truncated", "oversized")
+
+
+@dataclass(frozen=True)
+class Chaos:
+    """Seeded faults for some paths (see the module docstring): ``rate`` is the share of paths with one."""
+
+    seed: int
+    rate: float = 0.5
+    faults: tuple[str, ...] = FAULTS
+    oversize_bytes: int = 1024 * 1024
+    slow_seconds: float = 1.0
+
+    def fault_for(self, path: str) -> str | None:
+        """The fault of a decoded request path (None: answered normally); the same for every request."""
+        if path == "/robots.txt" or not self.faults:
+            return None
+        digest = hashlib.sha256(f"{self.seed}:{path}".encode()).digest()
+        if int.from_bytes(digest[:4], "big") / 2**32 >= self.rate:
+            return None
+        return self.faults[int.from_bytes(digest[4:8], "big") % len(self.faults)]
+
+    def apply(self, path: str, response: ReplayResponse, attempt: int) -> ReplayResponse:
+        """``response`` as the fault of ``path`` distorts it at the ``attempt``-th request (1 for the first)."""
+        fault = self.fault_for(path)
+        error = {"status": 0, "error": "chaos"}
+        if fault in ("http_429", "http_500", "http_503"):
+            status = int(fault.removeprefix("http_"))
+            headers = {"Retry-After": "1"} if status == 429 else {}
+            return ReplayResponse(status, error | {"status": status}, headers)
+        if fault == "flaky_503" and attempt == 1:
+            return ReplayResponse(503, error | {"status": 503})
+        if fault == "slow_body":
+            return dataclasses.replace(response, slow_body=self.slow_seconds)
+        if fault == "truncated":
+            body = response.payload()
+            return dataclasses.replace(response, body=body[:len(body) // 2])
+        if fault == "oversized":
+            body = response.payload()
+            padding = b" " * max(0, self.oversize_bytes + 1 - len(body))
+            with_length = hashlib.sha256(f"{self.seed}:{path}:length".encode()).digest()[0] % 2 == 0
+            return dataclasses.replace(response, body=body + padding, content_length=with_length)
+        return response
 
 
 @dataclass(frozen=True)
@@ -70,9 +129,10 @@ class ReplayServer:
     """Serve recorded responses from ``root`` on 127.0.0.1 (a free port unless ``port`` is given)."""
 
     def __init__(self, root: Path | str, overrides: dict[str, ReplayResponse] | None = None,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, chaos: Chaos | None = None):
         self.root = Path(root).resolve()
         self.overrides: dict[str, ReplayResponse] = dict(overrides or {})
+        self.chaos = chaos
         self.requests: list[LoggedRequest] = []
         self._address = (host, port)
         self._lock = threading.Lock()
@@ -109,9 +169,16 @@ class ReplayServer:
         """How many requests asked for ``path`` (decoded, without query)."""
         return sum(1 for r in self.requests if r.path == path)
 
-    def record(self, request: LoggedRequest) -> None:
+    def record(self, request: LoggedRequest) -> int:
+        """Log ``request``; return how many requests for its path there have been, this one included."""
         with self._lock:
             self.requests.append(request)
+            return sum(1 for r in self.requests if r.path == request.path)
+
+    def answer(self, path: str, query: str = "", attempt: int = 1) -> ReplayResponse:
+        """:meth:`respond`, then the chaos fault of ``path`` (if any) for its ``attempt``-th request."""
+        response = self.respond(path, query)
+        return self.chaos.apply(path, response, attempt) if self.chaos else response
 
     def respond(self, path: str, query: str = "") -> ReplayResponse:
         """The response for a decoded request path and its query: an override (``P?Q`` before ``P``), a
@@ -175,16 +242,30 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = unquote(parts.path)
         replay = self.server.replay
-        replay.record(LoggedRequest(self.command, path, parts.query, {k.lower(): v for k, v in self.headers.items()}))
-        response = replay.respond(path, parts.query)
+        attempt = replay.record(LoggedRequest(self.command, path, parts.query,
+                                              {k.lower(): v for k, v in self.headers.items()}))
+        response = replay.answer(path, parts.query, attempt)
         body = response.payload()
+        if response.delay:
+            time.sleep(response.delay)
         self.send_response(response.status)
         headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), **response.headers}
+        if not response.content_length:
+            del headers["Content-Length"]
+            self.close_connection = True
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
-        if send_body:
+        if not send_body:
+            return
+        if not response.slow_body:
             self.wfile.write(body)
+            return
+        size = -(-len(body) // SLOW_CHUNKS) or 1
+        for start in range(0, len(body), size):
+            self.wfile.write(body[start:start + size])
+            self.wfile.flush()
+            time.sleep(response.slow_body / SLOW_CHUNKS)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Requests are kept in ReplayServer.requests, not printed."""
@@ -195,11 +276,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m crawler.replay", description=__doc__.split("\n")[0])
     parser.add_argument("root", type=Path, help="directory of recorded responses, e.g. data/demo")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument("--chaos", type=int, metavar="SEED", help="break some paths on purpose (see above)")
+    parser.add_argument("--chaos-rate", type=float, default=0.5, help="share of paths broken (default 0.5)")
     args = parser.parse_args(argv)
     if not args.root.is_dir():
         parser.error(f"{args.root} is not a directory")
-    with ReplayServer(args.root, port=args.port) as server:
-        print(f"replaying {args.root} at {server.url} (Ctrl-C to stop)", flush=True)
+    if not 0 <= args.chaos_rate <= 1:
+        parser.error("--chaos-rate must be between 0 and 1")
+    chaos = Chaos(args.chaos, args.chaos_rate) if args.chaos is not None else None
+    with ReplayServer(args.root, port=args.port, chaos=chaos) as server:
+        print(f"replaying {args.root} at {server.url}{' with chaos' if chaos else ''} (Ctrl-C to stop)", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             threading.Event().wait()
 

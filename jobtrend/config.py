@@ -272,8 +272,9 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
     _reject_unknown(path, db, {"url"}, "database.")
     url = _typed(path, db, "url", str, "sqlite:///jobtrend.db", "database.")
     url = os.environ.get("JOBTREND_DATABASE_URL") or url
-    if "://" not in url:
-        raise ConfigError(path, "database.url", "a SQLAlchemy URL such as sqlite:///jobtrend.db", url)
+    if "://" not in url or not _parses_as_database_url(url):
+        raise ConfigError(path, "database.url", "a SQLAlchemy URL such as sqlite:///jobtrend.db",
+                          redact_password(url))
 
     crawl_t = _typed(path, data, "crawl", dict, {}, "")
     defaults = CrawlSettings()
@@ -281,7 +282,8 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
               "download_timeout": int, "download_maxsize": int, "batch_size": int, "obey_robots_txt": bool}
     _reject_unknown(path, crawl_t, set(fields), "crawl.")
     values = {k: _typed(path, crawl_t, k, t, getattr(defaults, k), "crawl.") for k, t in fields.items()}
-    for key in ("concurrent_requests_per_domain", "download_timeout", "batch_size"):
+    # download_maxsize 0 would switch Scrapy's limit off, and with it the gzip-bomb guard of decompression
+    for key in ("concurrent_requests_per_domain", "download_timeout", "download_maxsize", "batch_size"):
         if values[key] < 1:
             raise ConfigError(path, f"crawl.{key}", "an integer of at least 1", values[key])
     if values["download_delay"] < 0:
@@ -430,6 +432,24 @@ def _address_of(value: str) -> str:
     if "\n" in value or "\r" in value:
         return ""
     return parseaddr(value)[1]
+
+
+def _parses_as_database_url(url: str) -> bool:
+    """Whether SQLAlchemy can read ``url`` (a port that is not a number, for one, it cannot)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True
+
+
+def redact_password(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part replaced by ``***``, even when the URL is
+    malformed (an error message may show it)."""
+    return re.sub(r"(?<=:)[^:/@\s]+(?=@)", "***", url)
 
 
 def _redact_url(url: Any) -> Any:

@@ -1,6 +1,12 @@
 """Record one ``crawl_runs`` row per source a spider crawls, and close postings gone from complete crawls.
 
-On ``spider_opened`` a "running" row is inserted for every source in ``spider.sources``. On ``spider_closed``
+On ``spider_opened`` a "running" row is inserted for every source in ``spider.sources``, recording the host and
+process id of the crawl in its ``stats`` (``{"process": {"host": ..., "pid": ...}}``). First, the "running" rows
+that earlier crawls of those sources left behind when their process died (SIGKILL, out of memory, a power cut)
+are marked "failed" with ``error = "interrupted"`` (:func:`mark_interrupted`): a row is taken as dead when its
+process ran on this host and no longer exists, when it names no process, or when it was started on another host
+more than :data:`STALE_AFTER` ago. A dead crawl closed nothing and its stored postings stay as they are; it does
+not change the source's health either (the board did not fail, the process did). On ``spider_closed``
 (Scrapy sends it after the item pipelines' ``close_spider`` has run, so the store has flushed its last batch:
 see ``ExecutionEngine.close_spider_async``) each row is finished from ``spider.source_results`` and the
 source's stats (``jobtrend/source/<kind>:<key>/...``):
@@ -19,7 +25,10 @@ failed, the others were read); ``errors`` then counts the failed requests (``sou
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
+import socket
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
@@ -34,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 POSTINGS = Posting.__table__
 CLOSE_CHUNK = 500
+INTERRUPTED = "interrupted"
+STALE_AFTER = dt.timedelta(hours=24)  # a running row of another host older than this is dead
 
 
 class CrawlRunExtension:
@@ -62,9 +73,15 @@ class CrawlRunExtension:
         self.engine = make_engine(self.database_url)
         try:
             with session_factory(self.engine).begin() as session:
-                for source in sources:
-                    source_id = ensure_source(session, source.kind, source.key, source.company)
-                    run = CrawlRun(source_id=source_id, status="running", started_at=utcnow())
+                source_ids = [ensure_source(session, s.kind, s.key, s.company) for s in sources]
+                marked = mark_interrupted(session, source_ids)
+                if marked:
+                    self.stats.set_value("jobtrend/crawl_runs_interrupted", marked)
+                    logger.warning("marked %d crawl_runs rows left running by a dead crawl as failed (%s)",
+                                   marked, INTERRUPTED)
+                for source, source_id in zip(sources, source_ids, strict=True):
+                    run = CrawlRun(source_id=source_id, status="running", started_at=utcnow(),
+                                   stats={"process": this_process()})
                     session.add(run)
                     session.flush()
                     self.runs[source.key] = (run.id, source_id)
@@ -103,6 +120,42 @@ class CrawlRunExtension:
             return
         log = logger.info if status == "ok" else logger.warning
         log("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
+
+
+def this_process() -> dict:
+    """The host and process id of this crawl, kept on its running rows."""
+    return {"host": socket.gethostname(), "pid": os.getpid()}
+
+
+def mark_interrupted(session, source_ids: list[int], now: dt.datetime | None = None) -> int:
+    """Mark the sources' "running" crawl_runs rows whose crawl is dead (see the module docstring) as failed with
+    ``error = "interrupted"``; return how many."""
+    now = now or utcnow()
+    rows = session.execute(select(CrawlRun.id, CrawlRun.started_at, CrawlRun.stats).where(
+        CrawlRun.source_id.in_(source_ids), CrawlRun.status == "running")).all()
+    dead = [row.id for row in rows if is_dead(row.stats, row.started_at, now)]
+    if dead:
+        session.execute(update(CrawlRun).where(CrawlRun.id.in_(dead), CrawlRun.status == "running").values(
+            status="failed", error=INTERRUPTED, finished_at=now))
+    return len(dead)
+
+
+def is_dead(stats, started_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether the crawl that wrote a running row with these ``stats`` can no longer finish it."""
+    process = stats.get("process") if isinstance(stats, dict) else None
+    if not isinstance(process, dict) or not isinstance(process.get("pid"), int):
+        return True
+    if process.get("host") != socket.gethostname():
+        return started_at is None or now - started_at > STALE_AFTER
+    if process["pid"] == os.getpid():
+        return False
+    try:
+        os.kill(process["pid"], 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's process
+        return False
+    return False
 
 
 def source_stats(stats: dict, label: str) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider
+from crawler.spiders.board import BoardSpider, text_field
 from jobtrend.config import SourceConfig
 
 REMOTE_BY_WORKPLACE = {"Remote": True, "OnSite": False, "Hybrid": False}
@@ -36,14 +36,14 @@ class AshbySpider(BoardSpider):
         return self.new_item(
             source,
             external_id,
-            url=job.get("jobUrl"),
+            url=text_field(job.get("jobUrl")),
             title=(job.get("title") or "").strip(),
             company=source.company or source.key,
             location=location(job),
             remote=remote(job),
-            employment_type=job.get("employmentType"),
-            department=job.get("department"),
-            description_html=job.get("descriptionHtml") or "",
+            employment_type=text_field(job.get("employmentType")),
+            department=text_field(job.get("department")),
+            description_html=text_field(job.get("descriptionHtml")) or "",
             posted_at=job.get("publishedAt"),
             extras=extras(job),
         )
@@ -61,7 +61,8 @@ def remote(job: dict) -> bool | None:
     """``isRemote`` when given, else from ``workplaceType`` (Hybrid counts as not remote), else unknown."""
     if isinstance(job.get("isRemote"), bool):
         return job["isRemote"]
-    return REMOTE_BY_WORKPLACE.get(job.get("workplaceType"))
+    workplace = job.get("workplaceType")
+    return REMOTE_BY_WORKPLACE.get(workplace) if isinstance(workplace, str) else None
 
 
 def extras(job: dict) -> dict:

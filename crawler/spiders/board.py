@@ -18,6 +18,7 @@ robots.txt is obeyed for every board request, also when they go out together: se
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +32,9 @@ from twisted.python.failure import Failure
 
 from crawler.items import JobPosting
 from jobtrend.config import SourceConfig, load_config
+from jobtrend.models import Posting
+
+EXTERNAL_ID_MAX = Posting.__table__.c.external_id.type.length  # 200
 
 
 @dataclass
@@ -174,13 +178,33 @@ def decode_board(body: bytes) -> tuple[list, str | None]:
     return payload["jobs"], None
 
 
+def text_field(value: Any) -> str | None:
+    """A text field as the board wrote it: a string as it is, a number as text, anything else (a list, an
+    object, a boolean) None, so that validation drops or leaves out the field instead of storing its repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
 def job_id(job: dict) -> str | None:
     """The job's own id as a string, or None when it has none."""
     value = job.get("id")
     if value is None or isinstance(value, bool | dict | list):
         return None
     text = str(value).strip()
-    return text or None
+    return fit_id(text) if text else None
+
+
+def fit_id(external_id: str) -> str:
+    """``external_id`` as stored: an id longer than the column (a long job-page URL used as id) keeps its start
+    and ends with a hash of the whole, so that the stored id and the id the crawl saw stay the same string (a
+    cut-off id would never be seen again, and every complete crawl would close its posting)."""
+    if len(external_id) <= EXTERNAL_ID_MAX:
+        return external_id
+    digest = hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
+    return f"{external_id[:EXTERNAL_ID_MAX - 41]}~{digest}"
 
 
 def resolve_sources(kind: str, boards: str | Iterable[str] | None,

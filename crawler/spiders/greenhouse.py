@@ -11,7 +11,7 @@ import html
 from urllib.parse import quote
 
 from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider
+from crawler.spiders.board import BoardSpider, text_field
 from jobtrend.config import SourceConfig
 
 EMPLOYMENT_TYPE_FIELDS = {"employment type", "employment_type", "job type", "time type", "type of employment"}
@@ -31,14 +31,14 @@ class GreenhouseSpider(BoardSpider):
         return self.new_item(
             source,
             external_id,
-            url=job.get("absolute_url"),
+            url=text_field(job.get("absolute_url")),
             title=(job.get("title") or "").strip(),
-            company=job.get("company_name") or source.company or source.key,
+            company=text_field(job.get("company_name")) or source.company or source.key,
             location=location(job),
             remote=remote(job),
             employment_type=metadata_value(job, EMPLOYMENT_TYPE_FIELDS),
             department=department(job),
-            description_html=html.unescape(job.get("content") or ""),
+            description_html=html.unescape(text_field(job.get("content")) or ""),
             posted_at=job.get("first_published"),
             extras=extras(job),
         )
@@ -65,7 +65,7 @@ def department(job: dict) -> str | None:
     """The first department's name (departments come only with ``content=true``)."""
     departments = job.get("departments") or []
     first = departments[0] if departments and isinstance(departments[0], dict) else {}
-    return first.get("name")
+    return text_field(first.get("name"))
 
 
 def metadata_value(job: dict, names: set[str]) -> str | None:

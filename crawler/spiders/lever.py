@@ -18,7 +18,7 @@ from scrapy.http import Response
 from w3lib.url import add_or_replace_parameter
 
 from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider
+from crawler.spiders.board import BoardSpider, text_field
 from jobtrend.config import SourceConfig
 
 REMOTE_BY_WORKPLACE = {"remote": True, "onsite": False, "on-site": False, "hybrid": False}
@@ -61,13 +61,13 @@ class LeverSpider(BoardSpider):
         return self.new_item(
             source,
             external_id,
-            url=job.get("hostedUrl"),
+            url=text_field(job.get("hostedUrl")),
             title=(job.get("text") or "").strip(),
             company=source.company or source.key,
             location=location(categories),
             remote=remote(job, categories),
-            employment_type=categories.get("commitment"),
-            department=categories.get("department") or categories.get("team"),
+            employment_type=text_field(categories.get("commitment")),
+            department=text_field(categories.get("department")) or text_field(categories.get("team")),
             description_html=description_html(job),
             posted_at=posted_at(job.get("createdAt")),
             extras=extras(job, categories),
@@ -99,7 +99,8 @@ def description_html(job: dict) -> str:
     parts = [job.get("description") or ""]
     for entry in job.get("lists") or ():
         if isinstance(entry, dict):
-            parts.append(f"<h3>{entry.get('text') or ''}</h3><ul>{entry.get('content') or ''}</ul>")
+            heading, items = text_field(entry.get("text")) or "", text_field(entry.get("content")) or ""
+            parts.append(f"<h3>{heading}</h3><ul>{items}</ul>")
     parts.append(job.get("additional") or "")
     return "".join(p for p in parts if isinstance(p, str))
 

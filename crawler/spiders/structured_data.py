@@ -39,7 +39,7 @@ from w3lib.url import canonicalize_url
 
 from crawler.items import JobPosting
 from crawler.linked_data import extract_job_postings
-from crawler.spiders.board import SourceResult, failure_reason, resolve_sources
+from crawler.spiders.board import SourceResult, failure_reason, fit_id, resolve_sources
 from jobtrend.config import SourceConfig
 
 FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|gz|png|jpe?g|gif|svg|webp|ico|css|js|mp[34]|mov|xml)$", re.I)
@@ -257,7 +257,7 @@ class StructuredDataSpider(scrapy.Spider):
         A posting the hook drops is not seen (so a stored copy is closed by a complete crawl)."""
         item = JobPosting(source_kind=self.name, source_key=site.source.key, **fields)
         for processed in self.post_process_item(item, response, fields):
-            external_id = processed["external_id"]
+            external_id = processed["external_id"] = fit_id(processed["external_id"])
             site.seen.add(external_id)
             if external_id in site.emitted:
                 self.count(site, "duplicate_posting")

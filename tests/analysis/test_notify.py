@@ -8,11 +8,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-import email
-import email.policy
 import json
 import logging
-import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -36,29 +33,10 @@ from jobtrend.config import ConfigError, EmailSettings, NotifySettings, load_con
 from jobtrend.db import make_engine, session_factory
 from jobtrend.models import Outbox, utcnow
 from tests.jobtrend.test_config import write_config
+from tests.local_servers import Inbox, free_port
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\x00" * 32).decode()
 PASSWORD = "s3cret-Pa55word-xyz"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self):
-        self.messages: list[email.message.EmailMessage] = []
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.envelopes.append(envelope)
-        self.messages.append(email.message_from_bytes(envelope.original_content or envelope.content,
-                                                      policy=email.policy.default))
-        return "250 Message accepted for delivery"
 
 
 class Authenticator:

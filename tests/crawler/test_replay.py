@@ -125,3 +125,80 @@ def test_query_specific_recordings_and_content_types(tmp_path):
         assert get("/api/v1/search?tags=story%2Cauthor_whoishiring&page=1")[1] == '{"page": 1}'
         assert get("/api/v1/search?page=2")[1] == '{"any": true}'
         assert get("/careers/ml-engineer") == ("text/html; charset=utf-8", "<html>job</html>")
+
+
+# --- late, slow and unsized answers; chaos mode ------------------------------------------------------------------
+
+def raw_get(server: ReplayServer, path: str) -> tuple[bytes, list[int]]:
+    """The raw HTTP answer to GET ``path`` and the sizes of the reads it came in (to see a slow body arrive)."""
+    import socket
+
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks), [len(c) for c in chunks]
+
+
+def test_a_response_can_come_late_slowly_or_without_a_length(root):
+    body = json.dumps({"jobs": list(range(2000))}).encode()
+    overrides = {"/late": ReplayResponse(200, b"{}", delay=0.3),
+                 "/slow": ReplayResponse(200, body, slow_body=0.5),
+                 "/unsized": ReplayResponse(200, body, content_length=False)}
+    with ReplayServer(root, overrides) as server:
+        assert get(server.url + "/late")[2] == b"{}"
+        answer, reads = raw_get(server, "/slow")
+        assert answer.endswith(body) and len(reads) >= 5  # the body came in pieces
+        answer, _ = raw_get(server, "/unsized")
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        assert b"content-length" not in head.lower() and rest == body
+
+
+def test_chaos_picks_one_fault_per_path_from_the_seed_alone():
+    from crawler.replay import FAULTS, Chaos
+
+    paths = [f"/posting-api/job-board/board{i}" for i in range(400)]
+    chaos = Chaos(seed=3, rate=0.5)
+    faults = [chaos.fault_for(p) for p in paths]
+    assert faults == [Chaos(seed=3, rate=0.5).fault_for(p) for p in paths]  # reproducible
+    assert faults != [Chaos(seed=4, rate=0.5).fault_for(p) for p in paths]  # the seed matters
+    assert set(faults) == {None, *FAULTS} and 150 < faults.count(None) < 250
+    assert chaos.fault_for("/robots.txt") is None
+    assert {Chaos(seed=3, rate=0).fault_for(p) for p in paths} == {None}
+
+
+def test_chaos_faults_distort_the_recorded_answer(root):
+    from crawler.replay import Chaos
+
+    good = ReplayResponse(200, json.dumps({"jobs": list(range(50))}))
+    cases = {fault: Chaos(seed=1, faults=(fault,), rate=1.0, oversize_bytes=10_000) for fault in
+             ("http_429", "http_500", "http_503", "flaky_503", "slow_body", "truncated", "oversized")}
+    assert cases["http_429"].apply("/b", good, 1).status == 429
+    assert cases["http_429"].apply("/b", good, 1).headers == {"Retry-After": "1"}
+    assert [cases["http_503"].apply("/b", good, n).status for n in (1, 2)] == [503, 503]
+    assert [cases["flaky_503"].apply("/b", good, n).status for n in (1, 2)] == [503, 200]
+    assert cases["slow_body"].apply("/b", good, 1).slow_body > 0
+    truncated = cases["truncated"].apply("/b", good, 1).payload()
+    with pytest.raises(ValueError):
+        json.loads(truncated)
+    oversized = cases["oversized"].apply("/b", good, 1).payload()
+    assert len(oversized) > 10_000 and json.loads(oversized) == json.loads(good.payload())  # only padded
+    with ReplayServer(root, chaos=cases["flaky_503"]) as server:
+        assert [get(server.url + "/posting-api/job-board/plain")[0] for _ in range(2)] == [503, 200]
+        assert get(server.url + "/robots.txt")[0] == 200  # robots.txt is never broken
+
+
+def test_command_line_chaos_mode(root):
+    proc = subprocess.Popen([sys.executable, "-m", "crawler.replay", str(root), "--chaos", "5", "--chaos-rate", "1"],
+                            cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert "with chaos" in line
+        url = line.split(" at ")[1].split()[0]
+        statuses = {get(f"{url}/posting-api/job-board/b{i}")[0] for i in range(30)}
+        assert statuses - {200, 404}  # some answers are broken on purpose
+    finally:
+        proc.terminate()
+        proc.wait(10)

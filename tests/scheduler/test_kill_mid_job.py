@@ -22,7 +22,7 @@ from analysis.notify import enqueue
 from jobtrend.db import make_engine, migrate, session_factory
 from jobtrend.models import JobRun, Outbox
 from scheduler.service import stored_jobs
-from tests.analysis.test_notify import free_port
+from tests.local_servers import free_port
 from tests.scheduler.test_service import TIMEOUT, wait_for, write_config
 
 CHILD = """

@@ -1,0 +1,1 @@
+"""Reliability tests: processes killed mid-work, a misbehaving replay server, fuzzed payloads, a busy database."""
