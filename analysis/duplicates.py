@@ -36,7 +36,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from jobtrend.models import Posting, Source
+from jobtrend.models import Posting, Source, utcnow
 
 
 def _words(text: str) -> frozenset[str]:
@@ -364,10 +364,11 @@ def dedupe(engine: Engine, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, batch
                if current[pid] != cid]
     if changes:
         statement = (update(Posting.__table__).where(Posting.__table__.c.id == bindparam("posting_id"))
-                     .values(duplicate_of_id=bindparam("canonical")))
+                     .values(duplicate_of_id=bindparam("canonical"), duplicate_changed_at=bindparam("now")))
         with engine.begin() as conn:  # all at once: a half-written run could leave a chain behind
+            now = utcnow()  # the trend recompute re-reads the weeks of postings changed after its last run
             for start in range(0, len(changes), batch_size):
-                conn.execute(statement, changes[start:start + batch_size])
+                conn.execute(statement, [{**change, "now": now} for change in changes[start:start + batch_size]])
     duplicates = [cid for cid in wanted.values() if cid is not None]
     texts_read = sum(1 for r in records if r.text)
     return DedupeResult(len(records), texts_read, len(duplicates), len(set(duplicates)), len(changes),

@@ -207,7 +207,7 @@ def compute_trends(engine: Engine, *, full: bool = False, cohort: str | None = N
             n, k = _count_n_and_k(conn, cohorts, None)
             touched = {c: set(n[c]) | set(stored[c]) for c in cohorts}
         else:
-            touched = _touched_weeks(conn, cohorts, _count_n(conn, cohorts), stored, last)
+            touched = _touched_weeks(conn, cohorts, last)
             needed = {week for weeks in touched.values() for week in weeks}
             if not needed:
                 n, k = {c: {} for c in cohorts}, {c: {} for c in cohorts}
@@ -241,33 +241,33 @@ def _stored(conn: Connection, cohorts: Sequence[str]
     return stored, last
 
 
-def _touched_weeks(conn: Connection, cohorts: Sequence[str], current: dict[str, dict[dt.date, int]],
-                   stored: dict[str, dict[dt.date, int]], last: dict[str, dt.datetime | None]
+def _touched_weeks(conn: Connection, cohorts: Sequence[str], last: dict[str, dt.datetime | None]
                    ) -> dict[str, set[dt.date]]:
-    """Per cohort, the weeks with postings analysed or classified since the cohort's last computation, or whose
-    n no longer matches; every current week of a cohort never computed. A classification counts whatever its
-    role: a posting moved from one role to the other touches its week in both role cohorts."""
+    """Per cohort, the weeks with postings analysed, classified or marked (un)duplicate since the cohort's last
+    computation; every current week of a cohort never computed. A classification counts whatever its role: a
+    posting moved from one role to the other touches its week in both role cohorts.
+
+    Each of the three times has an index, so this reads only the rows changed since the last run. Nothing else
+    jobtrend does changes which postings a week measures (a re-crawl keeps a posting's week; a changed text is
+    analysed again); a row deleted or edited by hand is found by ``jobtrend trends --full``."""
     known = [moment for moment in last.values() if moment is not None]
-    analysed: dict[dt.date, dt.datetime] = {}
-    classified: dict[dt.date, dt.datetime] = {}
+    changed: list[dict[dt.date, dt.datetime]] = []
     if known:
         since = min(known)
-        analysed = _latest_by_week(conn, select(Posting.posted_week, Posting.analyzed_at.label("moment"))
-                                   .where(Posting.analyzed_at > since))
-        classified = _latest_by_week(conn, select(Posting.posted_week, Classification.classified_at.label("moment"))
-                                     .join(Classification, Classification.posting_id == Posting.id)
-                                     .where(Classification.classified_at > since))
-    touched = {}
-    for c in cohorts:
-        if last[c] is None:
-            touched[c] = set(current[c])
-            continue
-        weeks = {week for week in set(current[c]) | set(stored[c])
-                 if current[c].get(week, 0) != stored[c].get(week, 0)}
-        weeks |= {week for week, moment in analysed.items() if moment > last[c]}
-        weeks |= {week for week, moment in classified.items() if moment > last[c]}
-        touched[c] = weeks
-    return touched
+        changed = [
+            _latest_by_week(conn, select(Posting.posted_week, Posting.analyzed_at.label("moment"))
+                            .where(Posting.analyzed_at > since)),
+            _latest_by_week(conn, select(Posting.posted_week, Classification.classified_at.label("moment"))
+                            .join(Classification, Classification.posting_id == Posting.id)
+                            .where(Classification.classified_at > since)),
+            _latest_by_week(conn, select(Posting.posted_week, Posting.duplicate_changed_at.label("moment"))
+                            .where(Posting.duplicate_changed_at > since)),
+        ]
+    never = [c for c in cohorts if last[c] is None]
+    current = _count_n(conn, never) if never else {}
+    return {c: set(current[c]) if c in current
+            else {week for by_week in changed for week, moment in by_week.items() if moment > last[c]}
+            for c in cohorts}
 
 
 TREND_COLUMNS = ("period_start", "cohort", "framework_id", "n_postings", "n_mentioning", "share", "ci_low",

@@ -137,6 +137,7 @@ class Posting(Base):
         Index("ix_postings_measured", "id", "posted_week", sqlite_where=text(MEASURED_POSTING),
               postgresql_where=text(MEASURED_POSTING)),
         Index("ix_postings_analyzed_at", "analyzed_at"),
+        Index("ix_postings_duplicate_changed_at", "duplicate_changed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -157,6 +158,9 @@ class Posting(Base):
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("postings.id", ondelete="SET NULL"))
+    # when deduplication last set or cleared duplicate_of_id: the incremental trend recompute finds the weeks
+    # whose measured postings changed this way without counting every week again
+    duplicate_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     analyzed_hash: Mapped[str | None] = mapped_column(String(64))
     analyzed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

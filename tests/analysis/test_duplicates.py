@@ -198,8 +198,16 @@ def test_dedupe_twice_changes_nothing(engine):
     _posting(engine, source, text=ML_ROLE, title="ML Engineer - Remote")
     assert dedupe(engine).changed == 1
     before = _duplicate_of(engine)
+    changed_at = _duplicate_changed_at(engine)
+    assert sum(moment is not None for moment in changed_at.values()) == 1  # only the duplicate's link changed
     assert dedupe(engine).changed == 0
     assert _duplicate_of(engine) == before
+    assert _duplicate_changed_at(engine) == changed_at  # an unchanged link keeps its time
+
+
+def _duplicate_changed_at(engine) -> dict[int, dt.datetime | None]:
+    with engine.connect() as conn:
+        return dict(conn.execute(select(Posting.id, Posting.duplicate_changed_at)).all())
 
 
 def test_an_earlier_copy_crawled_later_takes_over_without_chains(engine):
@@ -225,7 +233,7 @@ def test_a_job_on_hn_and_on_an_ashby_board_counts_once_in_trend_points(engine):
     assert _n_postings(engine) == {W42: 2}  # counted twice before deduplication
 
     dedupe(engine)
-    compute_trends(engine)  # incremental: n changed, so the week is recomputed
+    assert compute_trends(engine).weeks == (W42,)  # incremental: dedupe's duplicate_changed_at touches the week
 
     assert _n_postings(engine) == {W42: 1}
     with engine.connect() as conn:
