@@ -39,9 +39,11 @@ COMPANY_MAX_WORDS = 5  # a longer first field is a sentence, not a name
 SENTENCE_END_RE = re.compile(r"(?:(?<=[a-z]{3})|(?<=\)))[.!?]\s+(?=[A-Z])")
 # where a field after the first runs on into the description: "... We're a ...", "Full-time Ionworks builds ..."
 # (the company named again as a sentence's subject)
-RUN_ON = r"\s(?=(?:We|We're|We’re|Our|I'm|I’m|Hi|Hello)\b{subject})"
+# where a field runs on into the description: a space before "We ...", or before the company's name and a verb
+RUN_ON_RE = re.compile(r"\s(?=(?:We|We're|We’re|Our|I'm|I’m|Hi|Hello)\b)")
 SUBJECT_VERBS = (r"(?:is|are|was|has|builds|helps|makes|provides|equips|connects|develops|creates|offers|powers|"
                  r"enables|delivers|designs|serves|brings|turns|uses|works|combines|raises|operates|transforms)\b")
+VERB_AFTER_RE = re.compile(r"\s+" + SUBJECT_VERBS)
 NOTE_RE = re.compile(r"\b(citizenship|sponsorship|visa|clearance|required|authori[sz]ation|relocation|benefits|"
                      r"series [a-e]|funding|funded|yc)\b", re.I)
 URL_RE = re.compile(r"https?://\S+|\bwww\.\S+", re.I)
@@ -224,15 +226,30 @@ def split_fields(line: str) -> list[str]:
             parts = pieces
             break
     name = PARENS_RE.sub("", parts[0]).strip()
-    names = {re.escape(name), re.escape(name.split()[0])} if name else set()
-    run_on = re.compile(RUN_ON.format(subject="".join(f"|{n}\\s+(?={SUBJECT_VERBS})" for n in names)))
+    names = {name, name.split()[0]} if name else set()
     fields = []
     for position, part in enumerate(parts):
         part = SENTENCE_END_RE.split(part.strip(), maxsplit=1)[0]
         if position > 0:
-            part = run_on.split(part, maxsplit=1)[0]
+            part = part[:run_on_at(part, names)]
         fields.append(part.strip(FIELD_STRIP))
     return [f for f in fields if f]
+
+
+def run_on_at(part: str, names: set[str]) -> int:
+    """Where ``part`` runs on into the description: the first whitespace before "We", "Our", "Hi", ... or
+    before one of ``names`` followed by a verb ("Acme builds ..."); ``len(part)`` when it does not. Plain
+    string search for the names: a pattern per line would be compiled per line (Python caches 512)."""
+    pronoun = RUN_ON_RE.search(part)
+    cut = pronoun.start() if pronoun else len(part)
+    for name in names:
+        start = part.find(name, 1)
+        while 0 < start < cut:
+            if part[start - 1].isspace() and VERB_AFTER_RE.match(part, start + len(name)):
+                cut = start - 1
+                break
+            start = part.find(name, start + 1)
+    return cut
 
 
 def strip_links(text: str) -> str:

@@ -186,6 +186,10 @@ def test_separators_in_order_of_precedence(line, fields):
     ("Aqora | Paris (HQ) or Remote (Europe) We're building the go-to hub", ["Aqora", "Paris (HQ) or Remote (Europe)"]),
     ("Splasy Sports is hiring - REMOTE (US). We are a rapidly growing operator.",
      ["Splasy Sports is hiring", "REMOTE (US)"]),
+    ("Deep Labs | Remote Deep is a lab | Deep Labs builds", ["Deep Labs", "Remote", "Deep Labs builds"]),  # first word
+    ("Acme | Berlin Acme-ish is fine Our team", ["Acme", "Berlin Acme-ish is fine"]),  # a verb must follow the name
+    ("Acme | Berlin Acme  helps Hi there", ["Acme", "Berlin"]),  # the earliest cut wins
+    ("Acme | AcmeAcme is here", ["Acme", "AcmeAcme is here"]),  # the name must follow whitespace
 ])
 def test_a_field_running_on_into_the_description_is_cut(line, fields):
     assert split_fields(line) == fields
