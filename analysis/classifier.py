@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
@@ -206,7 +207,7 @@ class RoleModel:
 
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes saving never share one
         skops.io.dump({"format": MODEL_FORMAT, "version": self.version, "meta": json.dumps(self.meta),
                        "relevance": self.relevance, "role": self.role}, tmp)
         tmp.replace(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -21,11 +22,21 @@ REPLAY_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRE
 DEMO_MODEL = REPO_ROOT / "data" / "models" / "demo-roles.skops"
 
 
+def demo_model(database_url: str) -> Path:
+    """The demo's role model for ``database_url``: ``DEMO_MODEL`` for the default demo database, a file of
+    its own for any other, so that demos on two databases at once (the tests build one on SQLite and one on
+    PostgreSQL) never remove or overwrite the model the other is about to load."""
+    if database_url == f"sqlite:///{DEMO_DB}":
+        return DEMO_MODEL
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:12]
+    return DEMO_MODEL.with_name(f"{DEMO_MODEL.stem}-{digest}{DEMO_MODEL.suffix}")
+
+
 def demo_config(config: Config, database_url: str) -> Config:
     """The user's configuration with the bundled boards as sources, the demo database and the demo's own role
     model (retrained on every run, so it always matches the code and the bundled corpus)."""
     return dataclasses.replace(config, database_url=database_url, sources=load_sources(DEMO_DIR / "sources.toml"),
-                               classifier=dataclasses.replace(config.classifier, model=str(DEMO_MODEL)))
+                               classifier=dataclasses.replace(config.classifier, model=str(demo_model(database_url))))
 
 
 DEMO_REPORT_DIR = REPO_ROOT / "demo-output"
@@ -88,7 +99,7 @@ def demo(app: AppContext, database_url: str | None) -> None:
         remove_sqlite_files(DEMO_DB)
         database_url = f"sqlite:///{DEMO_DB}"
     config = demo_config(app.config, database_url)
-    DEMO_MODEL.unlink(missing_ok=True)
+    config.model_path.unlink(missing_ok=True)
 
     click.secho("1/6 init", bold=True)
     counts = initialise(config)
