@@ -1,7 +1,8 @@
 """Database access: engines (read-write and read-only), migrations, and syncing config into tables.
 
-SQLite runs in WAL mode with foreign keys on and a busy timeout; PostgreSQL needs nothing special. Nothing here
-assumes one database or the other except where a dialect demands it (read-only connections, insert-or-ignore).
+SQLite runs in WAL mode with foreign keys on and a busy timeout; PostgreSQL gets a lock timeout of the same
+length. Nothing here assumes one database or the other except where a dialect demands it (read-only
+connections, insert-or-ignore).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from jobtrend.models import Framework, Source
 
 ALEMBIC_DIR = REPO_ROOT / "alembic"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL's counterpart: a statement waiting this long for a lock (a migration's ALTER behind a stuck
+# transaction, two writers on one row) fails with "canceling statement due to lock timeout" instead of hanging
+POSTGRES_LOCK_TIMEOUT_MS = 30_000
 
 
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
@@ -26,8 +30,12 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, read_only)
     connect_args = {}
-    if read_only and parsed.get_backend_name() == "postgresql":
-        connect_args["options"] = "-c default_transaction_read_only=on"
+    if parsed.get_backend_name() == "postgresql":
+        options = [parsed.query.get("options"), f"-c lock_timeout={POSTGRES_LOCK_TIMEOUT_MS}"]
+        if read_only:
+            options.append("-c default_transaction_read_only=on")
+        connect_args["options"] = " ".join(o for o in options if o)  # after any the URL sets, so ours win
+        parsed = parsed.difference_update_query(["options"])
     return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
 
 

@@ -7,6 +7,7 @@ Commands live in one module per area (``database``, ``pipeline``, ``demo``); eac
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +57,24 @@ class JobtrendGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             detail = exc.orig if isinstance(exc, DBAPIError) else exc
-            message = (str(detail).strip().splitlines() or [type(detail).__name__])[0]
-            raise click.ClickException(f"database error: {message}") from None
+            raise click.ClickException(f"database error: {first_line(detail)}") from None
+        except Exception as exc:
+            if not is_driver_error(exc):
+                raise
+            raise click.ClickException(f"database error: {first_line(exc)}") from None
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def is_driver_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a DB-API error raised by the driver itself, not wrapped by SQLAlchemy (a COPY or a
+    cursor used directly, as the trend writer on PostgreSQL does)."""
+    import sqlite3
+
+    psycopg = sys.modules.get("psycopg")
+    return isinstance(exc, sqlite3.Error) or (psycopg is not None and isinstance(exc, psycopg.Error))
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
