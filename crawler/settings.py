@@ -80,6 +80,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 500,
+    "crawler.extensions.response_size.ResponseSizeExtension": 510,
 }
 ITEM_PIPELINES = {
     "crawler.pipelines.clean_html.CleanHtmlPipeline": 100,

@@ -30,6 +30,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawler.extensions.response_size import TOO_LARGE_META
 from crawler.items import JobPosting
 from jobtrend.config import SourceConfig, load_config
 from jobtrend.models import Posting
@@ -164,7 +165,22 @@ def failure_reason(failure: Failure) -> str:
         return f"http_{failure.value.response.status}"
     if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
         return "robots_txt_forbidden"
+    request = getattr(failure, "request", None)  # set by Scrapy on a download failure
+    if is_too_large(failure.value) or (request is not None and request.meta.get(TOO_LARGE_META)):
+        return TOO_LARGE
     return f"download_error:{failure.type.__name__}"
+
+
+TOO_LARGE = "too_large"  # a body over crawl.download_maxsize, as sent or once decompressed
+
+
+def is_too_large(exc: BaseException) -> bool:
+    """Whether Scrapy refused a response for its size: a Content-Length or a streamed body over
+    DOWNLOAD_MAXSIZE (DownloadCancelledError, "... larger than download max size ..."), or a body growing
+    past it while decompressed (IgnoreRequest from HttpCompressionMiddleware, "exceeded DOWNLOAD_MAXSIZE")."""
+    message = str(exc)
+    return "download max size" in message or "DOWNLOAD_MAXSIZE" in message or (
+        type(exc).__name__ == "_DecompressionMaxSizeExceeded")
 
 
 def decode_board(body: bytes) -> tuple[list, str | None]:

@@ -39,7 +39,7 @@ from w3lib.url import canonicalize_url
 
 from crawler.items import JobPosting
 from crawler.linked_data import extract_job_postings
-from crawler.spiders.board import SourceResult, failure_reason, fit_id, resolve_sources
+from crawler.spiders.board import TOO_LARGE, SourceResult, failure_reason, fit_id, is_too_large, resolve_sources
 from jobtrend.config import SourceConfig
 
 FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|gz|png|jpe?g|gif|svg|webp|ico|css|js|mp[34]|mov|xml)$", re.I)
@@ -194,7 +194,7 @@ class StructuredDataSpider(scrapy.Spider):
                 yield from self.parse_html(response, site, page)
         except Exception as exc:  # one unreadable page must not stall the source
             self.logger.warning("%s page %s unreadable: %r", self.name, response.url, exc)
-            self.page_error(site, page, f"unreadable:{type(exc).__name__}")
+            self.page_error(site, page, TOO_LARGE if is_too_large(exc) else f"unreadable:{type(exc).__name__}")
         yield from self.page_done(site)
 
     def parse_html(self, response: Response, site: SiteCrawl, page: Page) -> Iterator[JobPosting | scrapy.Request]:

@@ -26,7 +26,7 @@ MAX_BODY = 500_000  # boards larger than this are left out (time)
 DOWNLOAD_MAXSIZE = 1024 * 1024
 CHAOS = Chaos(seed=11, rate=0.6, oversize_bytes=DOWNLOAD_MAXSIZE)
 EXPECTED_ERROR = {"http_429": "http_429", "http_500": "http_500", "http_503": "http_503", "truncated": "invalid_json",
-                  "oversized": "download_error:DownloadCancelledError",  # over DOWNLOAD_MAXSIZE: cancelled
+                  "oversized": "too_large",  # over DOWNLOAD_MAXSIZE: cancelled
                   "flaky_503": None, "slow_body": None, None: None}
 SETTINGS = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16",
             "-s", f"DOWNLOAD_MAXSIZE={DOWNLOAD_MAXSIZE}", "-s", "RETRY_TIMES=1"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, TimeoutError
@@ -66,6 +66,18 @@ def test_request_forbidden_by_robots_txt_is_named(spider):
     assert spider.source_results["render"].reason == "robots_txt_forbidden"
     errback_with(spider, IgnoreRequest("something else"))
     assert spider.source_results["render"].reason == "download_error:IgnoreRequest"
+
+
+@pytest.mark.parametrize(("exc", "reason"), [
+    (DownloadCancelledError("Expected to receive 9000 bytes which is larger than download max size (100) in "
+                            "request <GET http://x>."), "too_large"),
+    (IgnoreRequest("Ignored response <200 http://x> because its body (10 B compressed, 200 B decompressed so far) "
+                   "exceeded DOWNLOAD_MAXSIZE (100 B) during decompression."), "too_large"),
+    (DownloadCancelledError("cancelled by the engine"), "download_error:DownloadCancelledError"),
+])
+def test_a_body_over_the_size_limit_is_named_too_large(spider, exc, reason):
+    errback_with(spider, exc)
+    assert spider.source_results["render"].reason == reason
 
 
 def test_failure_is_logged_with_the_board_name(spider, caplog):
