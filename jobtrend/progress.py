@@ -6,8 +6,9 @@ the one this module yields::
     with progress_bar("mentions") as update:
         analyze(engine, frameworks, progress=update)
 
-The bar is shown only when its console is a terminal, ``CI`` is not set and logging is not verbose (``-v``
-writes log lines that a redrawn bar would garble); otherwise the callback does nothing.
+The bar is shown only when its console is a terminal, ``CI`` is not set, logging is not verbose (``-v``
+writes log lines that a redrawn bar would garble) and the code does not run as a scheduler job (inside
+:func:`bars_off`: a scheduler in a terminal writes log lines too); otherwise the callback does nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -27,8 +29,23 @@ def _quiet(_done: int, _total: int) -> None:
     """The callback when no bar is shown."""
 
 
+_bars_off: ContextVar[bool] = ContextVar("jobtrend_bars_off", default=False)
+
+
+@contextmanager
+def bars_off() -> Iterator[None]:
+    """No bar inside this block (in this thread or task): scheduler jobs run in it."""
+    token = _bars_off.set(True)
+    try:
+        yield
+    finally:
+        _bars_off.reset(token)
+
+
 def bars_wanted(console: Console) -> bool:
-    """Whether a bar belongs on ``console``: a terminal, not CI, logging not verbose."""
+    """Whether a bar belongs on ``console``: a terminal, not CI, logging not verbose, not in :func:`bars_off`."""
+    if _bars_off.get():
+        return False
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         return False
     if logging.getLogger().getEffectiveLevel() < logging.WARNING:

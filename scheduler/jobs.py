@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jobtrend.config import SCHEDULER_JOBS, Config, load_config
+from jobtrend.progress import bars_off
 
 logger = logging.getLogger(__name__)
 
@@ -170,7 +171,8 @@ def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -
         return "failed"
     logger.info("job %s started (job_runs id %s)", name, run_id)
     try:
-        details = func(config)
+        with bars_off():  # a job logs; a progress bar redrawn among the log lines would garble them
+            details = func(config)
     except BaseException as exc:  # noqa: BLE001 - a job's failure is recorded, never raised into the scheduler
         if not isinstance(exc, Exception):
             logger.error("job %s interrupted: %s", name, error_line(exc))

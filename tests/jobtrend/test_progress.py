@@ -67,3 +67,27 @@ def test_analyze_and_classify_report_progress_up_to_their_totals(engine, role_mo
     seen.clear()
     classified = classify_postings(engine, role_model, batch_size=3, progress=lambda d, t: seen.append((d, t)))
     assert classified.classified == 7 and seen[0] == (0, 7) and seen[-1] == (7, 7)
+
+
+def test_no_bar_inside_bars_off_and_a_bar_again_after(not_ci):
+    from jobtrend.progress import bars_off
+
+    inside, after = io.StringIO(), io.StringIO()
+    with bars_off():
+        _drive(Console(file=inside, force_terminal=True, width=100))
+    _drive(Console(file=after, force_terminal=True, width=100))
+    assert inside.getvalue() == "" and "250/250" in after.getvalue()
+
+
+def test_a_scheduler_job_draws_no_bar_on_a_terminal(not_ci, monkeypatch, tmp_path):
+    """run_job runs every job inside bars_off: a scheduler started in a terminal logs, and a bar would garble it."""
+    from jobtrend.db import migrate
+    from scheduler import jobs
+    from tests.scheduler.test_service import write_config
+
+    out = io.StringIO()
+    monkeypatch.setitem(jobs.JOBS, "trends", lambda config: _drive(Console(file=out, force_terminal=True)) or {})
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    migrate(url)
+    assert jobs.run_job("trends", write_config(tmp_path / "config", url)) == "ok"
+    assert out.getvalue() == ""
