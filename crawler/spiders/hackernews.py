@@ -37,7 +37,7 @@ import datetime as dt
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -102,10 +102,15 @@ class HackerNewsSpider(BoardSpider):
     api_base_setting = "HN_ALGOLIA_API_BASE"
     hits_per_page = 1000  # Algolia's maximum
 
-    def __init__(self, *args: Any, since: str | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, since: str | None = None,
+                 on_thread: Callable[[int, int], None] | None = None, **kwargs: Any):
+        """``since``: backfill every thread from this month ("YYYY-MM") on. ``on_thread(done, total)``: called
+        when threads are chosen and after each thread is read or fails, over all sources (a progress bar)."""
         super().__init__(*args, **kwargs)
         self.since = since
         self.progress: dict[str, Progress] = {}
+        self.on_thread = on_thread or (lambda _done, _total: None)
+        self.threads_done = self.threads_total = 0
 
     def board_url(self, base: str, key: str, before: int | None = None) -> str:
         """The search for the account's stories, newest first; ``before`` slices past Algolia's 1000-hit cap."""
@@ -170,6 +175,8 @@ class HackerNewsSpider(BoardSpider):
         chosen = choose_threads(threads, since=self.since, floor=self.floor(source, progress),
                                 crawled=set(progress.crawled))
         progress.chosen, progress.pending = len(chosen), {t.story_id: t for t in chosen}
+        self.threads_total += len(chosen)
+        self.on_thread(self.threads_done, self.threads_total)
         self.crawler.stats.set_value(f"jobtrend/source/{source.label}/threads_listed", len(threads))
         self.logger.info("%s: %d threads listed, reading %d (%s)", source.label, len(threads), len(chosen),
                          ", ".join(t.month for t in chosen[:6]) + (" ..." if len(chosen) > 6 else ""))
@@ -238,7 +245,9 @@ class HackerNewsSpider(BoardSpider):
 
     def thread_done(self, source: SourceConfig, thread: Thread) -> None:
         progress = self.progress[source.key]
-        progress.pending.pop(thread.story_id, None)
+        if progress.pending.pop(thread.story_id, None) is not None:
+            self.threads_done += 1
+            self.on_thread(self.threads_done, self.threads_total)
         if not progress.pending:
             self.finish_source(source)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -55,6 +56,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
         jobtrend crawl --replay data/demo          # offline, recorded responses
     """
     from crawler.run import run_crawl
+    from jobtrend.progress import progress_bar
 
     extra = {}
     for item in settings:
@@ -63,9 +65,11 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         extra[name] = value
     try:
-        summary = run_crawl(app.config, kinds=kinds or None, keys=list(keys) or None, api_base=api_base,
-                            replay_dir=replay_dir, extra_settings=extra,
-                            spider_args={"hackernews": {"since": since}} if since else None)
+        # a backfill reads one thread per month, back to 2011: a bar counts them (a plain crawl reads one or two)
+        with progress_bar("Hacker News threads") if since else nullcontext() as update:
+            summary = run_crawl(app.config, kinds=kinds or None, keys=list(keys) or None, api_base=api_base,
+                                replay_dir=replay_dir, extra_settings=extra,
+                                spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(crawl_summary_table(summary))
