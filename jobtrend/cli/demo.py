@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -22,21 +24,24 @@ REPLAY_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRE
 DEMO_MODEL = REPO_ROOT / "data" / "models" / "demo-roles.skops"
 
 
-def demo_model(database_url: str) -> Path:
-    """The demo's role model for ``database_url``: ``DEMO_MODEL`` for the default demo database, a file of
-    its own for any other, so that demos on two databases at once (the tests build one on SQLite and one on
-    PostgreSQL) never remove or overwrite the model the other is about to load."""
+@contextmanager
+def demo_model(database_url: str) -> Iterator[Path]:
+    """Where the demo keeps its role model while it runs: ``DEMO_MODEL`` for the default demo database (it stays
+    for later commands on data/demo.db), a temporary folder removed afterwards for any other database. Two demos
+    at once (the tests build one on SQLite and one on PostgreSQL) then never remove or overwrite the model the
+    other is about to load, and no 90 MB model is left behind per database."""
     if database_url == f"sqlite:///{DEMO_DB}":
-        return DEMO_MODEL
-    digest = hashlib.sha256(database_url.encode()).hexdigest()[:12]
-    return DEMO_MODEL.with_name(f"{DEMO_MODEL.stem}-{digest}{DEMO_MODEL.suffix}")
+        yield DEMO_MODEL
+        return
+    with tempfile.TemporaryDirectory(prefix="jobtrend-demo-model-") as folder:
+        yield Path(folder) / DEMO_MODEL.name
 
 
-def demo_config(config: Config, database_url: str) -> Config:
+def demo_config(config: Config, database_url: str, model: Path) -> Config:
     """The user's configuration with the bundled boards as sources, the demo database and the demo's own role
-    model (retrained on every run, so it always matches the code and the bundled corpus)."""
+    model ``model`` (retrained on every run, so it always matches the code and the bundled corpus)."""
     return dataclasses.replace(config, database_url=database_url, sources=load_sources(DEMO_DIR / "sources.toml"),
-                               classifier=dataclasses.replace(config.classifier, model=str(demo_model(database_url))))
+                               classifier=dataclasses.replace(config.classifier, model=str(model)))
 
 
 DEMO_REPORT_DIR = REPO_ROOT / "demo-output"
@@ -98,8 +103,9 @@ def demo(app: AppContext, database_url: str | None) -> None:
     if database_url is None:
         remove_sqlite_files(DEMO_DB)
         database_url = f"sqlite:///{DEMO_DB}"
-    config = demo_config(app.config, database_url)
-    config.model_path.unlink(missing_ok=True)
+    model = click.get_current_context().with_resource(demo_model(database_url))
+    config = demo_config(app.config, database_url, model)
+    model.unlink(missing_ok=True)
 
     click.secho("1/6 init", bold=True)
     counts = initialise(config)
