@@ -13,13 +13,14 @@ Two postings are the same job when one of these holds (``docs/duplicates.md`` ha
   shingles (HN titles are free text, so only the text decides).
 
 Postings without a description are matched by links only: on the recorded boards, same company, title and
-location without text is a different requisition more often than not. The canonical posting of a group is
-the first in :func:`canonical_order`: one with text, then a company board over HN, then the earliest
-``posted_at``, then the lowest id. Postings are assigned in that order, each joining the group of its best
-match among those already assigned, so ``duplicate_of_id`` always names a canonical posting (no chains) and
-a comment linking two board postings cannot merge them. :func:`dedupe` recomputes everything from the stored
-postings (only blocks of two or more postings need their text) and writes only the rows that change, in one
-transaction: a second run changes nothing, and an earlier copy crawled later becomes the canonical of all.
+location without text is a different requisition more often than not. The canonical posting of a group is the
+first in :func:`canonical_order`: one with text, then a company board over HN, then the earliest ``posted_at``,
+then a board API's posting over a career page's, then the smaller external id. Postings are assigned in that
+order, each joining the group of its best match among those already assigned, so ``duplicate_of_id`` always names
+a canonical posting (no chains) and a comment linking two board postings cannot merge them. :func:`dedupe`
+recomputes everything from the stored postings (only blocks of two or more postings need their text) and writes
+only the rows that change, in one transaction: a second run changes nothing, and an earlier copy crawled later
+becomes the canonical of all.
 """
 
 from __future__ import annotations
@@ -262,9 +263,17 @@ class JobRecord:
         return ("board", self.company_key, self.title_key)
 
 
+# On a tie in posted_at (a career page's JSON-LD often copies the board API's timestamp to the millisecond),
+# the board API's posting wins over the career page's, then the smaller external id: never the row id, which
+# follows the order the concurrent spiders happened to store their postings in.
+KIND_RANK = {"jsonld": 1, "hackernews": 2}  # any other kind (the board APIs) ranks 0
+
+
 def canonical_order(record: JobRecord) -> tuple:
-    """Sort key: the first posting of a group in this order is its canonical posting."""
-    return (not record.has_text, record.aggregated, record.posted_at, record.id)
+    """Sort key: the first posting of a group in this order is its canonical posting. Every term but the last
+    is a property of the posting itself, so two crawls of the same boards pick the same canonical postings."""
+    return (not record.has_text, record.aggregated, record.posted_at, KIND_RANK.get(record.kind, 0),
+            record.external_id, str(record.source_id), record.id)
 
 
 def match(a: JobRecord, b: JobRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[float, str] | None:

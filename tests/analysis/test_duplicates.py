@@ -141,6 +141,20 @@ def test_canonical_is_the_earliest_posting_with_text_from_a_board_before_hn():
     assert assign_canonicals([comment, later_copy, first, textless]) == {3: None, 2: 3, 1: 3, 4: None}
 
 
+@pytest.mark.parametrize("ids", [(1, 2), (2, 1)])
+def test_on_a_posted_at_tie_the_board_api_wins_over_the_career_page_whatever_the_row_ids(ids):
+    """Career pages' JSON-LD often repeats the board API's timestamp; the concurrent spiders store in any order."""
+    board = record(ids[0], ML_ROLE, external_id=UUID)
+    page = record(ids[1], ML_ROLE, kind="jsonld", source="acme-careers", external_id=UUID)
+    assert assign_canonicals([page, board]) == {board.id: None, page.id: board.id}
+
+
+@pytest.mark.parametrize("ids", [(1, 2), (2, 1)])
+def test_on_a_full_tie_the_smaller_external_id_wins_whatever_the_row_ids(ids):
+    first, second = record(ids[0], ML_ROLE, external_id="a-1"), record(ids[1], ML_ROLE, external_id="b-2")
+    assert assign_canonicals([second, first]) == {first.id: None, second.id: first.id}
+
+
 def test_a_comment_linking_two_board_postings_does_not_merge_them():
     ml = record(1, ML_ROLE, external_id=UUID)
     sales = record(2, SALES_ROLE, title="Account Executive", external_id="9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d")
@@ -148,7 +162,7 @@ def test_a_comment_linking_two_board_postings_does_not_merge_them():
                      kind="hackernews", source="hn", company=None)
     canonical = assign_canonicals([comment, sales, ml])
     assert canonical[1] is None and canonical[2] is None
-    assert canonical[3] == 1  # the earlier of the two (ids break the tie in posted order)
+    assert canonical[3] == 1  # the first of the two (the smaller external id breaks the posted_at tie)
 
 
 def test_an_earlier_copy_arriving_later_becomes_canonical_without_chains():
