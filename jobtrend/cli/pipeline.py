@@ -40,7 +40,8 @@ def crawl_totals_line(summary: dict) -> str:
 @click.option("--replay", "replay_dir", type=click.Path(path_type=Path, file_okay=False, exists=True),
               help="Serve recorded responses from this folder on 127.0.0.1 and crawl those instead.")
 @click.option("--api-base", metavar="URL", help="Send every API request to this base URL (a replay server).")
-@click.option("--since", metavar="YYYY-MM", help="Hacker News: backfill every monthly thread from this month on.")
+@click.option("--since", metavar="YYYY-MM",
+              help="Hacker News: backfill every monthly thread from this month on (a progress bar on a terminal).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE", help="Override a Scrapy setting.")
 @pass_app
 def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -> None:
@@ -115,7 +116,8 @@ def run_analysis(config):
 
 
 @main.command()
-@click.option("--full", is_flag=True, help="Recompute every week, not only the weeks touched since last time.")
+@click.option("--full", is_flag=True, help=("Recompute every week, not only the weeks touched since last time "
+                                            "(also picks up rows deleted or edited by hand)."))
 @click.option("--cohort", type=click.Choice(COHORTS), default="all", show_default=True,
               help="Print this cohort's table: every AI role, AI Software Engineers or ML Engineers. "
                    "Every cohort is recomputed whatever this says.")

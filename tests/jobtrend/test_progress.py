@@ -79,15 +79,12 @@ def test_no_bar_inside_bars_off_and_a_bar_again_after(not_ci):
     assert inside.getvalue() == "" and "250/250" in after.getvalue()
 
 
-def test_a_scheduler_job_draws_no_bar_on_a_terminal(not_ci, monkeypatch, tmp_path):
+def test_a_scheduler_job_draws_no_bar_on_a_terminal(not_ci, monkeypatch, tmp_path, db_url):
     """run_job runs every job inside bars_off: a scheduler started in a terminal logs, and a bar would garble it."""
-    from jobtrend.db import migrate
     from scheduler import jobs
     from tests.scheduler.test_service import write_config
 
     out = io.StringIO()
     monkeypatch.setitem(jobs.JOBS, "trends", lambda config: _drive(Console(file=out, force_terminal=True)) or {})
-    url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    migrate(url)
-    assert jobs.run_job("trends", write_config(tmp_path / "config", url)) == "ok"
+    assert jobs.run_job("trends", write_config(tmp_path / "config", db_url)) == "ok"
     assert out.getvalue() == ""
