@@ -31,10 +31,11 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks._figures import figure  # noqa: E402
 from crawler.replay import ReplayServer  # noqa: E402
+from crawler.run import REPLAY_SETTINGS  # noqa: E402
 from jobtrend.db import migrate  # noqa: E402
 
 DEMO_BOARDS = REPO / "data" / "demo" / "posting-api" / "job-board"
-FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
+FAST = [arg for name, value in REPLAY_SETTINGS.items() for arg in ("-s", f"{name}={value}")]
 
 
 def demo_jobs() -> list[dict]:

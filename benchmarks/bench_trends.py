@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -43,6 +42,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import Engine, insert, select, update  # noqa: E402
 
 from benchmarks import synthetic  # noqa: E402
+from benchmarks._figures import figure as shared_figure  # noqa: E402
 from jobtrend.db import make_engine  # noqa: E402
 from jobtrend.models import Classification, Framework, Mention, Posting, utcnow  # noqa: E402
 
@@ -56,17 +56,9 @@ FLOOR = "one GROUP BY over mentions×postings×classifications"
 
 def figure(stage: str, name: str, value: float, unit: str, reference: str | None = None,
            reference_value: float | None = None, target: str | None = None, met: bool | None = None) -> None:
-    """Print one ``BENCH {json}`` line (benchmarks/_figures.py does the same when it exists)."""
-    try:
-        from benchmarks._figures import figure as shared
-    except ImportError:
-        ratio = round(value / reference_value, 3) if reference_value else None
-        print("BENCH " + json.dumps({"stage": stage, "figure": name, "value": round(value, 3), "unit": unit,
-                                     "reference": reference, "reference_value": reference_value, "ratio": ratio,
-                                     "target": target, "met": met}, ensure_ascii=False), flush=True)
-    else:
-        shared(stage, name, round(value, 3), unit, reference=reference, reference_value=reference_value,
-               target=target, met=met)
+    """Print one ``BENCH {json}`` line (:func:`benchmarks._figures.figure`), the value in seconds to the ms."""
+    shared_figure(stage, name, round(value, 3), unit, reference=reference, reference_value=reference_value,
+                  target=target, met=met)
 
 
 def timed(run: Callable[[], object]) -> tuple[float, object]:

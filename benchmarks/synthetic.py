@@ -221,7 +221,7 @@ def _name(postings: int, seed: int, text_chars: int) -> str:
     return f"trends-{postings}-{seed}-{text_chars}-{head_revision()}"
 
 
-def sqlite_database(postings: int, seed: int = 1, text_chars: int = 1500, *, quiet: bool = False) -> Path:
+def sqlite_database(postings: int, seed: int = 1, text_chars: int = 1500) -> Path:
     """The cached SQLite file with ``postings`` synthetic postings, built when missing."""
     path = CACHE / f"{_name(postings, seed, text_chars)}.db"
     if path.exists():
@@ -232,8 +232,7 @@ def sqlite_database(postings: int, seed: int = 1, text_chars: int = 1500, *, qui
     framework_ids = _prepare(f"sqlite:///{partial}")
     _fill_sqlite(partial, generate(postings, framework_ids, seed), text_pool(text_chars))
     partial.rename(path)
-    if not quiet:
-        print(f"built {path} ({postings:,} postings) in {time.perf_counter() - started:.1f} s", flush=True)
+    print(f"built {path} ({postings:,} postings) in {time.perf_counter() - started:.1f} s", flush=True)
     return path
 
 
@@ -248,8 +247,17 @@ def _admin(url: str):
     return create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
 
 
-def postgres_database(admin_url: str, postings: int, seed: int = 1, text_chars: int = 1500, *,
-                      quiet: bool = False) -> str:
+def _admin_exec(url: str, statement: str) -> None:
+    """Run one statement (CREATE/DROP/ALTER DATABASE) on the server's maintenance database."""
+    admin = _admin(url)
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(statement)
+    finally:
+        admin.dispose()
+
+
+def postgres_database(admin_url: str, postings: int, seed: int = 1, text_chars: int = 1500) -> str:
     """The name of the database on ``admin_url``'s server with ``postings`` synthetic postings, built when
     missing."""
     name = _name(postings, seed, text_chars).replace("-", "_").replace("trends", "jt_bench")
@@ -265,11 +273,9 @@ def postgres_database(admin_url: str, postings: int, seed: int = 1, text_chars: 
         url = make_url(admin_url).set(database=partial).render_as_string(hide_password=False)
         framework_ids = _prepare(url)
         _fill_postgres(url, generate(postings, framework_ids, seed), text_pool(text_chars))
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
-        if not quiet:
-            print(f"built PostgreSQL database {name} ({postings:,} postings) in "
-                  f"{time.perf_counter() - started:.1f} s", flush=True)
+        _admin_exec(admin_url, f'ALTER DATABASE "{partial}" RENAME TO "{name}"')
+        print(f"built PostgreSQL database {name} ({postings:,} postings) in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)
         return name
     finally:
         admin.dispose()
@@ -278,22 +284,12 @@ def postgres_database(admin_url: str, postings: int, seed: int = 1, text_chars: 
 def postgres_copy(admin_url: str, template: str) -> str:
     """A new database cloned from ``template``; return its URL (drop it with :func:`postgres_drop`)."""
     name = f"jt_bench_run_{uuid.uuid4().hex[:8]}"
-    admin = _admin(admin_url)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-    finally:
-        admin.dispose()
+    _admin_exec(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
 
 
 def postgres_drop(url: str) -> None:
-    admin = _admin(url)
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    _admin_exec(url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def main() -> int:
