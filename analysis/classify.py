@@ -16,13 +16,16 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, and_, delete, func, insert, select
 
-from analysis.classifier import RoleModel, train, weak_examples
 from analysis.role_rules import AI_SWE, ML_ENGINEER
 from jobtrend.config import REPO_ROOT
 from jobtrend.models import Classification, Posting, Source, utcnow
+
+if TYPE_CHECKING:  # scikit-learn loads with analysis.classifier: `jobtrend status` counts rows without it
+    from analysis.classifier import RoleModel
 
 BUNDLED_TRAINING = REPO_ROOT / "data" / "training" / "postings.jsonl.gz"
 ROLES_GOLD = REPO_ROOT / "tests" / "data" / "roles_gold.jsonl.gz"
@@ -94,6 +97,8 @@ def ensure_default_model(model_path: Path) -> RoleModel | None:
     new model, or None when one was already there."""
     if Path(model_path).exists():
         return None
+    from analysis.classifier import train, weak_examples
+
     model = train(weak_examples(bundled_training_postings()))
     model.save(model_path)
     return model

@@ -41,7 +41,7 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
 
 def _sqlite_engine(parsed, read_only: bool) -> Engine:
     database = parsed.database or ""
-    if database and database != ":memory:":
+    if database and database != ":memory:" and not read_only:  # a reader never creates anything
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     if read_only:
         if not database or database == ":memory:" or not Path(database).exists():

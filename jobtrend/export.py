@@ -82,8 +82,8 @@ def export(url: str, what: str, fmt: str, out: Path, *, since: dt.date | None = 
 
 
 def _reflect(conn: Connection, view: str) -> Table:
-    names = set(inspect(conn).get_view_names()) | set(inspect(conn).get_table_names())
-    if view not in names:
+    inspector = inspect(conn)
+    if view not in inspector.get_view_names() and view not in inspector.get_table_names():
         raise ExportError(f"the database has no {view} view: run `jobtrend init` to migrate it")
     return Table(view, MetaData(), autoload_with=conn)
 

@@ -138,8 +138,9 @@ def _last_report(conn) -> dict | None:
                        .limit(1)).first()
     if row is None:
         return None
-    iso = row.period_start.isocalendar()
-    return {"week": f"{iso.year}-W{iso.week:02d}", "period_start": row.period_start,
+    from analysis.trends import iso_week_label
+
+    return {"week": iso_week_label(row.period_start), "period_start": row.period_start,
             "generated_at": row.generated_at}
 
 
@@ -169,11 +170,12 @@ def _model_and_taxonomy(engine, config) -> tuple[dict, dict]:
     from analysis.mentions import stale_count, taxonomy_version
 
     path = Path(config.model_path)
-    version = model_version(path) if path.exists() else None
+    exists = path.exists()
+    version = model_version(path) if exists else None
     with engine.connect() as conn:
         classified = dict(conn.execute(select(Classification.model_version, func.count())
                                        .group_by(Classification.model_version)).all())
-    model = {"path": str(path), "version": version, "exists": path.exists(),
+    model = {"path": str(path), "version": version, "exists": exists,
              "classified_by_version": classified,
              "awaiting_classification": pending_count(engine, version) if version else None}
     taxonomy = taxonomy_version(config.frameworks)

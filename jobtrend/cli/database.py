@@ -12,14 +12,12 @@ try:  # the PostgreSQL path talks to psycopg directly
 except ImportError:  # pragma: no cover - the postgres extra is not installed
     DatabaseError = SQLAlchemyError
 
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.cli import AppContext, first_line, main, pass_app
 from jobtrend.db import make_engine, migrate, session_factory, sync_frameworks, sync_sources
 from jobtrend.output import FORMATS, render
-from jobtrend.sql import (  # noqa: F401  (re-exported: tests and docs checks import them from here)
-    READ_STATEMENTS,
+from jobtrend.sql import (  # noqa: F401  (run_read_only re-exported: tests import it from here)
     ParameterError,
     WriteRefused,
-    check_read_statement,
     parse_param,
     run_read_only,
 )
@@ -72,15 +70,15 @@ def model_line(model_path) -> str:
 
 
 def redact(url: str) -> str:
-    """The URL without its password, for printing."""
-    from sqlalchemy.engine import make_url
+    """The URL without its password (nor password-like query parameters), for printing."""
+    from jobtrend.status import redact_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)
 
 
 def _explain(exc: Exception) -> str:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    message = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+    message = first_line(orig)
     lowered = message.lower()
     if any(word in lowered for word in ("readonly", "read-only", "read only", "not authorized",
                                         "authorization denied", "permission denied")):

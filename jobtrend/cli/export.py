@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -37,14 +38,11 @@ def export(app: AppContext, what: str, fmt: str, out: Path, since: str | None, c
     if cohort and what != "trends":
         raise click.BadParameter("only `jobtrend export trends` has cohorts", param_hint="--cohort")
     try:
-        start = iso_date(since) if since else None
+        start = dt.date.fromisoformat(iso_date(since)) if since else None
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--since") from None
-    import datetime as dt
-
     try:
-        result = run_export(app.db_config.database_url, what, fmt, out,
-                            since=dt.date.fromisoformat(start) if start else None, cohort=cohort)
+        result = run_export(app.db_config.database_url, what, fmt, out, since=start, cohort=cohort)
     except ExportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"wrote {result.rows} rows ({len(result.columns)} columns) of {result.view} to {result.path}")
