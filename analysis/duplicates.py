@@ -266,14 +266,14 @@ class JobRecord:
 # On a tie in posted_at (a career page's JSON-LD often copies the board API's timestamp to the millisecond),
 # the board API's posting wins over the career page's, then the smaller external id: never the row id, which
 # follows the order the concurrent spiders happened to store their postings in.
-KIND_RANK = {"jsonld": 1, "hackernews": 2}  # any other kind (the board APIs) ranks 0
+KIND_RANK = {"jsonld": 1}  # any other kind (the board APIs) ranks 0; HN comments already sort after boards
 
 
 def canonical_order(record: JobRecord) -> tuple:
     """Sort key: the first posting of a group in this order is its canonical posting. Every term but the last
     is a property of the posting itself, so two crawls of the same boards pick the same canonical postings."""
     return (not record.has_text, record.aggregated, record.posted_at, KIND_RANK.get(record.kind, 0),
-            record.external_id, str(record.source_id), record.id)
+            record.external_id, record.id)
 
 
 def match(a: JobRecord, b: JobRecord, thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[float, str] | None:
@@ -372,12 +372,12 @@ def dedupe(engine: Engine, thresholds: Thresholds = DEFAULT_THRESHOLDS, *, batch
     changes = [{"posting_id": pid, "canonical": cid} for pid, cid in sorted(wanted.items(), key=lambda i: i[0])
                if current[pid] != cid]
     if changes:
-        statement = (update(Posting.__table__).where(Posting.__table__.c.id == bindparam("posting_id"))
-                     .values(duplicate_of_id=bindparam("canonical"), duplicate_changed_at=bindparam("now")))
         with engine.begin() as conn:  # all at once: a half-written run could leave a chain behind
-            now = utcnow()  # the trend recompute re-reads the weeks of postings changed after its last run
+            # the time marks the changed postings' weeks for the next incremental trend recompute
+            statement = (update(Posting.__table__).where(Posting.__table__.c.id == bindparam("posting_id"))
+                         .values(duplicate_of_id=bindparam("canonical"), duplicate_changed_at=utcnow()))
             for start in range(0, len(changes), batch_size):
-                conn.execute(statement, [{**change, "now": now} for change in changes[start:start + batch_size]])
+                conn.execute(statement, changes[start:start + batch_size])
     duplicates = [cid for cid in wanted.values() if cid is not None]
     texts_read = sum(1 for r in records if r.text)
     return DedupeResult(len(records), texts_read, len(duplicates), len(set(duplicates)), len(changes),

@@ -18,19 +18,20 @@ For week W (a Monday, ``posted_week``) and cohort C, as DESIGN section 4 defines
 One row is written per (week, cohort, framework) for every framework in the ``frameworks`` table, zeros
 included, for every week with n > 0; a week whose n falls to 0 loses its rows.
 
-Recomputing is incremental, per cohort. A week is *touched* when a posting of that week was analysed or
-(re)classified after the cohort's latest ``computed_at``, or when its current n differs from the stored
-``n_postings`` (this also catches weeks with no postings left, new weeks, and postings marked duplicate after
-the last run). ``full=True`` recomputes every week. A second run changes nothing.
+Recomputing is incremental, per cohort. A week is *touched* when a posting of that week was analysed,
+(re)classified or marked (un)duplicate (``duplicate_changed_at``, set by deduplication) after the cohort's latest
+``computed_at``; every week with postings is touched for a cohort never computed. Nothing else jobtrend does
+changes which postings a week measures; rows deleted or edited by hand are found by ``full=True``, which
+recomputes every week. A second run changes nothing.
 
-The counting is set-based, a few GROUP BY queries whatever the number of weeks: one for the current n of every
-week (the touched-week check; a full recompute skips it), one for n and k of the weeks to recompute, with a
-conditional count per cohort so all cohorts come out of the same scan. The measured postings are read through
-the partial index ``ix_postings_measured`` (migration 0005), whose condition :func:`_measured_posting` repeats
-word for word. Rows are then built in Python (Wilson intervals by :func:`wilson_interval`, zeros included) and
-each cohort's touched weeks are replaced in one transaction per cohort (rows that must go are deleted, the
-new rows written over the old ones with an upsert): a crash leaves every cohort, hence every week, either old or
-new, never half-written.
+The counting is set-based, a few GROUP BY queries whatever the number of weeks: range scans of the three indexed
+times for the touched weeks (a full recompute skips them), then one for n and k of the weeks to recompute, with a
+conditional count per cohort so all cohorts come out of the same scan. The measured postings are read through the
+partial index ``ix_postings_measured`` (migration 0005), whose condition :func:`_measured_posting` repeats word
+for word. Rows are then built in Python (Wilson intervals by :func:`wilson_interval`, zeros included) and each
+cohort's touched weeks are replaced in one transaction per cohort (rows that must go are deleted, the new rows
+written over the old ones with an upsert): a crash leaves every cohort, hence every week, either old or new, never
+half-written.
 """
 
 from __future__ import annotations
@@ -125,11 +126,6 @@ def _check_cohort(cohort: str) -> None:
         raise ValueError(f"unknown cohort {cohort!r}: expected one of {', '.join(COHORTS)}")
 
 
-def postings_per_week(conn: Connection, cohort: str = "all") -> dict[dt.date, int]:
-    """n for every week that has measured postings."""
-    return _count_n(conn, (cohort,))[cohort]
-
-
 def _measured_cte(cohorts: Sequence[str], weeks: Iterable[dt.date] | None = None):
     """The measured postings in any of ``cohorts`` (of ``weeks`` only, when given): id, posted_week and a 0/1
     column ``in_<i>`` per cohort. A posting has at most one classification (``posting_id`` is its key), so the
@@ -202,11 +198,12 @@ def compute_trends(engine: Engine, *, full: bool = False, cohort: str | None = N
     computed_at = utcnow()  # taken before reading, so anything analysed or classified later is touched next time
     with engine.connect() as conn:
         framework_ids = list(conn.scalars(select(Framework.id).order_by(Framework.id)))
-        stored, last = _stored(conn, cohorts)
         if full:
             n, k = _count_n_and_k(conn, cohorts, None)
-            touched = {c: set(n[c]) | set(stored[c]) for c in cohorts}
+            stored = _stored_weeks(conn, cohorts)
+            touched = {c: set(n[c]) | stored[c] for c in cohorts}
         else:
+            last = _last_computed(conn, cohorts)
             touched = _touched_weeks(conn, cohorts, last)
             needed = {week for weeks in touched.values() for week in weeks}
             if not needed:
@@ -223,22 +220,20 @@ def compute_trends(engine: Engine, *, full: bool = False, cohort: str | None = N
     return TrendResult(all_weeks, sum(rows for _, rows in by_cohort.values()), by_cohort)
 
 
-def _stored(conn: Connection, cohorts: Sequence[str]
-            ) -> tuple[dict[str, dict[dt.date, int]], dict[str, dt.datetime | None]]:
-    """The stored n by week and the latest ``computed_at`` of each cohort (None when it has no rows)."""
-    query = (
-        select(TrendPoint.cohort, TrendPoint.period_start, func.max(TrendPoint.n_postings),
-               func.max(TrendPoint.computed_at))
-        .where(TrendPoint.cohort.in_(cohorts))
-        .group_by(TrendPoint.cohort, TrendPoint.period_start)
-    )
-    stored: dict[str, dict[dt.date, int]] = {c: {} for c in cohorts}
-    last: dict[str, dt.datetime | None] = dict.fromkeys(cohorts)
-    for name, week, n, computed in conn.execute(query):
-        stored[name][week] = n
-        if last[name] is None or computed > last[name]:
-            last[name] = computed
-    return stored, last
+def _last_computed(conn: Connection, cohorts: Sequence[str]) -> dict[str, dt.datetime | None]:
+    """The latest ``computed_at`` of each cohort (None when it has no rows)."""
+    query = (select(TrendPoint.cohort, func.max(TrendPoint.computed_at)).where(TrendPoint.cohort.in_(cohorts))
+             .group_by(TrendPoint.cohort))
+    return dict.fromkeys(cohorts) | dict(conn.execute(query).all())
+
+
+def _stored_weeks(conn: Connection, cohorts: Sequence[str]) -> dict[str, set[dt.date]]:
+    """The weeks each cohort has rows for (a full recompute deletes those that no longer have postings)."""
+    stored: dict[str, set[dt.date]] = {c: set() for c in cohorts}
+    query = select(TrendPoint.cohort, TrendPoint.period_start).where(TrendPoint.cohort.in_(cohorts)).distinct()
+    for name, week in conn.execute(query):
+        stored[name].add(week)
+    return stored
 
 
 def _touched_weeks(conn: Connection, cohorts: Sequence[str], last: dict[str, dt.datetime | None]
@@ -340,7 +335,7 @@ def _upsert(conn: Connection, rows: list[tuple]) -> None:
         # names, so no value holds a tab, newline or backslash
         data = "".join(f"{row[0].isoformat()}\t{row[1]}\t{row[2]}\t{row[3]}\t{row[4]}\t{row[5]!r}\t{row[6]!r}\t"
                        f"{row[7]!r}\t{row[8].isoformat()}\n" for row in rows)
-        conn.exec_driver_sql("CREATE TEMPORARY TABLE trend_points_new (LIKE trend_points) ON COMMIT DROP")
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE trend_points_new (LIKE trend_points)")
         cursor = conn.connection.driver_connection.cursor()
         with cursor, cursor.copy(f"COPY trend_points_new ({', '.join(TREND_COLUMNS)}) FROM STDIN") as copy:
             copy.write(data)

@@ -6,7 +6,8 @@ or classification time. With this column the incremental trend recompute finds s
 0.40 s a one-week recompute took over 1,000,000 postings on SQLite).
 
 ALTER TABLE ... ADD COLUMN on both databases: no table is recreated, so the views of revision 0004 stay.
-Existing rows get NULL (no change recorded yet); the first trend run after the upgrade compares as before.
+Existing rows get NULL (no change recorded yet): links set before the upgrade were counted by the trend runs
+before it, and ``jobtrend trends --full`` recounts everything.
 
 Revision ID: 0006
 Revises: 0005
