@@ -36,6 +36,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from analysis.notify import one_line
 from analysis.trends import iso_week_label, two_proportion_test, wilson_interval
 from jobtrend.health import HEALTH_ORDER
 from jobtrend.models import (
@@ -472,7 +473,7 @@ def _http_url(url: str | None) -> str | None:
 
 def _one_line(text: Any) -> str:
     """Scraped text on one line (the plain-text part): a title cannot start a line of its own."""
-    return "" if text is None else "".join(c for c in " ".join(str(text).split()) if c.isprintable())
+    return "" if text is None else one_line(str(text))
 
 
 def grid(header: list[str], rows: list[list[Any]], indent: int = 2) -> str:

@@ -194,7 +194,7 @@ class StructuredDataSpider(scrapy.Spider):
                 yield from self.parse_html(response, site, page)
         except Exception as exc:  # one unreadable page must not stall the source
             self.logger.warning("%s page %s unreadable: %r", self.name, response.url, exc)
-            self.page_error(site, page, TOO_LARGE if is_too_large(exc) else f"unreadable:{type(exc).__name__}")
+            self.page_error(site, page, f"unreadable:{type(exc).__name__}")
         yield from self.page_done(site)
 
     def parse_html(self, response: Response, site: SiteCrawl, page: Page) -> Iterator[JobPosting | scrapy.Request]:
@@ -222,7 +222,13 @@ class StructuredDataSpider(scrapy.Spider):
         """Request the job pages a sitemap lists, or the sitemaps a sitemap index lists."""
         body = response.body
         if body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            try:
+                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+            except Exception as exc:
+                if not is_too_large(exc):  # a corrupt gzip stream is an unreadable page (parse_page)
+                    raise
+                self.page_error(site, page, TOO_LARGE)  # a gzip bomb
+                return
         try:
             sitemap = Sitemap(body)
             entries = [entry["loc"] for entry in sitemap if entry.get("loc")]
