@@ -1,5 +1,7 @@
 """The one item every spider yields: a job posting as the source described it."""
 
+from typing import Any
+
 import scrapy
 
 
@@ -24,3 +26,13 @@ class JobPosting(scrapy.Item):
     description_text = scrapy.Field()
     posted_at = scrapy.Field()
     extras = scrapy.Field()  # source-specific fields worth keeping (dict)
+
+
+def text_field(value: Any) -> str | None:
+    """A text field as the board wrote it: a string as it is, a number as text, anything else (a list, an
+    object, a boolean) None, so that validation drops or leaves out the field instead of storing its repr."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -9,5 +9,6 @@ class CleanHtmlPipeline:
     """Turn each posting's HTML description into clean text (one line per block, ``- `` list items)."""
 
     def process_item(self, item):
-        item["description_text"] = html_to_text(item.get("description_html") or "")
+        html = item.get("description_html")
+        item["description_text"] = html_to_text(html if isinstance(html, str) else "")  # a list or an object: none
         return item

@@ -3,7 +3,8 @@
 A posting missing a required field is dropped and counted (``jobtrend/field/<name>/missing`` and
 ``jobtrend/source/<kind>:<key>/dropped``). An unreadable posted date is counted
 (``jobtrend/field/posted_at/invalid``) and set to None, so the store falls back to the first-seen time.
-Strings are stripped and cut to the size of their column (``jobtrend/field/<name>/truncated``).
+Strings are stripped and cut to the size of their column (``jobtrend/field/<name>/truncated``); a field of the
+wrong type (a list, an object, a boolean where text belongs) is left out rather than stored as its repr.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import datetime as dt
 
 from scrapy.exceptions import DropItem
 
+from crawler.items import text_field
 from jobtrend.models import Posting, Source
 
 REQUIRED = ("external_id", "title", "source_kind", "source_key", "url")
@@ -60,7 +62,7 @@ class ValidatePostingPipeline:
             value = item.get(name)
             if value is None:
                 continue
-            value = str(value).strip() or None
+            value = (text_field(value) or "").strip() or None
             limit = self.max_lengths.get(name)
             if value and limit and len(value) > limit:
                 self.stats.inc_value(f"jobtrend/field/{name}/truncated")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider, text_field
+from crawler.spiders.board import BoardSpider
 from jobtrend.config import SourceConfig
 
 REMOTE_BY_WORKPLACE = {"Remote": True, "OnSite": False, "Hybrid": False}
@@ -36,14 +36,14 @@ class AshbySpider(BoardSpider):
         return self.new_item(
             source,
             external_id,
-            url=text_field(job.get("jobUrl")),
+            url=job.get("jobUrl"),
             title=(job.get("title") or "").strip(),
             company=source.company or source.key,
             location=location(job),
             remote=remote(job),
-            employment_type=text_field(job.get("employmentType")),
-            department=text_field(job.get("department")),
-            description_html=text_field(job.get("descriptionHtml")) or "",
+            employment_type=job.get("employmentType"),
+            department=job.get("department"),
+            description_html=job.get("descriptionHtml") or "",
             posted_at=job.get("publishedAt"),
             extras=extras(job),
         )

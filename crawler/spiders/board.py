@@ -194,16 +194,6 @@ def decode_board(body: bytes) -> tuple[list, str | None]:
     return payload["jobs"], None
 
 
-def text_field(value: Any) -> str | None:
-    """A text field as the board wrote it: a string as it is, a number as text, anything else (a list, an
-    object, a boolean) None, so that validation drops or leaves out the field instead of storing its repr."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
 def job_id(job: dict) -> str | None:
     """The job's own id as a string, or None when it has none."""
     value = job.get("id")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider, text_field
+from crawler.items import JobPosting, text_field
+from crawler.spiders.board import BoardSpider
 from jobtrend.config import SourceConfig
 
 EMPLOYMENT_TYPE_FIELDS = {"employment type", "employment_type", "job type", "time type", "type of employment"}
@@ -31,7 +31,7 @@ class GreenhouseSpider(BoardSpider):
         return self.new_item(
             source,
             external_id,
-            url=text_field(job.get("absolute_url")),
+            url=job.get("absolute_url"),
             title=(job.get("title") or "").strip(),
             company=text_field(job.get("company_name")) or source.company or source.key,
             location=location(job),
@@ -65,7 +65,7 @@ def department(job: dict) -> str | None:
     """The first department's name (departments come only with ``content=true``)."""
     departments = job.get("departments") or []
     first = departments[0] if departments and isinstance(departments[0], dict) else {}
-    return text_field(first.get("name"))
+    return first.get("name")
 
 
 def metadata_value(job: dict, names: set[str]) -> str | None:

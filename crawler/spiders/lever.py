@@ -17,8 +17,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 from scrapy.http import Response
 from w3lib.url import add_or_replace_parameter
 
-from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider, text_field
+from crawler.items import JobPosting, text_field
+from crawler.spiders.board import BoardSpider
 from jobtrend.config import SourceConfig
 
 REMOTE_BY_WORKPLACE = {"remote": True, "onsite": False, "on-site": False, "hybrid": False}
@@ -61,12 +61,12 @@ class LeverSpider(BoardSpider):
         return self.new_item(
             source,
             external_id,
-            url=text_field(job.get("hostedUrl")),
+            url=job.get("hostedUrl"),
             title=(job.get("text") or "").strip(),
             company=source.company or source.key,
             location=location(categories),
             remote=remote(job, categories),
-            employment_type=text_field(categories.get("commitment")),
+            employment_type=categories.get("commitment"),
             department=text_field(categories.get("department")) or text_field(categories.get("team")),
             description_html=description_html(job),
             posted_at=posted_at(job.get("createdAt")),
