@@ -224,6 +224,11 @@ def render(status: Status) -> str:
     awaiting = model.get("awaiting_classification")
     lines.append(f"model      {model.get('version') or 'missing (run `jobtrend init`)'}"
                  + (f"  ({awaiting} postings await classification)" if awaiting is not None else ""))
+    others = {v: n for v, n in (model.get("classified_by_version") or {}).items() if v != model.get("version")}
+    if others:
+        lines.append("           stored classifications by other models: "
+                     + ", ".join(f"{v} {n}" for v, n in sorted(others.items()))
+                     + " (`jobtrend classify` replaces them)")
     lines.append(f"taxonomy   {taxonomy.get('version')}  ({taxonomy.get('frameworks')} frameworks, "
                  f"{taxonomy.get('awaiting_analysis')} postings await analysis)")
     report = status.last_report

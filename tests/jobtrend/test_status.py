@@ -116,3 +116,16 @@ def test_status_never_prints_the_password(db_url, tmp_path, role_model_path):
     assert result.exit_code == 0, result.output
     assert "hunter2" not in result.output
     assert json.loads(result.stdout)["database"]["url"] == redact_url(url)
+
+
+def test_status_names_classifications_stored_by_another_model(db_url, tmp_path, role_model_path, role_model):
+    from tests.analysis.factories import add_posting, add_source, classify_posting
+
+    engine = make_engine(db_url)
+    posting = add_posting(engine, add_source(engine), title="ML Engineer", text="PyTorch training")
+    classify_posting(engine, posting, "ml_engineer")  # stored by model version "test"
+    engine.dispose()
+    status = collect(load_config(_config_dir(tmp_path, db_url, role_model_path)))
+    assert status.model["version"] == role_model.version and status.model["awaiting_classification"] == 1
+    assert status.model["classified_by_version"] == {"test": 1}
+    assert "stored classifications by other models: test 1" in render(status)
