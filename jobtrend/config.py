@@ -119,9 +119,10 @@ class NotifySettings:
     webhook_timeout: float = 30
 
 
-SCHEDULER_JOBS = ("crawl", "analyze", "trends", "alerts", "deliver", "report")
+SCHEDULER_JOBS = ("crawl", "analyze", "trends", "alerts", "deliver", "report", "prune")
 DEFAULT_SCHEDULE = {"crawl": "0 */6 * * *", "analyze": "20 */6 * * *", "trends": "40 */6 * * *",
-                    "alerts": "50 */6 * * *", "deliver": "*/5 * * * *", "report": "0 7 * * mon"}
+                    "alerts": "50 */6 * * *", "deliver": "*/5 * * * *", "report": "0 7 * * mon",
+                    "prune": "30 3 * * *"}
 
 
 def _default_schedule() -> dict[str, str | None]:
@@ -141,6 +142,14 @@ class SchedulerSettings:
     def enabled_jobs(self) -> dict[str, str]:
         """Job name to cron expression, disabled jobs left out, in pipeline order."""
         return {name: cron for name in SCHEDULER_JOBS if (cron := self.jobs.get(name))}
+
+
+@dataclass(frozen=True)
+class RetentionSettings:
+    """The ``[retention]`` table: after how many days the service's own history is thinned out
+    (``jobtrend prune``, the scheduler's ``prune`` job; see :mod:`jobtrend.retention`)."""
+
+    days: int = 90
 
 
 @dataclass(frozen=True)
@@ -205,6 +214,7 @@ class Config:
     classifier: ClassifierSettings = field(default_factory=ClassifierSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
 
     @property
     def model_path(self) -> Path:
@@ -267,7 +277,7 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
     """Read jobtrend.toml: database URL, crawl settings and trend settings (see :func:`load_classifier`)."""
     data = read_toml(path)
     _reject_unknown(path, data, {"database", "crawl", "trends", "classifier", "email", "notify", "scheduler",
-                                 "report"}, "")
+                                 "report", "retention"}, "")
     db = _typed(path, data, "database", dict, {}, "")
     _reject_unknown(path, db, {"url"}, "database.")
     url = _typed(path, db, "url", str, "sqlite:///jobtrend.db", "database.")
@@ -384,6 +394,16 @@ def load_scheduler(path: Path) -> SchedulerSettings:
         except ValueError as exc:
             raise ConfigError(path, key, f"{expected} ({exc})", value) from None
     return SchedulerSettings(timezone=timezone, jobs=jobs, **numbers)
+
+
+def load_retention(path: Path) -> RetentionSettings:
+    """Read the ``[retention]`` table of jobtrend.toml."""
+    table = _typed(path, read_toml(path), "retention", dict, {}, "")
+    _reject_unknown(path, table, {"days"}, "retention.")
+    days = _typed(path, table, "days", int, RetentionSettings.days, "retention.")
+    if days < 1:
+        raise ConfigError(path, "retention.days", "a number of days, an integer of at least 1", days)
+    return RetentionSettings(days=days)
 
 
 def _load_email(path: Path, table: dict) -> EmailSettings:
@@ -621,6 +641,7 @@ def load_config(config_dir: Path | str | None = None) -> Config:
         classifier=load_classifier(directory / "jobtrend.toml"),
         notify=load_notify(directory / "jobtrend.toml"),
         scheduler=load_scheduler(directory / "jobtrend.toml"),
+        retention=load_retention(directory / "jobtrend.toml"),
     )
 
 

@@ -137,8 +137,18 @@ def report(config: Config) -> dict[str, Any]:
     return {"week": built.label, "stored": stored, "queued": queued}
 
 
+def prune(config: Config) -> dict[str, Any]:
+    """Thin out the service's own history older than ``[retention] days`` (:mod:`jobtrend.retention`)."""
+    from jobtrend.retention import prune_history
+
+    with _engine(config) as engine:
+        result = prune_history(engine, config.retention.days)
+    return {"outbox_emptied": result.outbox_emptied, "job_runs_deleted": result.job_runs_deleted}
+
+
 JOBS: dict[str, Callable[[Config], dict[str, Any]]] = {
     "crawl": crawl, "analyze": analyze, "trends": trends, "alerts": alerts, "deliver": deliver, "report": report,
+    "prune": prune,
 }
 assert tuple(JOBS) == SCHEDULER_JOBS
 

@@ -111,6 +111,7 @@ from jobtrend.cli import (  # noqa: E402  (commands register on `main`)
     mentions,
     notify,
     pipeline,
+    prune,
     report,
     scheduler,
     sources,
@@ -118,5 +119,5 @@ from jobtrend.cli import (  # noqa: E402  (commands register on `main`)
 )
 
 __all__ = ["main", "AppContext", "pass_app", "alerts", "browse", "classifier", "database", "dedupe", "demo",
-           "evaluate", "export", "mentions", "notify", "pipeline", "report", "scheduler", "sources",
+           "evaluate", "export", "mentions", "notify", "pipeline", "prune", "report", "scheduler", "sources",
            "status"]

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from sqlalchemy import select, text
 
 from jobtrend.cli import main
-from jobtrend.config import ConfigError, load_config
+from jobtrend.config import SCHEDULER_JOBS, ConfigError, load_config
 from jobtrend.db import make_engine, migrate, session_factory
 from jobtrend.models import JobRun
 from scheduler.jobs import run_job
@@ -129,7 +129,7 @@ def test_restart_keeps_the_schedule_without_duplicates(config):
     first.start()
     before = {job.id: job.next_run_time for job in first.get_jobs()}
     first.shutdown(wait=True)
-    assert set(before) == {"crawl", "analyze", "trends", "alerts", "deliver", "report"}
+    assert set(before) == {"crawl", "analyze", "trends", "alerts", "deliver", "report", "prune"}
     stored = {job.id: job.next_run_time for job in stored_jobs(config.database_url)}
     assert stored == before
 
@@ -142,7 +142,7 @@ def test_restart_keeps_the_schedule_without_duplicates(config):
     assert after == before  # same ids, same next run times (not recomputed from the restart time)
     engine = make_engine(config.database_url)
     with engine.connect() as conn:
-        assert conn.scalar(text("SELECT count(*) FROM apscheduler_jobs")) == 6
+        assert conn.scalar(text("SELECT count(*) FROM apscheduler_jobs")) == len(SCHEDULER_JOBS)
     engine.dispose()
 
 
@@ -160,7 +160,7 @@ def test_a_disabled_job_leaves_the_store_and_a_changed_cron_is_rescheduled(confi
         jobs = {job.id: job for job in second.get_jobs()}
     finally:
         second.shutdown(wait=True)
-    assert set(jobs) == {"analyze", "trends", "alerts", "deliver"}
+    assert set(jobs) == {"analyze", "trends", "alerts", "deliver", "prune"}
     assert "*/7" in str(jobs["deliver"].trigger)
     assert {j.id for j in stored_jobs(config.database_url)} == set(jobs)
 
@@ -282,7 +282,7 @@ def test_status_lists_jobs_and_runs_while_a_scheduler_runs(sqlite_config):
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=TIMEOUT)
     assert result.exit_code == 0, result.output
-    for job in ("crawl", "analyze", "trends", "alerts", "deliver", "report"):
+    for job in SCHEDULER_JOBS:
         assert job in result.output
     assert "cron[" in result.output and " ok " in result.output
 
@@ -327,4 +327,4 @@ def test_disabled_jobs_and_time_zone(tmp_path):
     extra = '[scheduler]\ntimezone = "Europe/Berlin"\n[scheduler.jobs]\ncrawl = false\nreport = ""\n'
     settings = load_config(write_config(tmp_path / "c", "sqlite:///x.db", extra)).scheduler
     assert settings.timezone == "Europe/Berlin"
-    assert list(settings.enabled_jobs()) == ["analyze", "trends", "alerts", "deliver"]
+    assert list(settings.enabled_jobs()) == ["analyze", "trends", "alerts", "deliver", "prune"]
