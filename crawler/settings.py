@@ -38,6 +38,7 @@ DOWNLOAD_WARNSIZE = 0
 # --- Retries: rate limiting and server errors are retried, then reported as failed sources -------------------
 RETRY_ENABLED = True
 RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After is not waited for and the board fails
+CRAWL_DELAY_MAX = 120  # seconds; a host whose robots.txt Crawl-delay is longer is not crawled (crawl_delay.py)
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524]
 RETRY_TIMES = 2
 

@@ -32,6 +32,7 @@ from twisted.python.failure import Failure
 
 from crawler.extensions.response_size import TOO_LARGE_META
 from crawler.items import JobPosting
+from crawler.middlewares.crawl_delay import CrawlDelayTooLong
 from jobtrend.config import SourceConfig, load_config
 from jobtrend.models import Posting
 
@@ -136,8 +137,8 @@ class BoardSpider(scrapy.Spider):
                 self.item_error(source, f"unreadable:{type(exc).__name__}")
 
     def board_failed(self, failure: Failure) -> None:
-        """Errback: record the board as failed with ``http_<status>``, ``robots_txt_forbidden`` or
-        ``download_error:<Exception>``."""
+        """Errback: record the board as failed with ``http_<status>``, ``robots_txt_forbidden``,
+        ``crawl_delay_too_long``, ``too_large`` or ``download_error:<Exception>``."""
         self.source_failed(failure.request.cb_kwargs["source"], failure_reason(failure))
 
     # --- bookkeeping ----------------------------------------------------------------------------------------
@@ -163,6 +164,8 @@ def failure_reason(failure: Failure) -> str:
     """The short reason a board request failed, as recorded in crawl_runs.error."""
     if failure.check(HttpError):
         return f"http_{failure.value.response.status}"
+    if failure.check(CrawlDelayTooLong):
+        return CRAWL_DELAY_TOO_LONG
     if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
         return "robots_txt_forbidden"
     request = getattr(failure, "request", None)  # set by Scrapy on a download failure
@@ -172,6 +175,7 @@ def failure_reason(failure: Failure) -> str:
 
 
 TOO_LARGE = "too_large"  # a body over crawl.download_maxsize, as sent or once decompressed
+CRAWL_DELAY_TOO_LONG = "crawl_delay_too_long"  # robots.txt asks for more than CRAWL_DELAY_MAX between requests
 
 
 def is_too_large(exc: BaseException) -> bool:

@@ -19,11 +19,13 @@ from scrapy.http import Request, Response
 from scrapy.robotstxt import ProtegoRobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.test import get_crawler
+from twisted.python.failure import Failure
 
-from crawler.middlewares.crawl_delay import CrawlDelayMiddleware, floor_delay
+from crawler.middlewares.crawl_delay import CrawlDelayMiddleware, CrawlDelayTooLong, floor_delay
 from crawler.replay import ReplayResponse
+from crawler.spiders.board import failure_reason
 from jobtrend.config import SourceConfig
-from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, run_crawl_child, write_config
+from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, read_database, run_crawl_child, write_config
 from tests.crawler.test_lever_end_to_end import ScriptedReplayServer
 
 LEVER_ROBOTS = "User-agent: *\nAllow: /\nCrawl-delay: 1\n"  # what api.lever.co serves
@@ -117,6 +119,26 @@ def test_the_shortest_jittered_delay_is_at_least_the_minimum(delay, jitter, mini
     assert slot.delay * (1 - slot.jitter) >= minimum - 1e-9
 
 
+def test_a_crawl_delay_over_the_maximum_refuses_the_host_instead_of_waiting():
+    crawler, downloader = setup("User-agent: *\nCrawl-delay: 600\n", CRAWL_DELAY_MAX=120)
+    assert (downloader.slots["api.lever.co"].delay, downloader.slots["api.lever.co"].jitter) == (0.0, 0.5)
+    assert downloader.per_slot_settings == {} and crawler.stats.get_value("crawl_delay/refused_hosts") == 1
+    with pytest.raises(CrawlDelayTooLong, match=r"Crawl-delay 600 s of api\.lever\.co is over CRAWL_DELAY_MAX"):
+        crawler.middleware.process_request(Request(BOARD))
+    assert crawler.middleware.process_request(Request("https://boards-api.greenhouse.io/v1/boards/x/jobs")) is None
+    try:
+        crawler.middleware.process_request(Request(BOARD))
+    except CrawlDelayTooLong:
+        reason = failure_reason(Failure())
+    assert reason == "crawl_delay_too_long"
+
+
+def test_a_crawl_delay_at_the_maximum_is_honoured():
+    crawler, downloader = setup("User-agent: *\nCrawl-delay: 120\n", CRAWL_DELAY_MAX=120)
+    assert downloader.slots["api.lever.co"].delay == 120.0
+    assert crawler.middleware.process_request(Request(BOARD)) is None
+
+
 def test_off_when_robots_txt_is_not_obeyed():
     with pytest.raises(NotConfigured):
         CrawlDelayMiddleware.from_crawler(get_crawler(Spider, {"ROBOTSTXT_OBEY": False}))
@@ -141,3 +163,18 @@ def test_requests_to_a_host_with_a_crawl_delay_are_spaced_by_it(db_url, tmp_path
     gaps = [later - earlier for (_, earlier), (_, later) in zip(log, log[1:], strict=False)]
     assert len(gaps) == 4 and min(gaps) >= 0.45  # never closer than 0.5 s, though nothing else holds them back
     assert re.search(r"'crawl_delay/seconds/127\.0\.0\.1': 0\.5", done.stderr)
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+def test_a_host_asking_for_an_hour_between_requests_fails_its_boards_at_once(db_url, tmp_path):
+    config_dir = write_config(tmp_path / "config", [SourceConfig("lever", "AcmeAI"), SourceConfig("lever",
+                                                                                                  "jumpcloud")])
+    robots = ReplayResponse(200, "User-agent: *\nAllow: /\nCrawl-delay: 3600\n", {"Content-Type": "text/plain"})
+    with ScriptedReplayServer(REPLAY, {"/robots.txt": robots}) as server:
+        done = run_crawl_child([sys.executable, "-m", "crawler.run", "--api-base", server.url], config_dir, db_url)
+        paths = [r.path for r, _ in server.timed()]
+    assert paths == ["/robots.txt"]  # no board request was sent, and none waited an hour
+    _, runs = read_database(db_url, 0)
+    assert {key: (run["status"], run["error"]) for key, run in runs.items()} == {
+        "AcmeAI": ("failed", "crawl_delay_too_long"), "jumpcloud": ("failed", "crawl_delay_too_long")}
+    assert "over CRAWL_DELAY_MAX (120 s): the host is not crawled" in done.stderr
