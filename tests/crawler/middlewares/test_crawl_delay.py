@@ -146,17 +146,25 @@ def test_off_when_robots_txt_is_not_obeyed():
 
 # --- a real crawl ---------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
-def test_requests_to_a_host_with_a_crawl_delay_are_spaced_by_it(db_url, tmp_path):
+def crawl_lever_boards(db_url, tmp_path, crawl_delay: str, *settings: str):
+    """Crawl two Lever boards from a replay server whose robots.txt asks for ``crawl_delay``; the finished child
+    process and the server's (request, time) log."""
     config_dir = write_config(tmp_path / "config", [SourceConfig("lever", "AcmeAI"), SourceConfig("lever",
                                                                                                   "jumpcloud")])
-    robots = ReplayResponse(200, "User-agent: *\nAllow: /\nCrawl-delay: 0.5\n", {"Content-Type": "text/plain"})
+    robots = ReplayResponse(200, f"User-agent: *\nAllow: /\nCrawl-delay: {crawl_delay}\n",
+                            {"Content-Type": "text/plain"})
     with ScriptedReplayServer(REPLAY, {"/robots.txt": robots}) as server:
-        command = [sys.executable, "-m", "crawler.run", "--api-base", server.url, "-s", "LEVER_PAGE_SIZE=3",
-                   "-s", "AUTOTHROTTLE_ENABLED=True", "-s", "DOWNLOAD_DELAY=0",
-                   "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
+        command = [sys.executable, "-m", "crawler.run", "--api-base", server.url]
+        for setting in settings:
+            command += ["-s", setting]
         done = run_crawl_child(command, config_dir, db_url)
-        log = server.timed()
+        return done, server.timed()
+
+
+@pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
+def test_requests_to_a_host_with_a_crawl_delay_are_spaced_by_it(db_url, tmp_path):
+    done, log = crawl_lever_boards(db_url, tmp_path, "0.5", "LEVER_PAGE_SIZE=3", "AUTOTHROTTLE_ENABLED=True",
+                                   "DOWNLOAD_DELAY=0", "CONCURRENT_REQUESTS_PER_DOMAIN=8")
     assert [r.path for r, _ in log][0] == "/robots.txt"
     acme = [r.query for r, _ in log if r.path == "/v0/postings/AcmeAI"]
     assert acme == [f"mode=json&skip={skip}&limit=3" for skip in (0, 3, 6)]
@@ -167,13 +175,8 @@ def test_requests_to_a_host_with_a_crawl_delay_are_spaced_by_it(db_url, tmp_path
 
 @pytest.mark.parametrize("db_kind", ["sqlite"], indirect=True)
 def test_a_host_asking_for_an_hour_between_requests_fails_its_boards_at_once(db_url, tmp_path):
-    config_dir = write_config(tmp_path / "config", [SourceConfig("lever", "AcmeAI"), SourceConfig("lever",
-                                                                                                  "jumpcloud")])
-    robots = ReplayResponse(200, "User-agent: *\nAllow: /\nCrawl-delay: 3600\n", {"Content-Type": "text/plain"})
-    with ScriptedReplayServer(REPLAY, {"/robots.txt": robots}) as server:
-        done = run_crawl_child([sys.executable, "-m", "crawler.run", "--api-base", server.url], config_dir, db_url)
-        paths = [r.path for r, _ in server.timed()]
-    assert paths == ["/robots.txt"]  # no board request was sent, and none waited an hour
+    done, log = crawl_lever_boards(db_url, tmp_path, "3600")
+    assert [r.path for r, _ in log] == ["/robots.txt"]  # no board request was sent, and none waited an hour
     _, runs = read_database(db_url, 0)
     assert {key: (run["status"], run["error"]) for key, run in runs.items()} == {
         "AcmeAI": ("failed", "crawl_delay_too_long"), "jumpcloud": ("failed", "crawl_delay_too_long")}
