@@ -27,6 +27,7 @@ from typing import Any
 
 from jobtrend.config import SCHEDULER_JOBS, Config, load_config
 from jobtrend.progress import bars_off
+from scheduler.locks import JobLock, JobLocked
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +160,10 @@ assert tuple(JOBS) == SCHEDULER_JOBS
 def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -> str:
     """Run job ``name`` and record it in ``job_runs``; return the status ("ok", "failed" or "skipped").
 
+    The job's lock (:class:`scheduler.locks.JobLock`) is held while it runs: when another process (the scheduler,
+    or ``jobtrend scheduler run-job``) is running the same job against the same database, this run is skipped
+    with a warning and no ``job_runs`` row.
+
     ``config`` is a Config or a configuration directory (loaded here). Nothing escapes: every exception is
     logged with its traceback and stored as one line (``Type: message``). ``via`` ("scheduler" or "cli") is
     kept in the running row's details, with the host and process id, so a scheduler starting after a crash
@@ -174,6 +179,23 @@ def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -
     except Exception:
         logger.exception("job %s cannot run", name)
         return "failed"
+    lock = JobLock(config.database_url, name)
+    try:
+        lock.acquire()
+    except JobLocked as exc:
+        logger.warning("job %s not started: %s", name, exc)
+        return "skipped"
+    except Exception:
+        logger.exception("job %s: cannot take its lock; not run", name)
+        return "failed"
+    try:
+        return _run_recorded(name, func, config, via)
+    finally:
+        lock.release()
+
+
+def _run_recorded(name: str, func: Callable[[Config], dict[str, Any]], config: Config, via: str) -> str:
+    """Run one job between a ``running`` job_runs row and its outcome (the job's lock is held)."""
     try:
         run_id = _record_start(config, name, via)
     except Exception:

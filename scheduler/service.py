@@ -7,11 +7,13 @@ job names), added with ``replace_existing=True``: a restart never duplicates the
 expression is unchanged keeps its stored next run time, so a run missed while the scheduler was down still
 starts if it is less than ``misfire_grace_seconds`` late (``coalesce``: several missed runs start once).
 
-Starting takes a lock, released on shutdown, so two schedulers never run against one database:
-PostgreSQL: ``pg_try_advisory_lock(LOCK_KEY)`` on a connection held open while the scheduler runs; SQLite:
-``fcntl.flock`` on ``<database file>.scheduler.lock``. Both are released by the server or the kernel when the
-process dies, even by ``kill -9``. Holding the lock, the scheduler marks its dead predecessor's unfinished
-``job_runs`` rows failed (:func:`mark_stale_runs`).
+Starting takes a lock (:class:`scheduler.locks.SchedulerLock`), released on shutdown, so two schedulers never
+run against one database: PostgreSQL: ``pg_try_advisory_lock(LOCK_KEY)`` on a connection held open while the
+scheduler runs; SQLite: ``fcntl.flock`` on ``<database file>.scheduler.lock``. Both are released by the server
+or the kernel when the process dies, even by ``kill -9``. Each job also holds its own lock while it runs
+(:class:`scheduler.locks.JobLock`), so ``jobtrend scheduler run-job`` never runs a job the scheduler is running.
+Holding the lock, the scheduler marks its dead predecessor's unfinished ``job_runs`` rows failed
+(:func:`mark_stale_runs`).
 
 The pipeline jobs (crawl, analyze, trends, alerts, report) share one worker thread, so they run one after the
 other in the order they fall due, never concurrently; ``deliver`` has its own thread.
@@ -20,13 +22,11 @@ other in the order they fall due, never concurrently; ``deliver`` has its own th
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import logging
 import os
 import pickle
 import signal
 import socket
-from pathlib import Path
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -36,122 +36,16 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, update
 
 from jobtrend.config import SCHEDULER_JOBS, Config
 from scheduler import jobs
+from scheduler.locks import SchedulerLock
 
 logger = logging.getLogger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
-LOCK_KEY = 0x6A6F62747265_6E64  # "jobtrend" in ASCII: the PostgreSQL advisory lock key (fits a signed bigint)
 DELIVER_EXECUTOR = "outbox"
-
-
-class SchedulerLocked(RuntimeError):
-    """Another scheduler holds the lock of this database."""
-
-
-def _locked_message(where: str) -> str:
-    return f"another jobtrend scheduler is running against this database ({where}); stop it first"
-
-
-# --- the single-instance lock ---------------------------------------------------------------------------
-
-
-class SchedulerLock:
-    """The lock that keeps a second scheduler off a database; :meth:`acquire` raises :class:`SchedulerLocked`."""
-
-    def __init__(self, database_url: str):
-        self.url = make_url(database_url)
-        self.backend = self.url.get_backend_name()
-        self._fd: int | None = None
-        self._conn = None
-        self._engine: Engine | None = None
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None or self._conn is not None
-
-    @property
-    def path(self) -> Path | None:
-        """SQLite: the lock file, next to the database file."""
-        database = self.url.database or ""
-        if self.backend != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-            return None
-        return Path(database).resolve().with_name(Path(database).name + ".scheduler.lock")
-
-    def acquire(self) -> None:
-        if self.held:
-            return
-        if self.backend == "postgresql":
-            self._acquire_postgres()
-        elif self.path is not None:
-            self._acquire_file(self.path)
-        else:
-            logger.warning("no scheduler lock for %s: make sure only one scheduler runs against it",
-                           self.url.render_as_string(hide_password=True))
-
-    def _acquire_postgres(self) -> None:
-        from jobtrend.db import make_engine
-
-        engine = make_engine(self.url.render_as_string(hide_password=False))
-        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            got = conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
-        except BaseException:
-            conn.close()
-            engine.dispose()
-            raise
-        if not got:
-            conn.close()
-            engine.dispose()
-            raise SchedulerLocked(_locked_message(f"PostgreSQL advisory lock {LOCK_KEY} on database "
-                                                  f"{self.url.database!r} is held by another session"))
-        self._conn, self._engine = conn, engine
-
-    def _acquire_file(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "unknown"
-            os.close(fd)
-            raise SchedulerLocked(_locked_message(f"{path} is locked by {holder}")) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
-        self._fd = fd
-
-    def release(self) -> None:
-        """Give the lock up (a no-op when not held). The SQLite lock file stays: only the flock matters."""
-        if self._conn is not None:
-            try:
-                self._conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-            except Exception:  # the connection is gone, and the lock with it
-                logger.warning("could not unlock the PostgreSQL advisory lock; closing its connection")
-            finally:
-                self._conn.close()
-                self._engine.dispose()
-                self._conn = self._engine = None
-        if self._fd is not None:
-            try:
-                os.ftruncate(self._fd, 0)
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._fd)
-                self._fd = None
-
-    def __enter__(self) -> SchedulerLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.release()
 
 
 # --- the scheduler --------------------------------------------------------------------------------------
@@ -159,8 +53,8 @@ class SchedulerLock:
 
 class _LockedScheduler:
     """Mixed into an APScheduler class: ``start()`` takes the database's lock first (raising
-    :class:`SchedulerLocked`), tidies the job store and ``job_runs``, then starts; ``shutdown()`` stops, waiting
-    for running jobs by default, then releases the lock."""
+    :class:`~scheduler.locks.SchedulerLocked`), tidies the job store and ``job_runs``, then starts;
+    ``shutdown()`` stops, waiting for running jobs by default, then releases the lock."""
 
     jobtrend_config: Config
     jobtrend_lock: SchedulerLock
@@ -337,7 +231,7 @@ def run_forever(scheduler: BaseScheduler) -> None:
     """Start a blocking scheduler and serve until SIGTERM or SIGINT, which stop it gracefully: no new job
     starts, a running crawl is asked to stop, the running job finishes, then the lock is released.
 
-    Raises :class:`SchedulerLocked` when another scheduler runs against the database.
+    Raises :class:`~scheduler.locks.SchedulerLocked` when another scheduler runs against the database.
     """
     stopping = False
 

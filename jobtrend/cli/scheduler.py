@@ -52,7 +52,8 @@ def run(app: AppContext) -> None:
 
     from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-    from scheduler.service import SchedulerLocked, build_scheduler, run_forever
+    from scheduler.locks import SchedulerLocked
+    from scheduler.service import build_scheduler, run_forever
 
     config = app.db_config
     sched = build_scheduler(config)
@@ -132,7 +133,8 @@ def _details(details) -> str:
 def run_job_command(app: AppContext, name: str) -> None:
     """Run one scheduled job now, recorded in job_runs like a scheduled run; exit status 1 when it fails.
 
-    It does not take the scheduler lock: it can run while the scheduler serves.
+    It does not take the scheduler lock: it can run while the scheduler serves. It takes the job's own lock, so
+    a job the scheduler (or another run-job) is running is not started twice: it exits 1 saying so.
 
     \b
     Example:
@@ -147,6 +149,9 @@ def run_job_command(app: AppContext, name: str) -> None:
 
     config = app.db_config
     outcome = run_job(name, config, via="cli")
+    if outcome == "skipped":
+        raise click.ClickException(f"job {name} not started: it is already running against this database (the "
+                                   "scheduler or another run-job; `jobtrend scheduler status` shows it)")
     engine = make_engine(config.database_url)
     try:
         with engine.connect() as conn:

@@ -22,9 +22,8 @@ from jobtrend.config import SCHEDULER_JOBS, ConfigError, load_config
 from jobtrend.db import make_engine, migrate, session_factory
 from jobtrend.models import JobRun
 from scheduler.jobs import run_job
+from scheduler.locks import SchedulerLock, SchedulerLocked
 from scheduler.service import (
-    SchedulerLock,
-    SchedulerLocked,
     build_scheduler,
     mark_stale_runs,
     stored_jobs,
