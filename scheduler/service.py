@@ -38,7 +38,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, update
 
-from jobtrend.config import SCHEDULER_JOBS, Config
+from jobtrend.config import SCHEDULER_JOBS, Config, SchedulerSettings
+from jobtrend.models import monday_of
 from scheduler import jobs
 from scheduler.locks import SchedulerLock
 
@@ -86,6 +87,30 @@ class JobtrendBackgroundScheduler(_LockedScheduler, BackgroundScheduler):
     """The same in a background thread (tests, or embedding)."""
 
 
+def report_timing_warning(settings: SchedulerSettings, now: dt.datetime | None = None) -> str | None:
+    """A warning when the report job, in ``settings.timezone``, runs before the ISO week it should report has
+    ended in UTC (a time zone east of UTC with an early Monday run): weeks are UTC weeks, so such a run reports
+    the week before, a week late every week. None when the timing is fine or the report job is disabled."""
+    cron = settings.jobs.get("report")
+    if not cron:
+        return None
+    trigger = CronTrigger.from_crontab(cron, timezone=settings.timezone)
+    when = (now or dt.datetime.now(dt.UTC)).astimezone(trigger.timezone)
+    for _ in range(14):  # two weeks of runs at most: a weekly cron shows itself twice
+        when = trigger.get_next_fire_time(None, when)
+        if when is None:
+            return None
+        local_week, utc_week = monday_of(when.date()), monday_of(when.astimezone(dt.UTC))
+        if utc_week < local_week:
+            monday_utc = dt.datetime.combine(local_week, dt.time(), tzinfo=dt.UTC).astimezone(trigger.timezone)
+            return (f"the report job runs at {when:%a %H:%M} {settings.timezone}, which is "
+                    f"{when.astimezone(dt.UTC):%a %H:%M} UTC, before the ISO week ends in UTC (weeks are UTC "
+                    f"weeks): each report would cover the week before the one just ended. Schedule it after "
+                    f"Monday 00:00 UTC, {monday_utc:%a %H:%M} in {settings.timezone}")
+        when += dt.timedelta(seconds=1)
+    return None
+
+
 def build_scheduler(config: Config, *, background: bool = False,
                     triggers: dict[str, BaseTrigger] | None = None) -> BaseScheduler:
     """A scheduler, not started, holding the enabled jobs of ``config.scheduler``.
@@ -107,6 +132,8 @@ def build_scheduler(config: Config, *, background: bool = False,
     plan: dict[str, BaseTrigger] = {name: CronTrigger.from_crontab(cron, timezone=settings.timezone)
                                     for name, cron in settings.enabled_jobs().items()}
     plan.update(triggers or {})
+    if warning := report_timing_warning(settings):
+        logger.warning("%s", warning)
     for name in SCHEDULER_JOBS:
         if name not in plan:
             continue

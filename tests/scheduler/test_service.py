@@ -4,6 +4,7 @@ cleanly, and a killed scheduler blocks nobody."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import socket
@@ -327,3 +328,25 @@ def test_disabled_jobs_and_time_zone(tmp_path):
     settings = load_config(write_config(tmp_path / "c", "sqlite:///x.db", extra)).scheduler
     assert settings.timezone == "Europe/Berlin"
     assert list(settings.enabled_jobs()) == ["analyze", "trends", "alerts", "deliver", "prune"]
+
+
+MONDAY_7 = '[scheduler]\ntimezone = "{tz}"\n[scheduler.jobs]\nreport = "{cron}"\n'
+
+
+@pytest.mark.parametrize("tz, cron, warned", [
+    ("UTC", "0 7 * * mon", False),
+    ("Europe/Berlin", "0 7 * * mon", False),
+    ("America/Los_Angeles", "0 7 * * mon", False),
+    ("Asia/Tokyo", "0 7 * * mon", True),  # Sunday 22:00 UTC: the UTC week has not ended
+    ("Asia/Tokyo", "0 10 * * mon", False),
+    ("Pacific/Auckland", "0 7 * * mon", True),
+    ("Asia/Tokyo", "", False),  # no report job
+])
+def test_a_report_run_before_the_utc_week_ends_is_warned_about(tmp_path, tz, cron, warned):
+    from scheduler.service import report_timing_warning
+
+    settings = load_config(write_config(tmp_path / "c", "sqlite:///x.db", MONDAY_7.format(tz=tz, cron=cron))).scheduler
+    warning = report_timing_warning(settings, now=dt.datetime(2026, 11, 26, 3, tzinfo=dt.UTC))
+    assert (warning is not None) == warned
+    if warned:
+        assert f"Mon 07:00 {tz}" in warning and "Schedule it after Monday 00:00 UTC" in warning
