@@ -37,6 +37,7 @@ CRAWL_COMMAND = (sys.executable, "-m", "crawler.run")
 _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
 _stopping = threading.Event()
+_lock_guard: Callable[[], bool] | None = None  # set by a running scheduler: does it still hold its lock?
 
 
 class CrawlFailed(RuntimeError):
@@ -171,6 +172,10 @@ def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -
     """
     if _stopping.is_set():
         logger.warning("job %s not started: the scheduler is stopping", name)
+        return "skipped"
+    guard = _lock_guard
+    if via == "scheduler" and guard is not None and not guard():
+        logger.warning("job %s not started: this scheduler does not hold the database's lock", name)
         return "skipped"
     try:
         if not isinstance(config, Config):
@@ -314,6 +319,13 @@ def request_stop() -> None:
             logger.warning("asked the crawl (pid %s) to stop", proc.pid)
         except ProcessLookupError:
             pass
+
+
+def set_lock_guard(guard: Callable[[], bool] | None) -> None:
+    """A starting scheduler registers the check of its lock (None when it stops): scheduled jobs run only while
+    it holds."""
+    global _lock_guard
+    _lock_guard = guard
 
 
 def clear_stop() -> None:

@@ -11,11 +11,13 @@ pid and host for the message. An in-memory or URI-named SQLite database has no l
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import logging
 import os
 import socket
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -56,6 +58,7 @@ class DatabaseLock:
         self._fd: int | None = None
         self._conn = None
         self._engine: Engine | None = None
+        self._checking = threading.Lock()  # verify() may be called from two job threads at once
 
     def message(self, where: str) -> str:
         return f"the {self.name} lock of this database is held ({where})"
@@ -101,6 +104,41 @@ class DatabaseLock:
                                           f"{self.url.database!r} is held by another session"))
         self._conn, self._engine = conn, engine
 
+    def verify(self) -> str:
+        """Whether the lock is still ours: ``"held"``, ``"lost"`` (another session holds it now) or
+        ``"unreachable"`` (the database cannot be reached to tell).
+
+        A PostgreSQL advisory lock lives as long as its connection: a server restart, a network cut or an idle
+        timeout ends it silently, and another scheduler may then take it. When the connection no longer holds
+        the lock, it is taken again on a new connection if it is free. A file lock cannot be lost while the
+        process lives."""
+        if self.backend != "postgresql" or self._conn is None:
+            return "held"
+        with self._checking:
+            try:
+                if self._conn.scalar(text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+                                          "AND pid = pg_backend_pid() AND granted)")):
+                    return "held"
+            except Exception as exc:  # the connection is gone, and the lock with it
+                logger.warning("the connection holding the PostgreSQL advisory lock %s is gone (%s: %s); "
+                               "taking the lock again", self.key, type(exc).__name__, str(exc).strip()[:200])
+            self._close_connection()
+            try:
+                self._acquire_postgres()
+            except Locked:
+                return "lost"
+            except Exception:
+                logger.exception("cannot reach the database to take the %s lock again", self.name)
+                return "unreachable"
+            logger.warning("the %s lock is held again", self.name)
+            return "held"
+
+    def _close_connection(self) -> None:
+        conn, engine, self._conn, self._engine = self._conn, self._engine, None, None
+        with contextlib.suppress(Exception):  # already broken
+            conn.close()
+        engine.dispose()
+
     def _acquire_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -125,9 +163,7 @@ class DatabaseLock:
             except Exception:  # the connection is gone, and the lock with it
                 logger.warning("could not unlock the PostgreSQL advisory lock; closing its connection")
             finally:
-                self._conn.close()
-                self._engine.dispose()
-                self._conn = self._engine = None
+                self._close_connection()
         if self._fd is not None:
             try:
                 os.ftruncate(self._fd, 0)

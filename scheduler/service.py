@@ -27,6 +27,7 @@ import os
 import pickle
 import signal
 import socket
+import threading
 from typing import Any
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -41,7 +42,7 @@ from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, update
 from jobtrend.config import SCHEDULER_JOBS, Config, SchedulerSettings
 from jobtrend.models import monday_of
 from scheduler import jobs
-from scheduler.locks import SchedulerLock
+from scheduler.locks import SchedulerLock, SchedulerLocked
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +60,13 @@ class _LockedScheduler:
 
     jobtrend_config: Config
     jobtrend_lock: SchedulerLock
+    jobtrend_lock_lost: bool = False
 
     def start(self, *args, **kwargs):
         self.jobtrend_lock.acquire()
         try:
             jobs.clear_stop()
+            jobs.set_lock_guard(self._still_locked)
             mark_stale_runs(self.jobtrend_config.database_url)
             _reconcile_store(self, self.jobtrend_config.database_url)
             super().start(*args, **kwargs)
@@ -76,7 +79,23 @@ class _LockedScheduler:
         try:
             super().shutdown(wait)
         finally:
+            jobs.set_lock_guard(None)
             self.jobtrend_lock.release()
+
+    def _still_locked(self) -> bool:
+        """Called before each scheduled job: whether this scheduler still holds the database's lock. When
+        another scheduler took it (a PostgreSQL connection lost and the lock taken meanwhile), this one stops:
+        :func:`run_forever` then raises :class:`~scheduler.locks.SchedulerLocked`."""
+        state = self.jobtrend_lock.verify()
+        if state == "held":
+            return True
+        if state == "lost":
+            logger.error("another scheduler took this database's lock while this one's connection was gone: "
+                         "stopping this scheduler")
+            self.jobtrend_lock_lost = True
+            jobs.request_stop()
+            threading.Thread(target=self.shutdown, name="jobtrend-lock-lost", daemon=True).start()
+        return False
 
 
 class JobtrendBlockingScheduler(_LockedScheduler, BlockingScheduler):
@@ -280,3 +299,6 @@ def run_forever(scheduler: BaseScheduler) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         scheduler.jobtrend_lock.release()
+    if scheduler.jobtrend_lock_lost:
+        raise SchedulerLocked("this scheduler stopped: another jobtrend scheduler took the database's lock while "
+                              "this one's connection to it was gone")
