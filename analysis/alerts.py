@@ -137,10 +137,10 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
     ``weeks``: report only alerts of the current week and the ``weeks`` weeks before it (the rules still read
     all history, so their state is the same). Returns every alert that fires, oldest first; ``new`` marks the
     ones not stored before this call. With ``notify_settings`` (``config.notify``), each newly stored alert
-    is queued for delivery (:func:`notify_new_alerts`).
+    is queued for delivery (:func:`notify_new_alerts`) before it is stored: a run killed in between has queued
+    what it will store, and the next run finds the alert still new, queues it again (a no-op: the outbox's
+    dedupe key) and stores it. Storing first would lose the notification of an alert stored just before a crash.
     """
-    if notify_settings is not None and not dry_run:
-        import analysis.notify  # noqa: F401  (fail before storing alerts that could then never be queued)
     now = now or utcnow()
     this_week = monday_of(now)
     fired: list[FiredAlert] = []
@@ -159,9 +159,9 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
     fired.sort(key=lambda a: (a.period_start, a.rule, a.subject))
     fired = _mark_stored(engine, fired)
     if not dry_run:
-        _store(engine, [a for a in fired if a.new], now)
         if notify_settings is not None:
             notify_new_alerts(engine, notify_settings, fired)
+        _store(engine, [a for a in fired if a.new], now)
     return fired
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import math
 import re
@@ -285,8 +284,6 @@ def test_dry_run_writes_nothing(engine):
     assert stored_count(engine) == 1
 
 
-@pytest.mark.skipif(importlib.util.find_spec("analysis.notify") is None,
-                    reason="analysis.notify not available yet")
 def test_new_alerts_are_queued_once(engine):
     from jobtrend.config import NotifySettings
     from jobtrend.models import Outbox
@@ -304,6 +301,38 @@ def test_new_alerts_are_queued_once(engine):
     assert notify_new_alerts(engine, settings, fired) == 1  # queueing again is absorbed by the dedupe key
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Outbox)) == 1
+
+
+def test_a_run_killed_while_queueing_loses_no_notification_and_sends_none_twice(engine, monkeypatch):
+    import analysis.notify
+    from jobtrend.config import NotifySettings
+    from jobtrend.models import Outbox
+
+    settings = NotifySettings(webhooks=("https://hooks.example.org/jobtrend",))
+    shares(engine, [5, 12], slug="pgvector")
+    shares(engine, [5, 15], slug="qdrant")
+    every = ThresholdRule("any-10", "*", level=0.10, direction="up")
+    real, calls = analysis.notify.queue_for_recipients, []
+
+    def dies_on_the_second(*args, **kwargs):
+        calls.append(kwargs["dedupe_key"])
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")  # the process dies here: nothing after it runs
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis.notify, "queue_for_recipients", dies_on_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        fire(engine, every, notify_settings=settings)
+    assert stored_count(engine) == 0  # nothing stored that was not queued
+    monkeypatch.setattr(analysis.notify, "queue_for_recipients", real)
+    fired = fire(engine, every, notify_settings=settings)
+    assert [a.subject for a in fired if a.new] == ["pgvector", "qdrant"] and stored_count(engine) == 2
+    with engine.connect() as conn:
+        keys = conn.scalars(select(Outbox.dedupe_key).order_by(Outbox.dedupe_key)).all()
+    assert len(keys) == 2 and [k.split(":")[2] for k in keys] == ["pgvector", "qdrant"]  # each once
+    fire(engine, every, notify_settings=settings)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Outbox)) == 2
 
 
 # --- configuration -----------------------------------------------------------------------------------------
