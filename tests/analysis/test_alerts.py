@@ -10,12 +10,14 @@ from statistics import NormalDist
 
 import pytest
 from click.testing import CliRunner
+from scipy.stats import fisher_exact
 from sqlalchemy import func, insert, select
 
 from analysis.alerts import (
     ChangeRule,
     SourceHealthRule,
     ThresholdRule,
+    change_p_value,
     evaluate_alerts,
     load_alert_rules,
     notify_new_alerts,
@@ -206,8 +208,30 @@ def test_change_ignores_noise_on_small_weeks(engine):
     p = expected_p(7, 30, 12, 120)
     assert 0.03 < p < 0.07
     assert fire(engine, CHANGE) == []
-    loose = ChangeRule("moved-loose", "langchain", min_change=0.05, alpha=0.06, trailing_weeks=4)
-    assert [a.details["p_value"] for a in fire(engine, loose)] == [pytest.approx(p, rel=1e-6)]
+    # The week expects 3.8 mentions (< 5): the exact test decides, p = 0.065 (the z-test's 0.05 is too sure).
+    exact = fisher_exact([[7, 23], [12, 108]]).pvalue
+    assert exact == pytest.approx(0.0651, abs=1e-4)
+    loose = ChangeRule("moved-loose", "langchain", min_change=0.05, alpha=0.07, trailing_weeks=4)
+    [alert] = fire(engine, loose)
+    assert alert.details["test"] == "fisher_exact" and alert.details["p_value"] == pytest.approx(exact, rel=1e-9)
+    assert fire(engine, ChangeRule("moved-06", "langchain", min_change=0.05, alpha=0.06, trailing_weeks=4)) == []
+
+
+def test_a_rare_framework_is_judged_by_the_exact_test(engine):
+    # 4 of 50 after 0 of 200: the z-test says p = 6e-5, far past alpha 0.001; 0.8 mentions were expected in the
+    # week, and the exact test's p = 1.4e-3 does not pass it.
+    add_points(engine, add_framework(engine, "dspy"), [(0, 50)] * 4 + [(4, 50)])
+    assert expected_p(4, 50, 0, 200) < 1e-4
+    assert change_p_value(4, 50, 0, 200)[1:] == (pytest.approx(0.0014495, rel=1e-4), "fisher_exact")
+    strict = ChangeRule("moved", "*", min_change=0.05, alpha=0.001, trailing_weeks=4, min_postings=50)
+    assert fire(engine, strict) == []
+    [alert] = fire(engine, ChangeRule("moved-01", "*", min_change=0.05, alpha=0.01, min_postings=50))
+    assert alert.details["test"] == "fisher_exact" and alert.subject == "dspy"
+
+
+def test_large_counts_keep_the_z_test(engine):
+    z, p_value, test = change_p_value(44, 200, 80, 800)
+    assert test == "two_proportion_z" and p_value == pytest.approx(expected_p(44, 200, 80, 800), rel=1e-9)
 
 
 def test_change_needs_the_minimum_size_and_the_trailing_weeks(engine):
