@@ -39,7 +39,7 @@ from analysis.alert_rules import (
     load_alert_rules,
     rules_path,
 )
-from analysis.trends import iso_week_label, two_proportion_test
+from analysis.trends import iso_week_label, proportion_change_test, two_proportion_test
 from jobtrend.models import Alert, Framework, Source, TrendPoint, monday_of, utcnow
 
 __all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule", "FiredAlert",
@@ -216,7 +216,7 @@ def _change_alerts(rule: ChangeRule, points: list) -> list[FiredAlert]:
         direction = "up" if change > 0 else "down"
         if abs(change) < rule.min_change - EPSILON or rule.direction not in ("both", direction):
             continue
-        z, p_value, test = change_p_value(k1, n1, k2, n2)
+        z, p_value, test = proportion_change_test(k1, n1, k2, n2)
         if p_value >= rule.alpha:
             continue
         details = _trend_details(rule, point) | {
@@ -227,25 +227,6 @@ def _change_alerts(rule: ChangeRule, points: list) -> list[FiredAlert]:
             "trailing_to": iso_week_label(trailing[-1].period_start)}
         alerts.append(FiredAlert(rule.name, point.slug, point.period_start, k1 / n1, k2 / n2, direction, details))
     return alerts
-
-
-MIN_EXPECTED = 5  # the z-test's normal approximation needs at least this many expected in each cell
-
-
-def change_p_value(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, str]:
-    """(z, two-sided p, the test's name) for a week's k1/n1 against the trailing k2/n2.
-
-    The pooled two-proportion z-test, unless a cell of the 2x2 table expects fewer than :data:`MIN_EXPECTED`
-    postings (a framework rare in both: 4 of 50 after 0 of 200 expects 0.8 mentions in the week), where its
-    normal approximation is far too sure (z-test p 6e-5, exact 1.4e-3) and Fisher's exact test decides.
-    """
-    z, p_value = two_proportion_test(k1, n1, k2, n2)
-    total, mentioning = n1 + n2, k1 + k2
-    if total and min(n * m / total for n in (n1, n2) for m in (mentioning, total - mentioning)) < MIN_EXPECTED:
-        from scipy.stats import fisher_exact  # scikit-learn's dependency
-
-        return z, float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue), "fisher_exact"
-    return z, p_value, "two_proportion_z"
 
 
 def _trend_details(rule: ThresholdRule | ChangeRule, point) -> dict[str, Any]:

@@ -7,7 +7,8 @@ that ended last Sunday, and gathers:
   ``ai_swe`` / ``ml_engineer`` / not an AI role / not classified yet), and the companies posting most;
 - the top frameworks of cohort ``all``: share k / n with its 95 % Wilson interval (``trend_points``), and the
   change against the *pooled* trailing weeks (sum of k over sum of n of the ``trailing_weeks`` weeks before);
-- movers: frameworks whose change passes a pooled two-proportion z-test (:func:`two_proportion_p`, alpha 0.05);
+- movers: frameworks whose change passes :func:`analysis.trends.proportion_change_test` (alpha 0.05): the pooled
+  two-proportion z-test, or Fisher's exact test where a cell expects fewer than 5 postings;
 - new entries: frameworks mentioned this week and in none of the trailing weeks (with a few example postings);
 - the alerts fired for the week (``alerts.period_start`` = the week) and the sources whose health is not ``ok``;
 - two charts (matplotlib, Agg, PNG bytes): framework shares over the last 12 weeks for the top 6 frameworks,
@@ -37,7 +38,7 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from analysis.notify import one_line
-from analysis.trends import iso_week_label, two_proportion_test, wilson_interval
+from analysis.trends import iso_week_label, proportion_change_test, wilson_interval
 from jobtrend.health import HEALTH_ORDER
 from jobtrend.models import (
     Alert,
@@ -69,8 +70,8 @@ ROLES_CID = "role-split@jobtrend"
 
 
 def two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
-    """Two-sided p-value of :func:`analysis.trends.two_proportion_test` (1.0 when nothing can differ)."""
-    return two_proportion_test(k1, n1, k2, n2)[1]
+    """Two-sided p-value of :func:`analysis.trends.proportion_change_test` (1.0 when nothing can differ)."""
+    return proportion_change_test(k1, n1, k2, n2)[1]
 
 
 def last_complete_week(now: dt.datetime | dt.date | None = None) -> dt.date:

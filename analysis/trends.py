@@ -95,6 +95,29 @@ def two_proportion_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, floa
     return (z, math.erfc(abs(z) / math.sqrt(2)))
 
 
+MIN_EXPECTED = 5  # the z-test's normal approximation needs at least this many expected in each cell
+
+
+def proportion_change_test(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float, str]:
+    """(z, two-sided p, the test's name) of a share k1/n1 against another k2/n2 (a week against its trailing
+    weeks), as alerts and the report's movers judge a change.
+
+    The pooled two-proportion z-test (:func:`two_proportion_test`), unless a cell of the 2x2 table expects
+    fewer than :data:`MIN_EXPECTED` postings (a framework rare in both: 4 of 50 after 0 of 200 expects 0.8
+    mentions in the week), where its normal approximation is far too sure (z-test p 6e-5, exact 1.4e-3) and
+    Fisher's exact test gives p.
+    """
+    z, p_value = two_proportion_test(k1, n1, k2, n2)
+    total, mentioning = n1 + n2, k1 + k2
+    if n1 <= 0 or n2 <= 0:
+        return z, p_value, "two_proportion_z"
+    if min(n * m / total for n in (n1, n2) for m in (mentioning, total - mentioning)) < MIN_EXPECTED:
+        from scipy.stats import fisher_exact  # scikit-learn's dependency
+
+        return z, float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue), "fisher_exact"
+    return z, p_value, "two_proportion_z"
+
+
 @dataclass(frozen=True)
 class TrendResult:
     """What one :func:`compute_trends` run did."""

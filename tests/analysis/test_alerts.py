@@ -17,14 +17,13 @@ from analysis.alerts import (
     ChangeRule,
     SourceHealthRule,
     ThresholdRule,
-    change_p_value,
     evaluate_alerts,
     load_alert_rules,
     notify_new_alerts,
     rules_path,
     two_proportion_p_value,
 )
-from analysis.trends import wilson_interval
+from analysis.trends import proportion_change_test, wilson_interval
 from jobtrend.cli import main
 from jobtrend.cli.database import run_read_only
 from jobtrend.config import REPO_ROOT, ConfigError, load_config
@@ -222,7 +221,7 @@ def test_a_rare_framework_is_judged_by_the_exact_test(engine):
     # week, and the exact test's p = 1.4e-3 does not pass it.
     add_points(engine, add_framework(engine, "dspy"), [(0, 50)] * 4 + [(4, 50)])
     assert expected_p(4, 50, 0, 200) < 1e-4
-    assert change_p_value(4, 50, 0, 200)[1:] == (pytest.approx(0.0014495, rel=1e-4), "fisher_exact")
+    assert proportion_change_test(4, 50, 0, 200)[1:] == (pytest.approx(0.0014495, rel=1e-4), "fisher_exact")
     strict = ChangeRule("moved", "*", min_change=0.05, alpha=0.001, trailing_weeks=4, min_postings=50)
     assert fire(engine, strict) == []
     [alert] = fire(engine, ChangeRule("moved-01", "*", min_change=0.05, alpha=0.01, min_postings=50))
@@ -230,7 +229,7 @@ def test_a_rare_framework_is_judged_by_the_exact_test(engine):
 
 
 def test_large_counts_keep_the_z_test(engine):
-    z, p_value, test = change_p_value(44, 200, 80, 800)
+    z, p_value, test = proportion_change_test(44, 200, 80, 800)
     assert test == "two_proportion_z" and p_value == pytest.approx(expected_p(44, 200, 80, 800), rel=1e-9)
 
 

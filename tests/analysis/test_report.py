@@ -8,6 +8,7 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from scipy.stats import fisher_exact
 from sqlalchemy import func, insert, select, update
 
 from analysis.report import (
@@ -19,6 +20,7 @@ from analysis.report import (
     two_proportion_p,
     write_report_file,
 )
+from analysis.trends import two_proportion_test
 from jobtrend.cli import main
 from jobtrend.db import make_engine
 from jobtrend.models import Alert, Classification, Framework, Mention, Report, Source, TrendPoint
@@ -40,6 +42,12 @@ def test_two_proportion_p_matches_the_pooled_z_test():
     assert two_proportion_p(5, 50, 10, 50) == pytest.approx(two_proportion_p(10, 50, 5, 50))
     assert two_proportion_p(40, 100, 40, 400) < 1e-10
     assert two_proportion_p(31, 100, 120, 400) > 0.5
+
+
+def test_a_rare_mover_is_judged_by_the_exact_test():
+    # 6 of 60 after 1 of 240: 1.4 mentions expected this week; the z-test says 1e-5, Fisher's exact test 3e-4
+    assert two_proportion_p(6, 60, 1, 240) == pytest.approx(fisher_exact([[6, 54], [1, 239]]).pvalue, rel=1e-9)
+    assert two_proportion_test(6, 60, 1, 240)[1] < two_proportion_p(6, 60, 1, 240) / 5
 
 
 @pytest.mark.parametrize(("k1", "n1", "k2", "n2"), [(0, 0, 3, 10), (3, 10, 0, 0), (0, 10, 0, 40), (10, 10, 40, 40)])
