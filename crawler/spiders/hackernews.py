@@ -15,9 +15,12 @@ Which threads a crawl reads:
 
 - with ``since="YYYY-MM"`` (``jobtrend crawl --source hackernews --since 2011-04``): every thread from that month
   on, read again even when crawled before;
-- without it: the newest thread (it keeps growing) and every thread not read completely before, from the
+- without it: the newest thread (it keeps growing), the one before it during the newest thread's first
+  ``LATE_COMMENT_DAYS`` days (companies still answer last month's thread then, and a crawl just after a new
+  thread opens would otherwise see almost nothing), and every thread not read completely before, from the
   source's ``since`` option in sources.toml, else from the oldest thread ever read (so a failed thread is
-  retried and missed months are filled in). With neither, a first crawl reads only the newest thread.
+  retried and missed months are filled in). With neither, a first crawl reads only the newest thread (and,
+  early in a month, the one before).
 
 "Read completely before" is recorded, not guessed: a thread whose comments were all handed to the pipelines is
 counted in the run's stats as ``thread/<YYYY-MM>/<story id>`` (so in ``crawl_runs.stats``), and the next crawl
@@ -37,6 +40,7 @@ import datetime as dt
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -298,12 +302,20 @@ def hiring_threads(hits) -> list[Thread]:
     return sorted(threads.values())
 
 
-def choose_threads(threads: list[Thread], *, since: str | None, floor: str | None, crawled: set[int]) -> list[Thread]:
-    """Newest first: with ``since`` every thread from that month on; otherwise the newest thread plus those from
+LATE_COMMENT_DAYS = 7  # the thread before the newest is read again while the newest is younger than this
+
+
+def choose_threads(threads: list[Thread], *, since: str | None, floor: str | None, crawled: set[int],
+                   now: float | None = None) -> list[Thread]:
+    """Newest first: with ``since`` every thread from that month on; otherwise the newest thread (and the one
+    before it while the newest is under ``LATE_COMMENT_DAYS`` old at ``now``, a Unix time) plus those from
     ``floor`` on that are not in ``crawled``."""
     if since:
         return sorted((t for t in threads if t.month >= since), reverse=True)
     chosen = {threads[-1]}
+    now = time.time() if now is None else now
+    if len(threads) > 1 and now - threads[-1].created_at_i < LATE_COMMENT_DAYS * 86400:
+        chosen.add(threads[-2])
     if floor:
         chosen |= {t for t in threads if t.month >= floor and t.story_id not in crawled}
     return sorted(chosen, reverse=True)

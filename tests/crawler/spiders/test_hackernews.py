@@ -225,6 +225,18 @@ def test_an_incremental_crawl_reads_the_newest_and_the_threads_not_read_before()
     assert choose_threads(THREADS, since=None, floor="2011-04", crawled={t.story_id for t in THREADS}) == [NEWEST]
 
 
+def test_the_thread_before_the_newest_is_read_again_in_the_newest_threads_first_week():
+    day = 86400
+    everything = {t.story_id for t in THREADS}
+    previous = THREADS[-2]
+    early = NEWEST.created_at_i + 6 * day  # late answers to last month's thread still come in
+    assert choose_threads(THREADS, since=None, floor="2011-04", crawled=everything, now=early) == [NEWEST, previous]
+    assert choose_threads(THREADS, since=None, floor=None, crawled=set(), now=early) == [NEWEST, previous]
+    later = NEWEST.created_at_i + 8 * day
+    assert choose_threads(THREADS, since=None, floor="2011-04", crawled=everything, now=later) == [NEWEST]
+    assert choose_threads(THREADS[:1], since=None, floor=None, crawled=set(), now=early) == THREADS[:1]
+
+
 def test_the_floor_is_since_then_the_source_option_then_the_oldest_thread_read():
     progress = Progress({4053076: "2012-06", 37351667: "2023-09"})
     assert new_spider().floor(SOURCE, progress) == "2012-06"
