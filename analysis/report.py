@@ -533,9 +533,10 @@ def write_report_file(report: WeeklyReport, path: Path | str) -> Path:
 
 
 def store_report(engine: Engine, report: WeeklyReport, *, force: bool = False) -> bool:
-    """Keep the report in ``reports`` (one row per week). False when the week is already stored, unless
-    ``force``, which replaces it."""
-    values = {"generated_at": report.generated_at, "html": report.html, "text": report.text}
+    """Keep the report in ``reports`` (one row per week), its HTML standalone (charts embedded as ``data:`` URIs,
+    so the stored row opens as it was sent). False when the week is already stored, unless ``force``, which
+    replaces it."""
+    values = {"generated_at": report.generated_at, "html": standalone_html(report), "text": report.text}
     try:
         with engine.begin() as conn:
             exists = conn.scalar(select(Report.id).where(Report.period_start == report.week))

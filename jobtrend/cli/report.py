@@ -29,8 +29,11 @@ def _week(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--send", is_flag=True, help="Queue the report in the outbox for every recipient (once per week).")
 @click.option("--force", is_flag=True, help="Regenerate a stored report (and send it again with --send).")
 @click.option("--top", type=click.IntRange(min=1), default=15, show_default=True, help="Frameworks listed.")
+@click.option("--stored", is_flag=True,
+              help="Show the report stored for the week as it was sent (its text, or its HTML with --out); "
+                   "build nothing.")
 @pass_app
-def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top: int) -> None:
+def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top: int, stored: bool) -> None:
     """Build the weekly report: postings by source and role, top frameworks, movers, alerts, source health.
 
     The report is stored in `reports` (once per week; --force regenerates it). --out writes a standalone HTML
@@ -41,13 +44,19 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
         jobtrend report                           # the week that ended last Sunday
         jobtrend report --week 2026-W47 --out report.html
         jobtrend report --send                    # queue it for the configured recipients
+        jobtrend report --stored --week 2026-W47 --out sent.html   # the stored report, as it was sent
     """
     from analysis.report import build_report, store_report, write_report_file
     from jobtrend.db import make_engine
 
+    if stored and (send or force):
+        raise click.UsageError("--stored shows a stored report: it cannot be combined with --send or --force")
     config = app.db_config
     engine = make_engine(config.database_url)
     try:
+        if stored:
+            _show_stored(engine, week, out)
+            return
         built = build_report(engine, week, top=top)
         stored = store_report(engine, built, force=force)
         d = built.data
@@ -61,6 +70,29 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
             _send(engine, config, built, force)
     finally:
         engine.dispose()
+
+
+def _show_stored(engine, week, out: Path | None) -> None:
+    """Print the stored report's text, or write its HTML (charts embedded) to ``out``."""
+    from sqlalchemy import select
+
+    from analysis.report import last_complete_week
+    from analysis.trends import iso_week_label
+    from jobtrend.models import Report
+
+    week = week or last_complete_week()
+    with engine.connect() as conn:
+        row = conn.execute(select(Report.html, Report.text, Report.generated_at)
+                           .where(Report.period_start == week)).first()
+    if row is None:
+        raise click.ClickException(f"no report stored for {iso_week_label(week)}: `jobtrend report --week "
+                                   f"{iso_week_label(week)}` builds and stores it")
+    if out is None:
+        click.echo(row.text)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(row.html, encoding="utf-8")
+    click.echo(f"wrote {out} (the report of {iso_week_label(week)} stored {row.generated_at:%Y-%m-%d %H:%M} UTC)")
 
 
 def _send(engine, config, built, force: bool) -> None:

@@ -16,6 +16,7 @@ from analysis.report import (
     last_complete_week,
     parse_iso_week,
     queue_report,
+    standalone_html,
     store_report,
     two_proportion_p,
     write_report_file,
@@ -233,7 +234,8 @@ def test_store_report_keeps_one_row_per_week_unless_forced(engine, report):
         assert conn.scalar(select(func.count()).select_from(Report)) == 1
         row = conn.execute(select(Report)).one()
     assert row.period_start == WEEK and row.generated_at == dt.datetime(2025, 11, 27, tzinfo=dt.UTC)
-    assert row.html == later.html and row.text == later.text
+    assert row.html == standalone_html(later) and row.text == later.text
+    assert "data:image/png;base64," in row.html and "cid:" not in row.html  # the stored report shows its charts
 
 
 def test_an_empty_database_still_gives_a_report(engine):
@@ -243,10 +245,8 @@ def test_an_empty_database_still_gives_a_report(engine):
 
 
 def test_queue_report_hands_the_email_to_the_outbox(report, monkeypatch):
-    try:
-        import analysis.notify as notify
-    except ImportError:
-        pytest.skip("analysis.notify not available yet")
+    import analysis.notify as notify
+
     calls = []
     monkeypatch.setattr(notify, "queue_for_recipients", lambda engine, settings, **kw: calls.append(kw) or 1)
     queue_report(None, "settings", report)
@@ -289,11 +289,26 @@ def test_report_command_stores_and_writes_the_file(run, db_url, tmp_path):
     engine.dispose()
 
 
+def test_report_command_shows_the_stored_report_as_it_was_sent(run, db_url, tmp_path):
+    engine = make_engine(db_url)
+    seed(engine)
+    missing = run(["report", "--stored", "--week", LABEL], db_url)
+    assert missing.exit_code == 1 and f"no report stored for {LABEL}" in missing.output
+    assert run(["report", "--week", LABEL], db_url).exit_code == 0
+    with engine.connect() as conn:
+        stored = conn.execute(select(Report.html, Report.text)).one()
+    engine.dispose()
+    text = run(["report", "--stored", "--week", LABEL], db_url)
+    assert text.exit_code == 0 and text.output == stored.text + "\n"
+    out = tmp_path / "sent.html"
+    written = run(["report", "--stored", "--week", LABEL, "--out", str(out)], db_url)
+    assert written.exit_code == 0 and f"the report of {LABEL} stored" in written.output
+    assert out.read_text() == stored.html and "data:image/png;base64," in stored.html
+    refused = run(["report", "--stored", "--send"], db_url)
+    assert refused.exit_code == 2 and "cannot be combined" in refused.output
+
+
 def test_report_command_send_queues_one_email_per_recipient_and_week(tmp_path, db_url):
-    try:
-        import analysis.notify  # noqa: F401
-    except ImportError:
-        pytest.skip("analysis.notify not available yet")
     from jobtrend.models import Outbox
     from tests.jobtrend.test_config import MAIN
 
