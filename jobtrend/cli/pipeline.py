@@ -48,6 +48,8 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
     """Crawl the configured job boards and store their postings.
 
     Exit status 1 when no source could be crawled; per-source failures are listed and stored in crawl_runs.
+    One crawl at a time per database: while the scheduler (or another `jobtrend crawl`) crawls, this one exits 1
+    rather than send every host twice the requests.
 
     \b
     Example:
@@ -58,6 +60,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
     """
     from crawler.run import run_crawl
     from jobtrend.progress import progress_bar
+    from scheduler.locks import JobLock, JobLocked
 
     extra = {}
     for item in settings:
@@ -65,6 +68,11 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         extra[name] = value
+    lock = JobLock(app.config.database_url, "crawl")  # the scheduler's crawl job holds the same lock
+    try:
+        lock.acquire()
+    except JobLocked as exc:
+        raise click.ClickException(f"{exc}; wait for it to end (`jobtrend scheduler status` shows it)") from None
     try:
         # a backfill reads one thread per month, back to 2011: a bar counts them (a plain crawl reads one or two)
         with progress_bar("Hacker News threads") if since else nullcontext() as update:
@@ -73,6 +81,8 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
                                 spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        lock.release()
     click.echo(crawl_summary_table(summary))
     click.echo(crawl_totals_line(summary))
     if summary["sources"] and all(s.get("status") == "failed" for s in summary["sources"].values()):

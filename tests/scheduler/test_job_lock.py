@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from jobtrend.cli import main
 from jobtrend.config import load_config
@@ -59,6 +59,19 @@ def test_run_job_command_refuses_a_job_that_is_already_running(config):
     assert result.exit_code == 1
     assert "job trends not started: it is already running against this database" in result.output
     assert _job_runs(config.database_url) == []
+
+
+def test_a_crawl_by_hand_waits_for_no_one_and_crawls_nothing_while_the_scheduler_crawls(config):
+    with JobLock(config.database_url, "crawl"):  # as the scheduler's crawl job holds it
+        # --api-base: were the lock not honoured, the crawl would reach only a closed port on this machine
+        result = CliRunner().invoke(main, ["--config-dir", str(config.config_dir), "crawl",
+                                           "--api-base", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "job crawl is already running against this database" in result.output
+    engine = make_engine(config.database_url)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM crawl_runs")) == 0
+    engine.dispose()
 
 
 def test_the_lock_of_a_killed_process_is_free_again(config):
