@@ -2,7 +2,11 @@
 
 ``GET {LEVER_API_BASE}/v0/postings/{site}?mode=json&skip=N&limit=L`` (``L`` is ``LEVER_PAGE_SIZE``), with ``skip``
 growing by ``L`` until a page holds fewer than ``L`` postings or none. Sites on Lever's EU instance (``region =
-"eu"`` in sources.toml) are read from ``LEVER_EU_API_BASE``; the US host answers 404 for them. Site names are
+"eu"`` in sources.toml) are read from ``LEVER_EU_API_BASE``; the US host answers 404 for them, so a site with no
+``region`` (``jobtrend crawl --source lever --board X`` for one not in sources.toml) that is 404 on the US host is
+asked for once on the EU host before it counts as gone (``jobtrend/lever/eu_fallback``, ``eu_fallback`` in its
+``crawl_runs.stats``; the log says to add
+``region = "eu"``). Site names are
 case-sensitive. An unknown site is ``404 {"ok":false,"error":"Document not found"}``; a site with no postings is
 ``200 []``. ``createdAt`` (epoch milliseconds) is the posted date; ``workplaceType`` is ``onsite`` live and
 ``on-site`` in the docs, both read as not remote.
@@ -15,6 +19,8 @@ import json
 from urllib.parse import parse_qs, quote, urlsplit
 
 from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameter
 
 from crawler.items import JobPosting, text_field
@@ -23,6 +29,7 @@ from jobtrend.config import SourceConfig
 
 REMOTE_BY_WORKPLACE = {"remote": True, "onsite": False, "on-site": False, "hybrid": False}
 DEFAULT_PAGE_SIZE = 100
+EU_FALLBACK = "jobtrend_lever_eu_fallback"  # request meta: this first page is the EU host tried after a US 404
 
 
 class LeverSpider(BoardSpider):
@@ -39,6 +46,30 @@ class LeverSpider(BoardSpider):
     def board_url(self, base: str, key: str) -> str:
         page_size = self.settings.getint("LEVER_PAGE_SIZE", DEFAULT_PAGE_SIZE)
         return f"{base}/v0/postings/{quote(key, safe='')}?mode=json&skip=0&limit={page_size}"
+
+    def board_failed(self, failure: Failure):
+        """A site with no ``region`` that is 404 on the US host is asked for on the EU host once; any other
+        failure is recorded as for every board."""
+        request = failure.request
+        source = request.cb_kwargs["source"]
+        eu_base = self.settings.get("LEVER_EU_API_BASE", "").rstrip("/")
+        if (failure.check(HttpError) and failure.value.response.status == 404 and "region" not in source.options
+                and "seen" not in request.cb_kwargs and not request.meta.get(EU_FALLBACK)
+                and eu_base and eu_base != self.api_base(source)):
+            self.crawler.stats.inc_value("jobtrend/lever/eu_fallback")
+            self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/eu_fallback")  # crawl_runs.stats
+            self.logger.info("lever site %r is not on the US host: trying Lever's EU host", source.key)
+            retry = self.board_request(self.board_url(eu_base, source.key), source)
+            retry.meta[EU_FALLBACK] = True
+            return [retry]
+        super().board_failed(failure)
+        return None
+
+    def parse_board(self, response: Response, source: SourceConfig, seen: set[str] | None = None):
+        if response.meta.get(EU_FALLBACK) and seen is None:
+            self.logger.warning("lever site %r is on Lever's EU instance: add region = \"eu\" to its sources.toml "
+                                "entry to skip the US request", source.key)
+        return super().parse_board(response, source, seen)
 
     def decode(self, body: bytes) -> tuple[list, str | None]:
         try:

@@ -125,9 +125,10 @@ def crawls(request, tmp_path_factory, sqlite_template, postgres_template):
     config_dir = write_config(tmp / "config", [])
     (config_dir / "sources.toml").write_text(SOURCES_TOML)
     us_only = {PATH.format("euroml"): LEVER_404, PATH.format("acmeai"): LEVER_404}
+    eu_only = {PATH.format(key): LEVER_404 for key in KEYS if key != "euroml"}  # a site lives on one host only
     try:
         with ScriptedReplayServer(REPLAY, us_only, once={PATH.format("matchgroup"): RATE_LIMITED}) as us, \
-                ScriptedReplayServer(REPLAY) as eu:
+                ScriptedReplayServer(REPLAY, eu_only) as eu:
             first = crawl(db_url, config_dir, us, eu, 0)
             us.overrides |= {PATH.format("AcmeAI") + "?limit=3&mode=json&skip=6": ReplayResponse(200, []),
                              PATH.format("jumpcloud"): LEVER_404}
@@ -175,8 +176,15 @@ def test_first_crawl_outcome_of_every_site(crawls):
 def test_eu_site_is_read_from_the_eu_host_only(crawls):
     first = crawls["first"]
     assert queries(first.eu, "euroml") == [f"mode=json&skip={skip}&limit=3" for skip in (0, 3, 6)]
-    assert {r.path for r, _ in first.eu} == {"/robots.txt", PATH.format("euroml")}
     assert queries(first.us, "euroml") == []
+
+
+def test_a_site_without_a_region_that_is_404_on_the_us_host_is_asked_for_once_on_the_eu_host(crawls):
+    first, changed = crawls["first"], crawls["changed"]
+    assert queries(first.us, "acmeai") == queries(first.eu, "acmeai") == ["mode=json&skip=0&limit=3"]
+    assert {r.path for r, _ in first.eu} == {"/robots.txt", PATH.format("euroml"), PATH.format("acmeai")}
+    assert queries(changed.eu, "jumpcloud") == ["mode=json&skip=0&limit=3"]  # gone from the US host: tried there
+    assert first.runs["acmeai"]["stats"]["eu_fallback"] == 1
 
 
 def test_site_names_are_case_sensitive(crawls):

@@ -244,16 +244,48 @@ def test_an_http_error_on_a_later_page_fails_the_board():
     assert spider.source_results["AcmeAI"].reason == "http_500"
 
 
-def test_missing_site_is_http_404_and_an_empty_site_is_ok():
+NOT_FOUND = b'{"ok":false,"error":"Document not found"}'
+
+
+def not_found(request: Request) -> Failure:
+    failure = Failure(HttpError(page_response(request.url, request.cb_kwargs, NOT_FOUND, status=404)))
+    failure.request = request
+    return failure
+
+
+def test_missing_site_is_http_404_on_both_hosts_and_an_empty_site_is_ok():
     spider = make_spider(LeverSpider, [SourceConfig("lever", "nosuchsite")], SETTINGS)
     source = spider.sources[0]
-    url = spider.board_url(US, source.key)
-    failure = Failure(HttpError(page_response(url, {"source": source}, b'{"ok":false,"error":"Document not found"}',
-                                              status=404)))
-    failure.request = Request(url, cb_kwargs={"source": source})
-    spider.board_failed(failure)
+    [eu_request] = spider.board_failed(not_found(Request(spider.board_url(US, source.key),
+                                                         cb_kwargs={"source": source})))
+    assert eu_request.url == spider.board_url(EU, source.key) and "nosuchsite" not in spider.source_results
+    assert spider.board_failed(not_found(eu_request)) is None  # the EU host is asked once, then it is gone
     assert spider.source_results["nosuchsite"].reason == "http_404"
+    assert spider.crawler.stats.get_value("jobtrend/lever/eu_fallback") == 1
     assert ITEMS["emptysite"] == [] and SPIDER.source_results["emptysite"].status == "ok"
+
+
+def test_a_site_without_a_region_found_on_the_eu_host_is_crawled_there(caplog):
+    source = SourceConfig("lever", "euroml")  # really on the EU instance, but no region in the config
+    spider = make_spider(LeverSpider, [source], SETTINGS)
+    [eu_request] = spider.board_failed(not_found(Request(spider.board_url(US, "euroml"),
+                                                         cb_kwargs={"source": source})))
+    response = TextResponse(eu_request.url, body=recorded(eu_request.url), encoding="utf-8", request=eu_request)
+    outputs = list(spider.parse_board(response, **eu_request.cb_kwargs))
+    assert any(isinstance(o, Request) and o.url.startswith(f"{EU}/v0/postings/euroml?") for o in outputs)
+    assert [o["external_id"] for o in outputs if not isinstance(o, Request)] == [
+        i["external_id"] for i in ITEMS["euroml"][:3]]
+    assert 'add region = "eu"' in caplog.text
+
+
+@pytest.mark.parametrize("region", ["us", "eu"])
+def test_a_site_with_a_region_is_not_tried_elsewhere(region):
+    source = SourceConfig("lever", "nosuchsite", options={"region": region})
+    spider = make_spider(LeverSpider, [source], SETTINGS)
+    base = EU if region == "eu" else US
+    assert spider.board_failed(not_found(Request(spider.board_url(base, source.key),
+                                                 cb_kwargs={"source": source}))) is None
+    assert spider.source_results["nosuchsite"].reason == "http_404"
 
 
 @pytest.mark.parametrize(("body", "reason"), [
