@@ -4,7 +4,7 @@ Rows are streamed from a read-only connection in batches (a server-side cursor o
 stays flat however large the view; the file is written next to its destination under a temporary name and
 renamed into place only when complete, so a failed export never leaves a half-written file. The view is
 reflected, so its columns keep their types (a DATE is a date on SQLite too) in both formats. Parquet needs
-pyarrow (``pip install 'jobtrend[parquet]'``).
+pyarrow (``pip install -e '.[parquet]'``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ VIEWS = {"postings": "posting_facts", "trends": "weekly_framework_share"}
 EXPORT_FORMATS = ("csv", "parquet")
 WEEK_COLUMNS = ("week", "period_start", "posted_week")
 BATCH_SIZE = 5000
-PARQUET_HINT = "Parquet export needs pyarrow: pip install 'jobtrend[parquet]'"
+PARQUET_HINT = "Parquet export needs pyarrow: pip install -e '.[parquet]'"
 
 
 class ExportError(RuntimeError):

@@ -28,7 +28,7 @@ from jobtrend.browse import (
 from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.cookbook import SCHEMA_DOC
 
-INSTALL_HINT = "pip install 'jobtrend[browse]'"
+INSTALL_HINT = "pip install -e '.[browse]'"
 
 
 @main.command()
@@ -48,7 +48,7 @@ def browse(app: AppContext, host: str, port: int, open_browser: bool, sql_time_l
 
     Every recipe of the cookbook in docs/schema.md is a canned query, and every column shows its meaning. Queries
     run on connections opened with mode=ro, so nothing can be changed from the browser; a crawl or the scheduler
-    may keep writing meanwhile. Needs the browse extra (pip install 'jobtrend[browse]'), and SQLite: for
+    may keep writing meanwhile. Needs the browse extra (pip install -e '.[browse]'), and SQLite: for
     PostgreSQL use `jobtrend sql` or a PostgreSQL client. Stop it with Ctrl-C.
 
     \b

@@ -14,7 +14,7 @@ from jobtrend.cli import AppContext, main, pass_app
 @main.command()
 @click.argument("what", type=click.Choice(["postings", "trends"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
-              help="parquet needs pyarrow: pip install 'jobtrend[parquet]'.")
+              help="parquet needs pyarrow: pip install -e '.[parquet]'.")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False, writable=True), required=True,
               help="The file to write (replaced atomically when the export is complete).")
 @click.option("--since", metavar="WEEK", help="Only weeks from this one on: YYYY-Www or a date YYYY-MM-DD.")

@@ -184,7 +184,7 @@ def test_missing_datasette_names_the_extra(db_url, monkeypatch):
     monkeypatch.setitem(sys.modules, "datasette.cli", None)
     result = CliRunner().invoke(main, ["browse"], env={"JOBTREND_DATABASE_URL": db_url})
     assert result.exit_code == 1
-    assert "pip install 'jobtrend[browse]'" in result.output
+    assert "pip install -e '.[browse]'" in result.output
     assert sqlite_path(db_url) == Path(make_url(db_url).database).resolve()
 
 

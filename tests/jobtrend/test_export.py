@@ -99,7 +99,7 @@ def test_parquet_without_pyarrow_names_the_extra(demo_db_url, tmp_path, monkeypa
     monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
     with pytest.raises(ExportError) as info:
         export(demo_db_url, "postings", "parquet", tmp_path / "p.parquet")
-    assert str(info.value) == PARQUET_HINT and "pip install 'jobtrend[parquet]'" in PARQUET_HINT
+    assert str(info.value) == PARQUET_HINT and "pip install -e '.[parquet]'" in PARQUET_HINT
     assert not (tmp_path / "p.parquet").exists()
 
 
