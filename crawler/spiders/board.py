@@ -20,7 +20,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from array import array
+from bisect import bisect_left
 from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -39,13 +42,66 @@ from jobtrend.models import Posting
 EXTERNAL_ID_MAX = Posting.__table__.c.external_id.type.length  # 200
 
 
+class SeenIds(AbstractSet):
+    """The external ids a finished board listed, kept as sorted 64-bit hashes: 8 bytes an id where a set of
+    strings takes about 100, and a crawl keeps every board's ids until it ends and closes the postings no board
+    listed (100,000 ids: under 1 MiB instead of ~13 MiB of objects, and ~25 MiB of peak RSS once the allocator's
+    share is counted). Membership, ``len`` and comparison with a set of ids work as for the set, by the ids'
+    hashes (``hash()``: this process only, never stored). A collision, about 1 in 10^13 for a board of 1,000
+    ids, could only keep an unlisted posting open, never close a listed one. Iterating gives the hashes."""
+
+    __slots__ = ("_hashes",)
+
+    def __init__(self, ids: Iterable[str] = ()):
+        self._hashes = array("q", sorted({hash(external_id) for external_id in ids}))
+
+    def __contains__(self, external_id: object) -> bool:
+        try:
+            wanted = hash(external_id)
+        except TypeError:
+            return False
+        at = bisect_left(self._hashes, wanted)
+        return at < len(self._hashes) and self._hashes[at] == wanted
+
+    def __len__(self) -> int:
+        return len(self._hashes)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._hashes)
+
+    def _as_hashes(self, other: object) -> array | None:
+        if isinstance(other, SeenIds):
+            return other._hashes
+        if isinstance(other, AbstractSet):
+            return SeenIds(other)._hashes
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        hashes = self._as_hashes(other)
+        return NotImplemented if hashes is None else self._hashes == hashes
+
+    def __le__(self, other: object) -> bool:
+        hashes = self._as_hashes(other)
+        return NotImplemented if hashes is None else set(self._hashes) <= set(hashes)
+
+    def __ge__(self, other: object) -> bool:
+        hashes = self._as_hashes(other)
+        return NotImplemented if hashes is None else set(self._hashes) >= set(hashes)
+
+    __hash__ = None  # equal to sets of the same ids, so unhashable as a set is
+
+    def __repr__(self) -> str:
+        return f"SeenIds({len(self)} ids)"
+
+
 @dataclass
 class SourceResult:
-    """How the crawl of one board ended: ``status`` "ok" or "failed", why, and the external ids it listed."""
+    """How the crawl of one board ended: ``status`` "ok" or "failed", why, and the external ids it listed
+    (:class:`SeenIds` once the board is finished)."""
 
     status: str
     reason: str | None = None
-    seen_ids: set[str] = field(default_factory=set)
+    seen_ids: AbstractSet[str] = field(default_factory=SeenIds)
 
 
 class BoardSpider(scrapy.Spider):
@@ -110,7 +166,7 @@ class BoardSpider(scrapy.Spider):
         yield from self.parse_jobs(jobs, source, seen)
         next_url = self.next_page_url(response, jobs)
         if next_url is None:
-            self.source_results[source.key] = SourceResult("ok", None, seen)
+            self.source_results[source.key] = SourceResult("ok", None, SeenIds(seen))
             self.logger.info("%s board %r: %d postings", self.name, source.key, len(seen))
         elif len(seen) == known:
             self.source_failed(source, "pagination_stalled")

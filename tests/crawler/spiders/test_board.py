@@ -10,7 +10,7 @@ from twisted.internet.error import ConnectionRefusedError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawler.spiders.ashby import AshbySpider
-from crawler.spiders.board import resolve_sources
+from crawler.spiders.board import SeenIds, resolve_sources
 from crawler.spiders.greenhouse import GreenhouseSpider
 from jobtrend.config import SourceConfig
 from tests.crawler.conftest import board_path, make_spider, parse_board, response_for, write_config
@@ -112,3 +112,26 @@ def test_sources_come_from_config_or_from_boards_argument(tmp_path, monkeypatch)
     assert [s.key for s in resolve_sources("ashby", None, None)] == ["cohere", "harvey"]
     chosen = resolve_sources("ashby", " cohere, newco,,cohere", None)
     assert [(s.key, s.company) for s in chosen] == [("cohere", "Cohere"), ("newco", None)]
+
+
+# --- the ids a finished board listed ------------------------------------------------------------------------------
+
+def test_seen_ids_answer_as_the_set_of_ids_they_were_made_from():
+    ids = {f"job-{n}" for n in range(1000)} | {"", "Ünïcode", "x" * 200}
+    seen = SeenIds(ids)
+    assert len(seen) == len(ids) and all(i in seen for i in ids)
+    assert "job-1000" not in seen and None not in seen and ["unhashable"] not in seen
+    assert seen == ids and ids == seen and seen != ids - {"job-1"} and seen == SeenIds(list(ids) * 2)
+    assert {"job-1", "job-2"} <= seen and not ({"job-1", "elsewhere"} <= seen) and seen <= ids | {"more"}
+    assert SeenIds() == set() and len(SeenIds()) == 0
+
+
+def test_seen_ids_take_eight_bytes_an_id():
+    seen = SeenIds(f"{n:08x}-aaaa-bbbb-cccc-{n:012x}" for n in range(100_000))  # Ashby-like uuids
+    assert seen._hashes.itemsize == 8 and len(seen._hashes) == 100_000  # 0.8 MB where a set of str takes ~10 MB
+
+
+def test_a_finished_board_keeps_its_ids_compact(spider):
+    parse_board(spider, SOURCE, b'{"jobs": [{"id": "a", "title": "A", "jobUrl": "u"}, {"id": "b", "title": "B"}]}')
+    result = spider.source_results["render"]
+    assert isinstance(result.seen_ids, SeenIds) and result.seen_ids == {"a", "b"}
