@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,24 +78,6 @@ def is_driver_error(exc: BaseException) -> bool:
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
-
-
-@contextmanager
-def job_lock(database_url: str, job: str) -> Iterator[None]:
-    """Run a command that does a scheduler job's work by hand under that job's lock
-    (:class:`scheduler.locks.JobLock`): while the scheduler, ``run-job`` or another command runs the job against
-    the database, the command exits 1 having done nothing."""
-    from scheduler.locks import JobLock, JobLocked
-
-    lock = JobLock(database_url, job)
-    try:
-        lock.acquire()
-    except JobLocked as exc:
-        raise click.ClickException(f"{exc}; wait for it to end (`jobtrend scheduler status` shows it)") from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 @click.group(cls=JobtrendGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})

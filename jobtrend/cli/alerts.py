@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
-from jobtrend.cli import AppContext, job_lock, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.config import ConfigError
 from jobtrend.output import FORMATS, render
 
@@ -50,8 +49,7 @@ def alerts(app: AppContext, dry_run: bool, rules_file: Path | None, weeks: int |
     notify_settings = None if dry_run else getattr(config, "notify", None)
     engine = make_engine(config.database_url)
     try:
-        with nullcontext() if dry_run else job_lock(config.database_url, "alerts"):
-            fired = evaluate_alerts(engine, rules, weeks=weeks, dry_run=dry_run, notify_settings=notify_settings)
+        fired = evaluate_alerts(engine, rules, weeks=weeks, dry_run=dry_run, notify_settings=notify_settings)
     except ImportError as exc:
         raise click.ClickException(f"cannot queue notifications: {exc}") from None
     finally:

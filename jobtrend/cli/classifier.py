@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jobtrend.cli import AppContext, job_lock, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 
 MODEL_OPTION = click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False),
                             help="Model file [default: config classifier.model].")
@@ -117,11 +117,11 @@ def classify(app: AppContext, posting_id: int | None) -> None:
         jobtrend classify --explain 1234
     """
     config = app.db_config
-    if posting_id is not None:
-        click.echo("\n".join(explain_lines(config, load_model(config.model_path), posting_id)))
+    model = load_model(config.model_path)
+    if posting_id is None:
+        click.echo(classify_line(run_classify(config, model)))
         return
-    with job_lock(config.database_url, "analyze"):  # the scheduler's analyze job classifies too
-        click.echo(classify_line(run_classify(config, load_model(config.model_path))))
+    click.echo("\n".join(explain_lines(config, model, posting_id)))
 
 
 def run_classify(config, model):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jobtrend.cli import AppContext, job_lock, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 
 
 @main.command()
@@ -33,9 +33,7 @@ def dedupe(app: AppContext, evaluate_only: bool, pairs: Path | None) -> None:
 
         click.echo(report(load_pairs(pairs or PAIRS_PATH)))
         return
-    config = app.db_config
-    with job_lock(config.database_url, "analyze"):  # the scheduler's analyze job links duplicates too
-        click.echo(dedupe_summary(run_dedupe(config)))
+    click.echo(dedupe_summary(run_dedupe(app.db_config)))
 
 
 def run_dedupe(config):

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from analysis.role_rules import COHORTS  # only the standard library: cheap at CLI start-up
-from jobtrend.cli import AppContext, job_lock, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.config import SOURCE_KINDS
 from jobtrend.output import render
 
@@ -60,6 +60,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
     """
     from crawler.run import run_crawl
     from jobtrend.progress import progress_bar
+    from scheduler.locks import JobLock, JobLocked
 
     extra = {}
     for item in settings:
@@ -67,15 +68,21 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         extra[name] = value
+    lock = JobLock(app.config.database_url, "crawl")  # the scheduler's crawl job holds the same lock
+    try:
+        lock.acquire()
+    except JobLocked as exc:
+        raise click.ClickException(f"{exc}; wait for it to end (`jobtrend scheduler status` shows it)") from None
     try:
         # a backfill reads one thread per month, back to 2011: a bar counts them (a plain crawl reads one or two)
-        with job_lock(app.config.database_url, "crawl"), \
-                progress_bar("Hacker News threads") if since else nullcontext() as update:
+        with progress_bar("Hacker News threads") if since else nullcontext() as update:
             summary = run_crawl(app.config, kinds=kinds or None, keys=list(keys) or None, api_base=api_base,
                                 replay_dir=replay_dir, extra_settings=extra,
                                 spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
+    finally:
+        lock.release()
     click.echo(crawl_summary_table(summary))
     click.echo(crawl_totals_line(summary))
     if summary["sources"] and all(s.get("status") == "failed" for s in summary["sources"].values()):
@@ -98,11 +105,10 @@ def analyze(app: AppContext) -> None:
     from jobtrend.cli.classifier import classify_line, load_model, run_classify
 
     config = app.db_config
-    with job_lock(config.database_url, "analyze"):
-        result = run_analysis(config)
-        click.echo(f"analysed {result.analyzed} postings ({result.with_mentions} mention a framework, "
-                   f"{result.mentions} mentions); taxonomy {result.taxonomy_version}")
-        click.echo(classify_line(run_classify(config, load_model(config.model_path))))
+    result = run_analysis(config)
+    click.echo(f"analysed {result.analyzed} postings ({result.with_mentions} mention a framework, "
+               f"{result.mentions} mentions); taxonomy {result.taxonomy_version}")
+    click.echo(classify_line(run_classify(config, load_model(config.model_path))))
 
 
 def run_analysis(config):
@@ -143,10 +149,8 @@ def trends(app: AppContext, full: bool, cohort: str, weeks: int | None, top: int
         jobtrend trends --full --weeks 12 --top 20
         jobtrend trends --cohort ml_engineer
     """
-    config = app.db_config
-    with job_lock(config.database_url, "trends"):
-        click.echo(compute_and_table(config, full=full, weeks=weeks, top=top, min_postings=min_postings,
-                                     cohort=cohort))
+    click.echo(compute_and_table(app.db_config, full=full, weeks=weeks, top=top, min_postings=min_postings,
+                                 cohort=cohort))
 
 
 def compute_and_table(config, *, full: bool = False, weeks: int | None = None, top: int | None = None,

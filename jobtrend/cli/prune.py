@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jobtrend.cli import AppContext, job_lock, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.db import make_engine
 
 
@@ -31,8 +31,7 @@ def prune(app: AppContext, days: int | None, dry_run: bool) -> None:
     days = days or config.retention.days
     engine = make_engine(config.database_url)
     try:
-        with job_lock(config.database_url, "prune"):
-            result = prune_history(engine, days, dry_run=dry_run)
+        result = prune_history(engine, days, dry_run=dry_run)
     finally:
         engine.dispose()
     verb = "would empty" if dry_run else "emptied"

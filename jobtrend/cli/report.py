@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jobtrend.cli import AppContext, job_lock, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 
 
 def _week(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -57,9 +57,8 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
         if stored:
             _show_stored(engine, week, out)
             return
-        with job_lock(config.database_url, "report"):  # the scheduler's report job stores and queues too
-            built = build_report(engine, week, top=top)
-            stored = store_report(engine, built, force=force)
+        built = build_report(engine, week, top=top)
+        stored = store_report(engine, built, force=force)
         d = built.data
         click.echo(f"report {d.label} ({d.week.isoformat()} to {d.week_end.isoformat()}): {d.total_postings} postings "
                    f"({d.ai_postings} AI roles), {len(d.frameworks)} frameworks, {len(d.movers)} movers, "
