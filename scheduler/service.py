@@ -47,6 +47,9 @@ from scheduler.locks import SchedulerLock, SchedulerLocked
 logger = logging.getLogger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
+# The weekly report may start this late: a Monday run missed while the scheduler was down (or busy past
+# misfire_grace_seconds) runs when it is back, within the week, and reports the week that ended last Sunday.
+REPORT_MISFIRE_GRACE = int(dt.timedelta(days=6).total_seconds())
 DELIVER_EXECUTOR = "outbox"
 
 
@@ -158,7 +161,8 @@ def build_scheduler(config: Config, *, background: bool = False,
             continue
         scheduler.add_job(jobs.run_job, plan[name], args=(name, str(config.config_dir.resolve())), id=name,
                           name=f"jobtrend {name}", replace_existing=True, coalesce=True, max_instances=1,
-                          misfire_grace_time=settings.misfire_grace_seconds,
+                          misfire_grace_time=max(settings.misfire_grace_seconds, REPORT_MISFIRE_GRACE)
+                          if name == "report" else settings.misfire_grace_seconds,
                           executor=DELIVER_EXECUTOR if name == "deliver" else "default")
     return scheduler
 
