@@ -45,10 +45,10 @@ EXTERNAL_ID_MAX = Posting.__table__.c.external_id.type.length  # 200
 class SeenIds(AbstractSet):
     """The external ids a finished board listed, kept as sorted 64-bit hashes: 8 bytes an id where a set of
     strings takes about 100, and a crawl keeps every board's ids until it ends and closes the postings no board
-    listed (100,000 ids: under 1 MiB instead of ~13 MiB of objects, and ~25 MiB of peak RSS once the allocator's
-    share is counted). Membership, ``len`` and comparison with a set of ids work as for the set, by the ids'
-    hashes (``hash()``: this process only, never stored). A collision, about 1 in 10^13 for a board of 1,000
-    ids, could only keep an unlisted posting open, never close a listed one. Iterating gives the hashes."""
+    listed (100,000 ids: 0.8 MB instead of ~13 MiB of objects; benchmarks/RESULTS.md, "Memory"). Membership,
+    ``len`` and comparison with a set of ids work as for the set, by the ids' hashes (``hash()``: this process
+    only, never stored). A collision, about 1 in 10^13 for a board of 1,000 ids, could only keep an unlisted
+    posting open, never close a listed one. Iterating gives the hashes."""
 
     __slots__ = ("_hashes",)
 
