@@ -49,6 +49,7 @@ class DatabaseLock:
     """A named lock of one database; :meth:`acquire` raises ``error`` (a :class:`Locked`) when it is held."""
 
     error: type[Locked] = Locked
+    warn_without_lock = True  # log a warning when the database has no lock file (in-memory or URI SQLite)
 
     def __init__(self, database_url: str, name: str, key: int | None = None):
         self.url = make_url(database_url)
@@ -83,8 +84,9 @@ class DatabaseLock:
         elif self.path is not None:
             self._acquire_file(self.path)
         else:
-            logger.warning("no %s lock for %s: make sure only one runs against it", self.name,
-                           self.url.render_as_string(hide_password=True))
+            log = logger.warning if self.warn_without_lock else logger.debug
+            log("no %s lock for %s: make sure only one runs against it", self.name,
+                self.url.render_as_string(hide_password=True))
 
     def _acquire_postgres(self) -> None:
         from jobtrend.db import make_engine
@@ -196,10 +198,12 @@ class JobLock(DatabaseLock):
     """The lock held while job ``job`` runs (``<file>.job-<job>.lock``)."""
 
     error = JobLocked
+    warn_without_lock = False  # taken before every run: the scheduler lock's warning at start says it once
 
     def __init__(self, database_url: str, job: str):
         super().__init__(database_url, f"job-{job}")
         self.job = job
 
     def message(self, where: str) -> str:
-        return f"job {self.job} is already running against this database ({where})"
+        return (f"job {self.job} is already running against this database ({where}); `jobtrend scheduler "
+                f"status` shows it")

@@ -60,7 +60,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
     """
     from crawler.run import run_crawl
     from jobtrend.progress import progress_bar
-    from scheduler.locks import JobLock, JobLocked
+    from scheduler.locks import JobLock
 
     extra = {}
     for item in settings:
@@ -68,21 +68,16 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
         if not sep:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--set")
         extra[name] = value
-    lock = JobLock(app.config.database_url, "crawl")  # the scheduler's crawl job holds the same lock
     try:
-        lock.acquire()
-    except JobLocked as exc:
-        raise click.ClickException(f"{exc}; wait for it to end (`jobtrend scheduler status` shows it)") from None
-    try:
+        # the scheduler's crawl job holds the same lock (JobLocked, a RuntimeError, when it is crawling);
         # a backfill reads one thread per month, back to 2011: a bar counts them (a plain crawl reads one or two)
-        with progress_bar("Hacker News threads") if since else nullcontext() as update:
+        with JobLock(app.config.database_url, "crawl"), \
+                progress_bar("Hacker News threads") if since else nullcontext() as update:
             summary = run_crawl(app.config, kinds=kinds or None, keys=list(keys) or None, api_base=api_base,
                                 replay_dir=replay_dir, extra_settings=extra,
                                 spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None)
     except (ValueError, RuntimeError) as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        lock.release()
     click.echo(crawl_summary_table(summary))
     click.echo(crawl_totals_line(summary))
     if summary["sources"] and all(s.get("status") == "failed" for s in summary["sources"].values()):

@@ -53,7 +53,7 @@ def run(app: AppContext) -> None:
     from apscheduler.events import EVENT_SCHEDULER_STARTED
 
     from scheduler.locks import SchedulerLocked
-    from scheduler.service import build_scheduler, report_timing_warning, run_forever
+    from scheduler.service import build_scheduler, run_forever
 
     config = app.db_config
     sched = build_scheduler(config)
@@ -63,8 +63,6 @@ def run(app: AppContext) -> None:
         lines = [(job.id, _when(job.next_run_time, tz), str(job.trigger)) for job in sched.get_jobs()]
         click.echo(f"scheduler started (pid {os.getpid()}, time zone {config.scheduler.timezone})")
         click.echo(render(("job", "next run", "trigger"), lines))
-        if warning := report_timing_warning(config.scheduler):
-            click.echo(f"warning: {warning}")
         click.echo("stop with SIGTERM or Ctrl-C")
 
     sched.add_listener(started, EVENT_SCHEDULER_STARTED)
