@@ -96,12 +96,16 @@ class SeenIds(AbstractSet):
 
 @dataclass
 class SourceResult:
-    """How the crawl of one board ended: ``status`` "ok" or "failed", why, and the external ids it listed
-    (:class:`SeenIds` once the board is finished)."""
+    """How the crawl of one board ended: ``status`` "ok" or "failed", why, and the external ids it listed (kept
+    as :class:`SeenIds` whatever set they are given as)."""
 
     status: str
     reason: str | None = None
     seen_ids: AbstractSet[str] = field(default_factory=SeenIds)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seen_ids, SeenIds):
+            self.seen_ids = SeenIds(self.seen_ids)
 
 
 class BoardSpider(scrapy.Spider):
@@ -166,7 +170,7 @@ class BoardSpider(scrapy.Spider):
         yield from self.parse_jobs(jobs, source, seen)
         next_url = self.next_page_url(response, jobs)
         if next_url is None:
-            self.source_results[source.key] = SourceResult("ok", None, SeenIds(seen))
+            self.source_results[source.key] = SourceResult("ok", None, seen)
             self.logger.info("%s board %r: %d postings", self.name, source.key, len(seen))
         elif len(seen) == known:
             self.source_failed(source, "pagination_stalled")

@@ -54,7 +54,7 @@ from twisted.python.failure import Failure
 
 from crawler.hn_first_line import first_line_of, parse_first_line
 from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider, SeenIds, SourceResult, failure_reason
+from crawler.spiders.board import BoardSpider, SourceResult, failure_reason
 from jobtrend.config import SourceConfig
 from jobtrend.db import make_engine
 from jobtrend.models import CrawlRun, Source
@@ -261,7 +261,7 @@ class HackerNewsSpider(BoardSpider):
         failed, chosen = len(progress.failed), progress.chosen
         status = "ok" if not failed else "partial" if failed < chosen else "failed"
         reason = f"threads_failed:{failed}/{chosen}" if failed else None
-        self.source_results[source.key] = ThreadsResult(status, reason, SeenIds(progress.seen))
+        self.source_results[source.key] = ThreadsResult(status, reason, progress.seen)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

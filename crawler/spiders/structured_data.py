@@ -39,15 +39,7 @@ from w3lib.url import canonicalize_url
 
 from crawler.items import JobPosting
 from crawler.linked_data import extract_job_postings
-from crawler.spiders.board import (
-    TOO_LARGE,
-    SeenIds,
-    SourceResult,
-    failure_reason,
-    fit_id,
-    is_too_large,
-    resolve_sources,
-)
+from crawler.spiders.board import TOO_LARGE, SourceResult, failure_reason, fit_id, is_too_large, resolve_sources
 from jobtrend.config import SourceConfig
 
 FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|gz|png|jpe?g|gif|svg|webp|ico|css|js|mp[34]|mov|xml)$", re.I)
@@ -295,7 +287,7 @@ class StructuredDataSpider(scrapy.Spider):
         if site.status == "failed":
             self.source_failed(source, site.failure, site.seen)
             return
-        self.source_results[source.key] = SourceResult(site.status, site.failure, SeenIds(site.seen))
+        self.source_results[source.key] = SourceResult(site.status, site.failure, site.seen)
         log = self.logger.info if site.status == "ok" else self.logger.warning
         log("%s site %r: %s%s, %d postings on %d pages", self.name, source.key, site.status,
             f" ({site.failure})" if site.failure else "", len(site.seen), site.fetched + 1)
@@ -317,7 +309,7 @@ class StructuredDataSpider(scrapy.Spider):
 
     def source_failed(self, source: SourceConfig, reason: str, seen: set[str] | None = None) -> None:
         """Record, count and log a source whose crawl cannot be complete."""
-        self.source_results[source.key] = SourceResult("failed", reason, SeenIds(seen or ()))
+        self.source_results[source.key] = SourceResult("failed", reason, seen or ())
         self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
         self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/source_error/{reason}")
         self.logger.warning("%s site %r failed: %s", self.name, source.key, reason)
