@@ -1,55 +1,68 @@
 """The role classifier: is a posting an AI/ML engineering role, and is it an AI Software Engineer or an ML Engineer?
 
-Two scikit-learn pipelines, trained on weak labels (:mod:`analysis.role_rules`):
+Two logistic-regression heads over one feature space (:class:`FeatureSpace`):
 
-- **relevance**: TF-IDF of the title and, separately, of the body (title removed), a linear SVM, calibrated with
-  Platt scaling over five folds. A title from a non-engineering job family (sales, design, product management, ...)
-  is never an AI engineering role, whatever the model says: the job family is a title question.
-- **role**: TF-IDF word 1-2-grams of the body only (title removed), so the label comes from what the text
-  emphasises, then the same calibrated linear SVM. ``probability`` is the calibrated probability of the chosen
-  role: near 0.5 means a mixed posting.
+- **relevance** (AI/ML engineering role or not): the body's word TF-IDF, the body's lexicon phrases and emphasis
+  scores (:mod:`analysis.role_features`), and the title as character n-grams, lexicon phrases, and the
+  title-only rule's verdict and job family. A title from a non-engineering job family (sales, design, product
+  management, ...) is never an AI engineering role, whatever the model says: the job family is a title question.
+- **role** (``ml_engineer`` against ``ai_swe``): the body only (title removed), so the label comes from what the
+  text emphasises and changing the title alone never changes the role.
 
-Training is deterministic (fixed seeds, unshuffled folds, sorted examples), takes seconds, and the model's
-``version`` is a hash of the training examples, the parameters and the scikit-learn version, so the same data
-gives the same version and the same predictions. Models are saved with skops (no pickle); loading checks every
-type in the file against a fixed allow-list of scikit-learn, NumPy and SciPy types.
+Each head is trained on hand-labelled postings (``data/training/roles_hand.jsonl.gz`` and the dev set) and on
+weak labels of many more (:mod:`analysis.role_rules`), the weak ones weighted ``weak_weight``; a posting labelled
+by hand is never also weakly labelled. Probabilities are calibrated by Platt scaling fitted on out-of-fold scores
+of the hand-labelled postings only, so ``P = 0.8`` means right about 8 times in 10 on postings read by people.
 
-Evidence: for a linear model, each term present in a text pushes the decision by (its TF-IDF weight x its
-coefficient). :meth:`RoleModel.predict` keeps the strongest terms each way.
+Training is deterministic (sorted examples, fixed folds and seeds); the model's ``version`` is a hash of the
+training examples, the parameters and the scikit-learn version. The model file is a NumPy ``.npz`` archive of
+plain arrays and one JSON header, read with ``allow_pickle=False``: nothing in it can run code, and it loads in
+milliseconds.
+
+Evidence: a linear head's decision is a sum of (feature value x coefficient); :meth:`RoleModel.predict` keeps the
+strongest contributions each way (words, ``lex:`` phrases, ``title`` as one item, emphasis scores).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
+import re
+import zipfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.pipeline import Pipeline
-from sklearn.svm import LinearSVC
+from scipy import sparse
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 
-from analysis.role_rules import AI_SWE, ML_ENGINEER, body_without_title, title_family, weak_label
+from analysis.role_features import LexiconFeatures, lexicon_phrases, title_flags
+from analysis.role_rules import AI_SWE, ML_ENGINEER, NOT_AI, body_without_title, title_family, weak_label
 
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
 SEED = 0
 PARAMS = {
-    "body_tfidf": {"ngram_range": [1, 2], "min_df": 2, "max_df": 0.9, "sublinear_tf": True,
-                   "stop_words": "english"},
-    "title_tfidf": {"ngram_range": [1, 2]},
-    "svm_C": 0.5,
-    "calibration": {"method": "sigmoid", "cv": 5},
+    "body_tfidf": {"ngram_range": [1, 1], "min_df": 2, "max_df": 0.9, "max_features": 30000},
+    "title_tfidf": {"analyzer": "char_wb", "ngram_range": [2, 4], "min_df": 2},
+    "relevance_blocks": ["body", "lex", "lex_dense", "title", "title_lex", "title_dense", "title_flags"],
+    "role_blocks": ["body", "lex", "lex_dense"],
+    "relevance_C": 1.0,
+    "role_C": 1.0,
+    "weak_weight": 0.3,
+    "calibration_folds": 5,
 }
 EVIDENCE_TERMS = 8
 MIN_RELEVANCE_EXAMPLES = 50  # per class
 MIN_ROLE_EXAMPLES = 30  # per class
+DENSE_BLOCKS = ("lex_dense", "title_dense", "title_flags")
 
 
 class ModelError(Exception):
@@ -58,13 +71,15 @@ class ModelError(Exception):
 
 @dataclass(frozen=True)
 class Example:
-    """One training posting: a stable key, its title and body (title removed), and its weak labels."""
+    """One training posting: a stable key, its title and body (title removed), and its labels; ``hand`` when a
+    person read it (docs/labelling-roles.md), else the labels are the weak rules' (None: the rule abstained)."""
 
     key: str
     title: str
     body: str
     relevant: bool | None
     role: str | None
+    hand: bool = False
 
 
 def weak_examples(postings: Iterable[tuple[str, str, str]],
@@ -84,6 +99,24 @@ def weak_examples(postings: Iterable[tuple[str, str, str]],
     return sorted(examples, key=lambda e: e.key)
 
 
+def hand_examples(records: Iterable[dict]) -> list[Example]:
+    """Examples of hand-labelled records (``id``, ``title``, ``text``, ``label``), sorted by key."""
+    examples = []
+    for r in records:
+        body = body_without_title(r["title"], r["text"] or "")
+        if body:
+            relevant = r["label"] != NOT_AI
+            examples.append(Example(f"hand:{r['id']}", r["title"] or "", body, relevant,
+                                    r["label"] if relevant else None, hand=True))
+    return sorted(examples, key=lambda e: e.key)
+
+
+def combine(hand: Sequence[Example], weak: Sequence[Example]) -> list[Example]:
+    """Hand-labelled examples plus the weak ones whose body no person labelled (a hand label wins)."""
+    read = {" ".join(e.body.split()) for e in hand}
+    return sorted([*hand, *(e for e in weak if " ".join(e.body.split()) not in read)], key=lambda e: e.key)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """The classifier's verdict on one posting, with the terms that drove it."""
@@ -96,48 +129,149 @@ class Prediction:
     evidence: dict = field(default_factory=dict)
 
 
-def _tfidf(params: dict) -> TfidfVectorizer:
-    options = dict(params)
-    options["ngram_range"] = tuple(options["ngram_range"])
-    return TfidfVectorizer(dtype=np.float32, **options)
+class Tfidf:
+    """Sublinear TF-IDF with a fixed vocabulary: fitted with scikit-learn, applied with a CountVectorizer, and
+    saved as two arrays (terms, idf), so a saved model needs no pickled vectorizer."""
+
+    def __init__(self, terms: Sequence[str], idf: np.ndarray, options: dict):
+        self.terms = np.asarray(terms, dtype=str)
+        self.idf = np.asarray(idf, dtype=np.float64)
+        self.options = dict(options)
+        counting = {k: v for k, v in self.options.items() if k in ("analyzer", "ngram_range", "lowercase")}
+        counting["ngram_range"] = tuple(counting.get("ngram_range", (1, 1)))
+        self._index = {t: i for i, t in enumerate(self.terms.tolist())}
+        self._words = counting.get("analyzer", "word") == "word" and counting["ngram_range"] == (1, 1)
+        self._counter = CountVectorizer(vocabulary=self._index, dtype=np.float64, **counting)
+
+    @classmethod
+    def fit(cls, texts: Sequence[str], options: dict) -> Tfidf:
+        settings = dict(options)
+        settings["ngram_range"] = tuple(settings.get("ngram_range", (1, 1)))
+        vectorizer = TfidfVectorizer(sublinear_tf=True, dtype=np.float64, **settings).fit(texts)
+        return cls(vectorizer.get_feature_names_out(), vectorizer.idf_, options)
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        counts = self._count_words(texts) if self._words else self._counter.transform(texts).tocsr()
+        counts.data = (np.log(counts.data) + 1.0) * self.idf[counts.indices]
+        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ counts)
 
 
-def _svm() -> CalibratedClassifierCV:
-    calibration = PARAMS["calibration"]
-    return CalibratedClassifierCV(LinearSVC(C=PARAMS["svm_C"], class_weight="balanced", random_state=SEED),
-                                  method=calibration["method"], cv=calibration["cv"], ensemble=False)
+    def _count_words(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Word counts as scikit-learn's analyzer makes them (lower case, tokens of 2+ word characters), counted
+        with :class:`collections.Counter` in C: twice as fast as the CountVectorizer loop, the same matrix."""
+        index, find = self._index, TOKEN.findall
+        indptr, indices, data = [0], [], []
+        for text in texts:
+            for token, n in Counter(find(text.lower())).items():
+                j = index.get(token)
+                if j is not None:
+                    indices.append(j)
+                    data.append(n)
+            indptr.append(len(indices))
+        matrix = sparse.csr_matrix((np.array(data, dtype=np.float64), np.array(indices, dtype=np.int64),
+                                    np.array(indptr, dtype=np.int64)), shape=(len(texts), len(self.terms)))
+        matrix.sort_indices()
+        return matrix
 
 
-def _relevance_pipeline() -> Pipeline:
-    features = ColumnTransformer([("title", _tfidf(PARAMS["title_tfidf"]), 0),
-                                 ("body", _tfidf(PARAMS["body_tfidf"]), 1)])
-    return Pipeline([("features", features), ("svm", _svm())])
+TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 
 
-def _role_pipeline() -> Pipeline:
-    return Pipeline([("tfidf", _tfidf(PARAMS["body_tfidf"])), ("svm", _svm())])
+class FeatureSpace:
+    """Every feature block of a posting; :meth:`blocks` returns them by name (see :data:`PARAMS`)."""
+
+    def __init__(self, body: Tfidf, title: Tfidf, phrases: Sequence[tuple[str, str]], dense_mean: dict,
+                 dense_scale: dict):
+        self.body, self.title = body, title
+        self.phrases = [tuple(p) for p in phrases]
+        self.lexicon = LexiconFeatures(self.phrases, "lex:")
+        self.title_lexicon = LexiconFeatures(self.phrases, "title-lex:")
+        self.dense_mean, self.dense_scale = dense_mean, dense_scale
+        _, flag_names = title_flags([])
+        self.names = {
+            "body": list(body.terms), "title": [f"title:{t}" for t in title.terms],
+            "lex": self.lexicon.phrase_names, "lex_dense": self.lexicon.dense_names,
+            "title_lex": self.title_lexicon.phrase_names, "title_dense": self.title_lexicon.dense_names,
+            "title_flags": flag_names,
+        }
+
+    @classmethod
+    def fit(cls, titles: Sequence[str], bodies: Sequence[str]) -> FeatureSpace:
+        space = cls(Tfidf.fit(bodies, PARAMS["body_tfidf"]), Tfidf.fit(titles, PARAMS["title_tfidf"]),
+                    lexicon_phrases(), {}, {})
+        raw = space.blocks(titles, bodies, scaled=False)
+        for name in DENSE_BLOCKS:
+            values = raw[name]
+            space.dense_mean[name] = values.mean(axis=0)
+            scale = values.std(axis=0)
+            space.dense_scale[name] = np.where(scale > 1e-9, scale, 1.0)
+        return space
+
+    def blocks(self, titles: Sequence[str], bodies: Sequence[str], *, scaled: bool = True) -> dict:
+        lex, lex_dense = self.lexicon.transform(bodies)
+        title_lex, title_dense = self.title_lexicon.transform(titles)
+        flags, _ = title_flags(titles)
+        blocks = {"body": self.body.transform(bodies), "title": self.title.transform(titles), "lex": lex,
+                  "lex_dense": lex_dense, "title_lex": title_lex, "title_dense": title_dense, "title_flags": flags}
+        if scaled:
+            for name in DENSE_BLOCKS:
+                blocks[name] = (blocks[name] - self.dense_mean[name]) / self.dense_scale[name]
+        return blocks
 
 
-def _rows(pairs: Sequence[tuple[str, str]]) -> np.ndarray:
-    array = np.empty((len(pairs), 2), dtype=object)
-    for i, (title, body) in enumerate(pairs):
-        array[i, 0], array[i, 1] = title, body
-    return array
+def stack(blocks: dict, names: Sequence[str]) -> sparse.csr_matrix:
+    """The named blocks side by side, as one sparse matrix."""
+    return sparse.hstack([sparse.csr_matrix(blocks[n]) for n in names], format="csr")
 
 
-def model_version(examples: Sequence[Example]) -> str:
+class LinearHead:
+    """One logistic regression over some feature blocks, with Platt calibration of its decision value."""
+
+    def __init__(self, blocks: Sequence[str], coef: np.ndarray, intercept: float, platt: tuple[float, float]):
+        self.blocks, self.coef, self.intercept, self.platt = list(blocks), np.asarray(coef), float(intercept), platt
+
+    @classmethod
+    def fit(cls, blocks: dict, names: Sequence[str], y: np.ndarray, weight: np.ndarray, hand: np.ndarray,
+            C: float) -> LinearHead:
+        x = stack(blocks, names)
+        fitted = _logistic(C).fit(x, y, sample_weight=weight)
+        folds = StratifiedKFold(PARAMS["calibration_folds"], shuffle=True, random_state=SEED)
+        out_of_fold = np.zeros(len(y))
+        for train_rows, test_rows in folds.split(np.zeros(len(y)), y):
+            model = _logistic(C).fit(x[train_rows], y[train_rows], sample_weight=weight[train_rows])
+            out_of_fold[test_rows] = model.decision_function(x[test_rows])
+        platt = LogisticRegression(C=1e4).fit(out_of_fold[hand].reshape(-1, 1), y[hand])
+        return cls(names, fitted.coef_.ravel(), fitted.intercept_[0],
+                   (float(platt.coef_[0, 0]), float(platt.intercept_[0])))
+
+    def decision(self, x: sparse.csr_matrix) -> np.ndarray:
+        return x @ self.coef + self.intercept
+
+    def probability(self, x: sparse.csr_matrix) -> np.ndarray:
+        a, b = self.platt
+        return 1.0 / (1.0 + np.exp(-(a * self.decision(x) + b)))
+
+
+def _logistic(C: float) -> LogisticRegression:
+    return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=SEED)
+
+
+def model_version(examples: Sequence[Example], params: dict | None = None) -> str:
     """A hash of the training examples, the parameters, the seed and the scikit-learn version."""
     digest = hashlib.sha256()
-    header = {"format": MODEL_FORMAT, "params": PARAMS, "seed": SEED, "sklearn": sklearn.__version__}
+    header = {"format": MODEL_FORMAT, "params": params or PARAMS, "seed": SEED, "sklearn": sklearn.__version__,
+              "lexicon": lexicon_phrases()}
     digest.update(json.dumps(header, sort_keys=True).encode())
     for e in examples:
-        digest.update(json.dumps([e.key, e.title, e.body, e.relevant, e.role]).encode())
+        digest.update(json.dumps([e.key, e.title, e.body, e.relevant, e.role, e.hand]).encode())
     return digest.hexdigest()[:12]
 
 
 def train(examples: Sequence[Example], progress: Callable[[int, int], None] | None = None) -> RoleModel:
-    """Fit both pipelines on the labelled ``examples`` (abstentions are left out); raise ModelError when a
-    class has too few examples to learn from. ``progress(done, 2)`` follows the two fits."""
+    """Fit both heads on the labelled ``examples`` (abstentions are left out); raise ModelError when a class has
+    too few examples to learn from. ``progress(done, 3)`` follows the features and the two fits."""
     progress = progress or (lambda _done, _total: None)
     examples = sorted(examples, key=lambda e: e.key)
     relevance = [e for e in examples if e.relevant is not None]
@@ -147,32 +281,40 @@ def train(examples: Sequence[Example], progress: Callable[[int, int], None] | No
     for name, n in counts.items():
         minimum = MIN_RELEVANCE_EXAMPLES if name in ("relevant", "not_relevant") else MIN_ROLE_EXAMPLES
         if n < minimum:
-            raise ModelError(f"too little training data: {n} weakly labelled '{name}' postings, need {minimum}; "
+            raise ModelError(f"too little training data: {n} labelled '{name}' postings, need {minimum}; "
                              "crawl more boards or train on the bundled data (jobtrend classifier train --bundled)")
-    progress(0, 2)
-    relevance_model = _relevance_pipeline().fit(_rows([(e.title, e.body) for e in relevance]),
-                                                np.array([int(e.relevant) for e in relevance]))
-    progress(1, 2)
-    role_model = _role_pipeline().fit([e.body for e in roles], np.array([int(e.role == ML_ENGINEER) for e in roles]))
-    progress(2, 2)
-    meta = {"examples": len(examples), "labelled": counts, "abstained_relevance": len(examples) - len(relevance),
+    progress(0, 3)
+    space = FeatureSpace.fit([e.title for e in examples], [e.body for e in examples])
+    progress(1, 3)
+    relevance_head = _fit_head(space, relevance, [e.relevant for e in relevance], "relevance")
+    progress(2, 3)
+    role_head = _fit_head(space, roles, [e.role == ML_ENGINEER for e in roles], "role")
+    progress(3, 3)
+    hand = sum(e.hand for e in examples)
+    meta = {"examples": len(examples), "hand_labelled": hand, "weakly_labelled": len(examples) - hand,
+            "labelled": counts, "abstained_relevance": len(examples) - len(relevance),
             "sklearn": sklearn.__version__, "python": platform.python_version(), "params": PARAMS}
-    return RoleModel(relevance_model, role_model, model_version(examples), meta)
+    return RoleModel(space, relevance_head, role_head, model_version(examples), meta)
+
+
+def _fit_head(space: FeatureSpace, examples: Sequence[Example], labels: Sequence[bool], name: str) -> LinearHead:
+    blocks = space.blocks([e.title for e in examples], [e.body for e in examples])
+    weight = np.array([1.0 if e.hand else PARAMS["weak_weight"] for e in examples])
+    hand = np.array([e.hand for e in examples])
+    if hand.sum() < 2 * PARAMS["calibration_folds"] or len(set(np.array(labels)[hand])) < 2:
+        hand = np.ones(len(examples), dtype=bool)  # no hand labels to calibrate on: calibrate on all
+    return LinearHead.fit(blocks, PARAMS[f"{name}_blocks"], np.array(labels, dtype=int), weight, hand,
+                          PARAMS[f"{name}_C"])
 
 
 class RoleModel:
-    """The two fitted pipelines, the model version and what it was trained on."""
+    """The feature space, the two heads, the model version and what it was trained on."""
 
-    def __init__(self, relevance: Pipeline, role: Pipeline, version: str, meta: dict):
-        self.relevance, self.role, self.version, self.meta = relevance, role, version, meta
-        self._relevance_terms = np.array(
-            [f"title:{t}" for t in relevance.named_steps["features"].named_transformers_["title"]
-             .get_feature_names_out()]
-            + list(relevance.named_steps["features"].named_transformers_["body"].get_feature_names_out()),
-            dtype=object)
-        self._relevance_coef = _coefficients(relevance.named_steps["svm"])
-        self._role_terms = np.asarray(role.named_steps["tfidf"].get_feature_names_out(), dtype=object)
-        self._role_coef = _coefficients(role.named_steps["svm"])
+    def __init__(self, space: FeatureSpace, relevance: LinearHead, role: LinearHead, version: str, meta: dict):
+        self.space, self.relevance, self.role, self.version, self.meta = space, relevance, role, version, meta
+        self._names = {head: np.array([n for b in h.blocks for n in space.names[b]], dtype=object)
+                       for head, h in (("relevance", relevance), ("role", role))}
+        self._masks = {head: _masks(h.blocks, space) for head, h in (("relevance", relevance), ("role", role))}
 
     def predict(self, items: Sequence[tuple[str, str]], *, evidence: bool = True) -> list[Prediction]:
         """Classify ``(title, text)`` pairs; ``text`` is the stored description (its title is removed here)."""
@@ -180,11 +322,9 @@ class RoleModel:
             return []
         titles = [title or "" for title, _ in items]
         bodies = [body_without_title(title, text or "") for title, text in items]
-        relevance_x = self.relevance.named_steps["features"].transform(_rows(list(zip(titles, bodies, strict=True))))
-        relevance_p = self.relevance.named_steps["svm"].predict_proba(relevance_x)[:, 1]
-        relevance_x = relevance_x.tocsr()
-        role_x = self.role.named_steps["tfidf"].transform(bodies).tocsr()
-        ml_p = self.role.named_steps["svm"].predict_proba(role_x)[:, 1]
+        blocks = self.space.blocks(titles, bodies)
+        relevance_x, role_x = stack(blocks, self.relevance.blocks), stack(blocks, self.role.blocks)
+        relevance_p, ml_p = self.relevance.probability(relevance_x), self.role.probability(role_x)
         results = []
         for i, title in enumerate(titles):
             non_engineering = title_family(title) == "non_engineering"
@@ -193,65 +333,85 @@ class RoleModel:
             probability = (float(ml_p[i]) if role == ML_ENGINEER else float(1 - ml_p[i])) if role else None
             detail = {}
             if evidence:
-                detail = {"role": _pushes(role_x, i, self._role_coef, self._role_terms, ML_ENGINEER, AI_SWE),
-                          "relevance": _pushes(relevance_x, i, self._relevance_coef, self._relevance_terms,
-                                               "ai_role", "not_ai_role")}
+                detail = {"role": self._pushes("role", role_x, i, title, ML_ENGINEER, AI_SWE),
+                          "relevance": self._pushes("relevance", relevance_x, i, title, "ai_role", "not_ai_role")}
                 if non_engineering:
                     detail["relevance"]["rule"] = "non-engineering job title"
             results.append(Prediction(relevant, float(relevance_p[i]), role, probability, float(ml_p[i]), detail))
         return results
 
-    def save(self, path: Path) -> None:
-        """Write the model with skops (written to a temporary file, then renamed into place)."""
-        import skops.io
+    def _pushes(self, head: str, x: sparse.csr_matrix, i: int, title: str, positive: str, negative: str) -> dict:
+        """The features of row ``i`` that pushed most towards ``positive`` and ``negative``; the title's character
+        n-grams are summed into one item (``title "..."``), and an emphasis score counts only when it pushes by
+        more than 0.05."""
+        coef, names, is_title, is_score = (getattr(self, head).coef, self._names[head], *self._masks[head])
+        start, end = x.indptr[i], x.indptr[i + 1]
+        indices = x.indices[start:end]
+        contributions = x.data[start:end] * coef[indices]
+        title_rows = is_title[indices]
+        keep = ~title_rows & ~(is_score[indices] & (np.abs(contributions) <= 0.05))
+        kept, values = indices[keep], contributions[keep]
+        items = []
+        for order in (np.argsort(values)[:EVIDENCE_TERMS], np.argsort(-values)[:EVIDENCE_TERMS]):
+            items += [(str(names[kept[j]]), float(values[j])) for j in order]
+        if title_rows.any():
+            items.append((f'title "{" ".join(title.split())[:60]}"', float(contributions[title_rows].sum())))
+        items = sorted(set(items), key=lambda item: item[1])
+        return {positive: [(n, round(c, 4)) for n, c in items[::-1][:EVIDENCE_TERMS] if c > 0],
+                negative: [(n, round(c, 4)) for n, c in items[:EVIDENCE_TERMS] if c < 0]}
 
+    def save(self, path: Path) -> None:
+        """Write the model as an ``.npz`` archive (a temporary file, then renamed into place)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        header = {"format": MODEL_FORMAT, "version": self.version, "meta": self.meta,
+                  "phrases": self.space.phrases, "body_options": self.space.body.options,
+                  "title_options": self.space.title.options,
+                  "heads": {n: {"blocks": h.blocks, "intercept": h.intercept, "platt": list(h.platt)}
+                            for n, h in (("relevance", self.relevance), ("role", self.role))}}
+        arrays = {"header": np.array(json.dumps(header)),
+                  "body_terms": self.space.body.terms, "body_idf": self.space.body.idf,
+                  "title_terms": self.space.title.terms, "title_idf": self.space.title.idf,
+                  "relevance_coef": self.relevance.coef, "role_coef": self.role.coef}
+        for name in DENSE_BLOCKS:
+            arrays[f"mean_{name}"], arrays[f"scale_{name}"] = self.space.dense_mean[name], self.space.dense_scale[name]
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **arrays)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes saving never share one
-        skops.io.dump({"format": MODEL_FORMAT, "version": self.version, "meta": json.dumps(self.meta),
-                       "relevance": self.relevance, "role": self.role}, tmp)
+        tmp.write_bytes(buffer.getvalue())
         tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> RoleModel:
-        """Read a model written by :meth:`save`, refusing any type outside the allow-list."""
-        import skops.io
-
+        """Read a model written by :meth:`save` (plain arrays only: ``allow_pickle=False``)."""
         path = Path(path)
         if not path.exists():
             raise ModelError(f"no role model at {path}: run `jobtrend classifier train` (or `jobtrend init`)")
         try:
-            untrusted = skops.io.get_untrusted_types(file=path)
-            refused = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
-            if refused:
-                raise ModelError(f"{path}: refusing to load types {', '.join(sorted(refused))}")
-            data = skops.io.load(path, trusted=untrusted)
-        except ModelError:
-            raise
-        except Exception as exc:  # a truncated or foreign file: skops raises many kinds
-            raise ModelError(f"{path}: not a readable jobtrend model ({type(exc).__name__}: {exc})") from None
-        if not isinstance(data, dict) or data.get("format") != MODEL_FORMAT:
-            raise ModelError(f"{path}: model format {data.get('format') if isinstance(data, dict) else '?'}, "
-                             f"expected {MODEL_FORMAT}: retrain with `jobtrend classifier train`")
-        return cls(data["relevance"], data["role"], data["version"], json.loads(data["meta"]))
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {name: data[name] for name in data.files}
+            header = json.loads(str(arrays["header"]))
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError) as exc:
+            raise ModelError(f"{path}: not a readable jobtrend model ({type(exc).__name__}: {exc}); retrain it "
+                             "with `jobtrend classifier train`") from None
+        if not isinstance(header, dict) or header.get("format") != MODEL_FORMAT:
+            found = header.get("format") if isinstance(header, dict) else "?"
+            raise ModelError(f"{path}: model format {found}, expected {MODEL_FORMAT}: retrain with "
+                             "`jobtrend classifier train`")
+        space = FeatureSpace(Tfidf(arrays["body_terms"], arrays["body_idf"], header["body_options"]),
+                             Tfidf(arrays["title_terms"], arrays["title_idf"], header["title_options"]),
+                             header["phrases"], {n: arrays[f"mean_{n}"] for n in DENSE_BLOCKS},
+                             {n: arrays[f"scale_{n}"] for n in DENSE_BLOCKS})
+        heads = {name: LinearHead(h["blocks"], arrays[f"{name}_coef"], h["intercept"], tuple(h["platt"]))
+                 for name, h in header["heads"].items()}
+        return cls(space, heads["relevance"], heads["role"], header["version"], header["meta"])
 
 
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
-
-
-def _coefficients(calibrated: CalibratedClassifierCV) -> np.ndarray:
-    """The linear SVM's coefficients (one fitted estimator: the model is calibrated with ``ensemble=False``)."""
-    return np.asarray(calibrated.calibrated_classifiers_[0].estimator.coef_).ravel()
-
-
-def _pushes(matrix, i: int, coef: np.ndarray, terms: np.ndarray, positive: str, negative: str) -> dict:
-    """The terms of row ``i`` of a CSR TF-IDF matrix that pushed most towards ``positive`` and ``negative``."""
-    start, end = matrix.indptr[i], matrix.indptr[i + 1]
-    indices = matrix.indices[start:end]
-    contributions = matrix.data[start:end] * coef[indices]
-    order = np.argsort(contributions)
-    towards_negative = [(str(terms[indices[j]]), round(float(contributions[j]), 4))
-                        for j in order[:EVIDENCE_TERMS] if contributions[j] < 0]
-    towards_positive = [(str(terms[indices[j]]), round(float(contributions[j]), 4))
-                        for j in order[::-1][:EVIDENCE_TERMS] if contributions[j] > 0]
-    return {positive: towards_positive, negative: towards_negative}
+def _masks(blocks: Sequence[str], space: FeatureSpace) -> tuple[np.ndarray, np.ndarray]:
+    """Which columns of a head's stacked blocks are the title's character n-grams, and which are dense scores."""
+    is_title, is_score = [], []
+    for name in blocks:
+        width = len(space.names[name])
+        is_title += [name == "title"] * width
+        is_score += [name in DENSE_BLOCKS and not name == "title_flags"] * width
+    return np.array(is_title, dtype=bool), np.array(is_score, dtype=bool)

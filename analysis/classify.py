@@ -2,11 +2,13 @@
 
 - :func:`stored_training_postings` reads the database's canonical postings with a description, and
   :func:`bundled_training_postings` the corpus shipped in ``data/training/`` (real postings of the demo
-  boards); both leave out every posting of the role gold set (:func:`gold_exclusion`), by id and by text.
+  boards); both leave out every posting of the dev and test sets (:func:`gold_exclusion`), by id and by text.
+  :func:`training_examples` labels them with the weak rules and adds the hand-labelled postings
+  (``data/training/roles_hand.jsonl.gz`` and the dev set), whose labels win.
 - :func:`classify_postings` classifies every posting with a description whose classification is missing, was
   made for other content (``content_hash``) or by another model version, and replaces its row. Each batch is
   one transaction, so an interrupted run leaves whole batches done and the rest pending.
-- :func:`ensure_default_model` trains the default model from the bundled corpus when no model file exists.
+- :func:`ensure_default_model` trains the default model from the bundled data when no model file exists.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ if TYPE_CHECKING:  # scikit-learn loads with analysis.classifier: `jobtrend stat
     from analysis.classifier import RoleModel
 
 BUNDLED_TRAINING = REPO_ROOT / "data" / "training" / "postings.jsonl.gz"
+HAND_TRAINING = REPO_ROOT / "data" / "training" / "roles_hand.jsonl.gz"
+ROLES_TEST = REPO_ROOT / "tests" / "data" / "roles_test.jsonl.gz"
+HELD_OUT = REPO_ROOT / "tests" / "data" / "roles_heldout.json"
 ROLES_GOLD = REPO_ROOT / "tests" / "data" / "roles_gold.jsonl.gz"
 GOLD_SOURCE_KINDS = {"hn": "hackernews"}
 BATCH_SIZE = 500
@@ -48,7 +53,9 @@ class GoldPosting:
     @property
     def source_kind(self) -> str:
         """The ``sources.kind`` it was read from."""
-        prefix = self.source.split(":", 1)[0]
+        prefix, _, rest = self.source.partition(":")
+        if prefix == "board":  # "board:greenhouse": a posting of another job board, by its kind
+            return rest
         return GOLD_SOURCE_KINDS.get(prefix, prefix)
 
 
@@ -60,21 +67,54 @@ def load_gold(path: Path = ROLES_GOLD) -> list[GoldPosting]:
                             r.get("confidence", "clear")) for r in map(json.loads, fh) if r]
 
 
-def gold_exclusion(gold_path: Path = ROLES_GOLD) -> Callable[[str, str, str], bool]:
-    """A test ``(source kind, external id, text) -> bool``: True for a posting of the gold set, which must never
-    be trained on. Matches by id and by text (the same body on another board is the same posting). Without a
-    gold file (an installed package) nothing is excluded."""
-    if not Path(gold_path).exists():
-        return lambda kind, external_id, text: False
-    gold = load_gold(gold_path)
-    ids = {(g.source_kind, g.external_id) for g in gold}
-    texts = {g.text.strip() for g in gold}
+def gold_exclusion(*paths: Path) -> Callable[[str, str, str], bool]:
+    """A test ``(source kind, external id, text) -> bool``: True for a posting of the labelled sets ``paths``
+    (default: the dev set and the frozen test set), which are never weakly labelled for training. Matches by id
+    and by text (the same body on another board is the same posting). A missing file (an installed package)
+    excludes nothing."""
+    postings = [g for path in (paths or (ROLES_GOLD, ROLES_TEST)) if Path(path).exists() for g in load_gold(path)]
+    ids = {(g.source_kind, g.external_id) for g in postings}
+    texts = {g.text.strip() for g in postings}
     return lambda kind, external_id, text: (kind, str(external_id)) in ids or (text or "").strip() in texts
+
+
+def held_out_exclusion(path: Path = HELD_OUT) -> Callable[[str, str, str], bool]:
+    """A test ``(source kind, source key, external id) -> bool``: True for a posting of a company held out for the
+    test set (an Ashby board, or a Hacker News company by its post ids), which no training set may hold, so
+    that the test set measures companies the model never saw. A missing file excludes nothing."""
+    if not Path(path).exists():
+        return lambda kind, key, external_id: False
+    held = json.loads(Path(path).read_text(encoding="utf-8"))
+    boards, hn_ids = set(held["ashby_boards"]), set(held["hackernews_ids"])
+    return lambda kind, key, external_id: ((kind == "ashby" and key in boards)
+                                           or (kind == "hackernews" and str(external_id) in hn_ids))
+
+
+def load_labelled(path: Path) -> list[dict]:
+    """The records of a hand-labelled JSON-lines file (gzip or plain); none when it does not exist."""
+    if not Path(path).exists():
+        return []
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def hand_labelled_records() -> list[dict]:
+    """Every hand-labelled posting the model may learn from: the training set and the dev set (the dev set chose
+    the design; the final model learns from it too). Never the test set."""
+    return load_labelled(HAND_TRAINING) + load_labelled(ROLES_GOLD)
+
+
+def training_examples(postings: list[tuple[str, str, str]], progress: Callable[[int, int], None] | None = None):
+    """Weak-labelled ``postings`` plus the hand-labelled ones (a posting read by a person keeps that label)."""
+    from analysis.classifier import combine, hand_examples, weak_examples
+
+    return combine(hand_examples(hand_labelled_records()), weak_examples(postings, progress=progress))
 
 
 def stored_training_postings(engine: Engine, gold_path: Path = ROLES_GOLD) -> list[tuple[str, str, str]]:
     """``(key, title, text)`` of the database's canonical postings with a description, gold set left out."""
-    excluded = gold_exclusion(gold_path)
+    excluded, held_out = gold_exclusion(gold_path, ROLES_TEST), held_out_exclusion()
     query = (
         select(Source.kind, Source.key, Posting.external_id, Posting.title, Posting.description_text)
         .join(Source, Source.id == Posting.source_id)
@@ -83,7 +123,7 @@ def stored_training_postings(engine: Engine, gold_path: Path = ROLES_GOLD) -> li
     with engine.connect() as conn:
         return [(f"{kind}:{key}:{external_id}", title, text)
                 for kind, key, external_id, title, text in conn.execute(query)
-                if not excluded(kind, external_id, text)]
+                if not excluded(kind, external_id, text) and not held_out(kind, key, external_id)]
 
 
 def bundled_training_postings(path: Path = BUNDLED_TRAINING) -> list[tuple[str, str, str]]:
@@ -97,9 +137,9 @@ def ensure_default_model(model_path: Path) -> RoleModel | None:
     new model, or None when one was already there."""
     if Path(model_path).exists():
         return None
-    from analysis.classifier import train, weak_examples
+    from analysis.classifier import train
 
-    model = train(weak_examples(bundled_training_postings()))
+    model = train(training_examples(bundled_training_postings()))
     model.save(model_path)
     return model
 
