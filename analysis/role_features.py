@@ -196,13 +196,18 @@ class LexiconFeatures:
 
 
 def title_flags(titles: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """One-hot of the title-only rule's verdict and of the title's job family."""
+    """One-hot of the title-only rule's verdict and of the title's job family (each distinct title read once)."""
     names = [f"title-rule:{v}" for v in TITLE_RULE_VALUES] + [f"title-family:{f}" for f in TITLE_FAMILIES]
     flags = np.zeros((len(titles), len(names)))
+    columns: dict[str, tuple[int | None, int]] = {}
     for i, title in enumerate(titles):
-        verdict = title_rule(title)
-        family = title_family(title)
-        if verdict in TITLE_RULE_VALUES:
-            flags[i, TITLE_RULE_VALUES.index(verdict)] = 1
-        flags[i, len(TITLE_RULE_VALUES) + (TITLE_FAMILIES.index(family) if family in TITLE_FAMILIES else 3)] = 1
+        if title not in columns:
+            verdict, family = title_rule(title), title_family(title)
+            columns[title] = (TITLE_RULE_VALUES.index(verdict) if verdict in TITLE_RULE_VALUES else None,
+                              len(TITLE_RULE_VALUES) + (TITLE_FAMILIES.index(family) if family in TITLE_FAMILIES
+                                                        else 3))
+        verdict_column, family_column = columns[title]
+        if verdict_column is not None:
+            flags[i, verdict_column] = 1
+        flags[i, family_column] = 1
     return flags, names

@@ -77,7 +77,7 @@ class TrendSettings:
 class ClassifierSettings:
     """Where the role classifier's model file lives (a relative path is relative to the project root)."""
 
-    model: str = "data/models/roles.skops"
+    model: str = "data/models/roles.npz"
 
     def model_path(self, config_dir: Path) -> Path:
         path = Path(self.model)
@@ -320,7 +320,7 @@ def load_classifier(path: Path) -> ClassifierSettings:
     _reject_unknown(path, table, {"model"}, "classifier.")
     model = _typed(path, table, "model", str, ClassifierSettings.model, "classifier.")
     if not model.strip():
-        raise ConfigError(path, "classifier.model", "a file path such as data/models/roles.skops", model)
+        raise ConfigError(path, "classifier.model", "a file path such as data/models/roles.npz", model)
     return ClassifierSettings(model=model)
 
 

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import case, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
@@ -56,11 +57,12 @@ def redact_url(url: str) -> str:
 
 
 def model_version(path: Path) -> str | None:
-    """The version stored in a saved role model, read from its skops manifest without loading the model."""
+    """The version stored in a saved role model, read from the archive's small header alone (the model's arrays
+    are not loaded)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            schema = json.loads(archive.read("schema.json"))
-        return json.loads(schema["content"]["version"]["content"])
+        with zipfile.ZipFile(path) as archive, archive.open("header.npy") as member:
+            header = json.loads(str(np.lib.format.read_array(member, allow_pickle=False)))
+        return str(header["version"])
     except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
         return None
 

@@ -140,7 +140,7 @@ def role_model_path(tmp_path_factory) -> Path:
     """The default role model, trained once per session from the bundled corpus (about 6 s)."""
     from analysis.classify import ensure_default_model
 
-    path = tmp_path_factory.mktemp("model") / "roles.skops"
+    path = tmp_path_factory.mktemp("model") / "roles.npz"
     ensure_default_model(path)
     return path
 

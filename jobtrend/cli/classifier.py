@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -15,13 +16,13 @@ MODEL_OPTION = click.option("--model", "model_path", type=click.Path(path_type=P
 
 @main.group()
 def classifier() -> None:
-    """Train the role classifier, or measure it on the gold set.
+    """Train the role classifier, measure it, or watch it.
 
     \b
     Example:
-        jobtrend classifier train              # on your stored postings
-        jobtrend classifier train --bundled    # on the corpus bundled in data/training/
-        jobtrend classifier evaluate           # accuracy, macro-F1, confusion, Brier, title-only baseline
+        jobtrend classifier train              # on your stored postings and the bundled hand labels
+        jobtrend classifier train --bundled    # on the data bundled in data/training/
+        jobtrend classifier evaluate           # the frozen test set, with intervals, beside two baselines
     """
 
 
@@ -30,19 +31,20 @@ def classifier() -> None:
 @MODEL_OPTION
 @pass_app
 def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
-    """Weak-label the postings, train both models, and save them (skops) with their version.
+    """Label the postings with the weak rules, add the hand-labelled postings, train both heads, and save the
+    model (a .npz archive) with its version.
 
-    Postings of the gold set are never trained on. The next `jobtrend analyze` re-classifies every posting
-    classified by another model version.
+    Postings of the dev and test sets, and of the companies held out for the test set, are never trained on.
+    The next `jobtrend analyze` re-classifies every posting classified by another model version.
 
     \b
     Example:
         jobtrend classifier train
-        jobtrend classifier train --bundled --model /tmp/roles.skops
+        jobtrend classifier train --bundled --model /tmp/roles.npz
     """
-    from analysis.classifier import ModelError, weak_examples
+    from analysis.classifier import ModelError
     from analysis.classifier import train as fit
-    from analysis.classify import bundled_training_postings, stored_training_postings
+    from analysis.classify import bundled_training_postings, stored_training_postings, training_examples
     from jobtrend.db import make_engine
     from jobtrend.progress import progress_bar
 
@@ -57,7 +59,7 @@ def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
             engine.dispose()
     started = time.perf_counter()
     with progress_bar("weak labels") as update:
-        examples = weak_examples(postings, progress=update)
+        examples = training_examples(postings, progress=update)
     try:
         with progress_bar("fitting models") as update:
             model = fit(examples, progress=update)
@@ -65,33 +67,59 @@ def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
     elapsed = time.perf_counter() - started
     model.save(path)
-    labelled = model.meta["labelled"]
+    labelled, meta = model.meta["labelled"], model.meta
     click.echo(f"model {model.version} saved to {path}")
-    click.echo(f"trained on {len(examples)} postings in {elapsed:.1f} s; weak labels: relevant "
-               f"{labelled['relevant']}, not relevant {labelled['not_relevant']} "
-               f"(abstained {model.meta['abstained_relevance']}); ai_swe {labelled['ai_swe']}, "
+    click.echo(f"trained on {len(examples)} postings in {elapsed:.1f} s: {meta['hand_labelled']} labelled by hand, "
+               f"{meta['weakly_labelled']} by the weak rules (abstained on relevance {meta['abstained_relevance']}); "
+               f"AI roles {labelled['relevant']}, not {labelled['not_relevant']}; ai_swe {labelled['ai_swe']}, "
                f"ml_engineer {labelled['ml_engineer']}")
 
 
+LABELLED_SETS = {"test": "frozen test set (roles_test.jsonl.gz): companies never trained on",
+                 "dev": "dev set (roles_gold.jsonl.gz): it chose the design, so its figures are optimistic"}
+
+
 @classifier.command()
+@click.option("--set", "which", type=click.Choice(sorted(LABELLED_SETS)), default="test", show_default=True,
+              help="The labelled set to score.")
 @click.option("--gold", type=click.Path(path_type=Path, dir_okay=False, exists=True),
-              help="Labelled postings [default: tests/data/roles_gold.jsonl.gz].")
+              help="Another labelled file (same format) instead of --set.")
+@click.option("--reliability", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write a reliability diagram (PNG) of the model's probabilities on the set.")
+@click.option("--draws", type=click.IntRange(100, 100_000), default=2000, show_default=True,
+              help="Bootstrap draws for the 95 % intervals.")
 @MODEL_OPTION
 @pass_app
-def evaluate(app: AppContext, gold: Path | None, model_path: Path | None) -> None:
-    """Accuracy, macro-F1, confusion matrix, relevance F1 and Brier score on the gold set, next to the
-    title-only rule. The gold set was labelled by reading each body (docs/labelling-roles.md).
+def evaluate(app: AppContext, which: str, gold: Path | None, reliability: Path | None, draws: int,
+             model_path: Path | None) -> None:
+    """Macro-F1, relevance precision/recall/F1, role macro-F1 and each role's recall, calibration (ECE) and the
+    confusion matrix on a labelled set, with 95 % company-bootstrap intervals, beside the title-only rule and
+    the weak rules. Every posting was labelled by reading its body (docs/labelling-roles.md).
 
     \b
     Example:
-        jobtrend classifier evaluate
+        jobtrend classifier evaluate                     # the frozen test set
+        jobtrend classifier evaluate --set dev --reliability /tmp/dev.png
     """
     from analysis.classifier_eval import evaluate as score
-    from analysis.classifier_eval import load_gold, report
-    from analysis.classify import ROLES_GOLD
+    from analysis.classifier_eval import load_gold, reliability_png, report
+    from analysis.classify import ROLES_GOLD, ROLES_TEST
 
     model = load_model(model_path or app.config.model_path)
-    click.echo(report(score(model, load_gold(gold or ROLES_GOLD))))
+    path = gold or {"test": ROLES_TEST, "dev": ROLES_GOLD}[which]
+    title = f"{path.name}" if gold else LABELLED_SETS[which]
+    postings = load_gold(path)
+    click.echo(report(score(model, postings, draws=draws), title))
+    if reliability:
+        png = reliability_png(model, postings, f"model {model.version} on {path.name}")
+        partial = reliability.with_name(f".{reliability.name}.{os.getpid()}.tmp")
+        try:
+            partial.write_bytes(png)
+            partial.replace(reliability)  # a reader never sees half a file
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise click.ClickException(f"cannot write {reliability}: {exc.strerror or exc}") from None
+        click.echo(f"reliability diagram written to {reliability}")
 
 
 def load_model(path: Path):

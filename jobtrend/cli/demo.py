@@ -29,7 +29,7 @@ def demo_model(database_url: str) -> Iterator[Path]:
     """Where the demo keeps its role model while it runs: ``DEMO_MODEL`` for the default demo database (it stays
     for later commands on data/demo.db), a temporary folder removed afterwards for any other database. Two demos
     at once (the tests build one on SQLite and one on PostgreSQL) then never remove or overwrite the model the
-    other is about to load, and no 90 MB model is left behind per database."""
+    other is about to load, and no model is left behind per database."""
     if database_url == f"sqlite:///{DEMO_DB}":
         yield DEMO_MODEL
         return

@@ -1,61 +1,101 @@
-"""The role classifier: measured on the gold set, deterministic, versioned, saved safely, and explained."""
+"""The role classifier: measured on the frozen test set, deterministic, versioned, saved safely, and explained."""
 
 import gzip
 import json
+import zipfile
 
 import numpy as np
 import pytest
 
-from analysis.classifier import ModelError, RoleModel, model_version, train, weak_examples
-from analysis.classifier_eval import evaluate, load_gold, report
-from analysis.classify import BUNDLED_TRAINING, ROLES_GOLD, bundled_training_postings, gold_exclusion
+from analysis.classifier import MODEL_FORMAT, ModelError, RoleModel, combine, hand_examples, model_version, train
+from analysis.classifier_eval import bootstrap, ece, evaluate, load_gold, report
+from analysis.classify import (
+    BUNDLED_TRAINING,
+    HAND_TRAINING,
+    ROLES_GOLD,
+    ROLES_TEST,
+    bundled_training_postings,
+    gold_exclusion,
+    load_labelled,
+    training_examples,
+)
 from analysis.role_rules import AI_SWE, ML_ENGINEER
+from jobtrend.status import model_version as stored_version
 from tests.analysis.test_role_rules import ML_BODY, SWE_BODY
 
-MIN_ROLE_MACRO_F1 = 0.80  # the issue's floor; the shipped model reaches ~0.90 (docs/classifier.md)
-MIN_RELEVANCE_F1 = 0.80
+# Floors on the frozen test set, set below what the shipped model measured when the change was final
+# (docs/classifier.md): a regression guard, not a target to tune on.
+MIN_MACRO_F1 = 0.80
+MIN_RELEVANCE_F1 = 0.85
+MIN_ROLE_MACRO_F1 = 0.85
 
 
 @pytest.fixture(scope="module")
-def scores(role_model):
-    return evaluate(role_model, load_gold())
+def test_set_scores(role_model):
+    return evaluate(role_model, load_gold(ROLES_TEST), draws=200)
 
 
-def test_gold_set_role_macro_f1_is_at_least_the_floor(scores):
-    model, _ = scores
-    assert model.role_macro_f1 >= MIN_ROLE_MACRO_F1, report(scores)
+def model_figures(scores):
+    return next(iter(scores.figures.values()))
 
 
-def test_gold_set_relevance_f1_is_at_least_the_floor(scores):
-    model, _ = scores
-    assert model.relevance[2] >= MIN_RELEVANCE_F1, report(scores)
+def test_test_set_figures_are_at_least_the_floors(test_set_scores):
+    figures = model_figures(test_set_scores)
+    assert figures["macro_f1"] >= MIN_MACRO_F1, report(test_set_scores)
+    assert figures["relevance_f1"] >= MIN_RELEVANCE_F1, report(test_set_scores)
+    assert figures["role_macro_f1"] >= MIN_ROLE_MACRO_F1, report(test_set_scores)
 
 
-def test_model_beats_the_title_only_rule(scores):
-    model, titles = scores
-    assert model.role_macro_f1 > titles.role_macro_f1
-    assert model.accuracy > titles.accuracy
-    assert model.brier is not None and model.brier < 0.25  # better than always saying 0.5
+def test_the_model_beats_the_title_only_rule_on_the_test_set(test_set_scores):
+    value, (low, _) = test_set_scores.gain["macro-F1 over the title rule"]
+    assert value > 0 and low > 0, report(test_set_scores)
 
 
-def test_report_prints_every_figure(scores):
-    text = report(scores)
-    for figure in ("accuracy", "macro-F1", "relevance F1", "role macro-F1", "role Brier", "title-only rule",
-                   "confusion"):
+def test_report_prints_every_figure_with_intervals(test_set_scores):
+    text = report(test_set_scores)
+    for figure in ("macro-F1", "relevance P", "relevance F1", "role macro-F1", "recall ai_swe", "title-only rule",
+                   "weak rules", "expected calibration error", "paired 95 % interval", "confusion"):
         assert figure in text
+    assert "(0." in text  # intervals printed beside the figures
 
 
-def test_no_gold_posting_is_in_the_bundled_training_corpus():
-    is_gold = gold_exclusion()
-    gold_texts = {g.text.strip() for g in load_gold()}
+def test_ece_and_the_bootstrap_on_known_numbers():
+    assert ece(np.array([0.9, 0.9, 0.9, 0.9]), np.array([1.0, 1.0, 1.0, 0.0])) == pytest.approx(0.15)
+    assert ece(np.array([0.5, 0.5]), np.array([1.0, 0.0])) == pytest.approx(0.0)
+    spread = bootstrap(["a", "a", "b", "c"], lambda rows: {"n": float(len(rows))}, draws=200)
+    low, high = spread["n"]
+    assert 3 <= low <= high <= 6  # whole clusters are drawn: sizes move in steps of one cluster
+
+
+def test_no_dev_or_test_posting_is_in_the_bundled_training_corpus():
+    is_labelled_set = gold_exclusion()
+    texts = {g.text.strip() for path in (ROLES_GOLD, ROLES_TEST) for g in load_gold(path)}
     corpus = bundled_training_postings()
-    assert len(corpus) > 2000
-    assert not any(text.strip() in gold_texts for _, _, text in corpus)
-    assert not any(is_gold(key.split(":")[0], key.rsplit(":", 1)[1], text) for key, _, text in corpus)
+    assert len(corpus) > 1500
+    assert not any(text.strip() in texts for _, _, text in corpus)
+    assert not any(is_labelled_set(key.split(":")[0], key.rsplit(":", 1)[1], text) for key, _, text in corpus)
+
+
+def test_hand_labels_win_over_weak_labels_and_the_test_set_is_never_trained_on():
+    examples = training_examples(bundled_training_postings())
+    hand = [e for e in examples if e.hand]
+    assert len(hand) >= 2300  # the hand-labelled training set and the dev set
+    test_bodies = {" ".join(g.text.split()) for g in load_gold(ROLES_TEST)}
+    assert not any(" ".join(e.body.split()) in test_bodies for e in examples)
+    read = {" ".join(e.body.split()) for e in hand}
+    assert not any(not e.hand and " ".join(e.body.split()) in read for e in examples)
+
+
+def test_a_weak_example_with_a_hand_labelled_body_is_dropped():
+    (hand,) = hand_examples([{"id": "x", "title": "Engineer", "text": ML_BODY, "label": "ai_swe"}])
+    weak = [type(hand)("w", "Engineer", hand.body, True, ML_ENGINEER), type(hand)("v", "Engineer", SWE_BODY, False,
+                                                                                   None)]
+    combined = combine([hand], weak)
+    assert [e.key for e in combined] == ["hand:x", "v"] and combined[0].role == AI_SWE
 
 
 def test_training_twice_gives_the_same_version_and_predictions(role_model):
-    again = train(weak_examples(bundled_training_postings()))
+    again = train(training_examples(bundled_training_postings()))
     assert again.version == role_model.version
     items = [(g.title, g.text) for g in load_gold()[:60]]
     first, second = role_model.predict(items), again.predict(items)
@@ -64,43 +104,55 @@ def test_training_twice_gives_the_same_version_and_predictions(role_model):
 
 
 def test_version_changes_with_the_training_data():
-    examples = weak_examples(bundled_training_postings())
+    examples = training_examples(bundled_training_postings())
     assert model_version(examples) != model_version(examples[1:])
 
 
 def test_too_little_data_is_a_clear_error():
-    examples = weak_examples(bundled_training_postings())[:40]
+    examples = hand_examples(load_labelled(HAND_TRAINING)[:40])
     with pytest.raises(ModelError, match="too little training data"):
         train(examples)
 
 
-def test_saved_model_loads_with_identical_predictions(role_model, tmp_path):
-    path = tmp_path / "m.skops"
+def test_saved_model_loads_fast_with_identical_predictions_and_its_version_is_readable(role_model, tmp_path):
+    path = tmp_path / "m.npz"
     role_model.save(path)
     loaded = RoleModel.load(path)
-    assert loaded.version == role_model.version
-    items = [("Engineer", ML_BODY), ("Engineer", SWE_BODY)]
+    assert loaded.version == role_model.version == stored_version(path)
+    items = [("Engineer", ML_BODY), ("Engineer", SWE_BODY), ("LLM Engineer", SWE_BODY)]
     assert np.allclose([p.ml_probability for p in loaded.predict(items)],
                        [p.ml_probability for p in role_model.predict(items)])
+    assert np.allclose([p.relevance_probability for p in loaded.predict(items)],
+                       [p.relevance_probability for p in role_model.predict(items)])
+    assert [p.evidence for p in loaded.predict(items)] == [p.evidence for p in role_model.predict(items)]
+    assert path.stat().st_size <= 10 * 1024 * 1024
 
 
 def test_a_missing_or_broken_model_file_is_a_clear_error(tmp_path):
     with pytest.raises(ModelError, match="jobtrend classifier train"):
-        RoleModel.load(tmp_path / "none.skops")
-    broken = tmp_path / "broken.skops"
+        RoleModel.load(tmp_path / "none.npz")
+    broken = tmp_path / "broken.npz"
     broken.write_bytes(b"not a zip file")
     with pytest.raises(ModelError, match="not a readable jobtrend model"):
         RoleModel.load(broken)
 
 
-def test_a_model_file_with_foreign_types_is_refused(tmp_path):
-    import collections
+def test_a_model_of_another_format_asks_for_a_retrain(tmp_path):
+    path = tmp_path / "old.npz"
+    np.savez(path, header=np.array(json.dumps({"format": MODEL_FORMAT - 1})))
+    with pytest.raises(ModelError, match="retrain"):
+        RoleModel.load(path)
+    skops_like = tmp_path / "roles.skops"  # the first models were skops zip files
+    with zipfile.ZipFile(skops_like, "w") as archive:
+        archive.writestr("schema.json", "{}")
+    with pytest.raises(ModelError, match="retrain"):
+        RoleModel.load(skops_like)
 
-    import skops.io
 
-    path = tmp_path / "foreign.skops"
-    skops.io.dump({"format": 1, "x": collections.Counter(a=1)}, path)
-    with pytest.raises(ModelError, match="refusing to load types"):
+def test_a_model_file_holding_a_pickled_object_is_refused(tmp_path):
+    path = tmp_path / "pickled.npz"
+    np.savez(path, header=np.array([{"format": MODEL_FORMAT}], dtype=object))
+    with pytest.raises(ModelError, match="not a readable jobtrend model"):
         RoleModel.load(path)
 
 
@@ -108,11 +160,19 @@ def test_the_body_decides_the_role_and_the_evidence_says_why(role_model):
     ml, swe = role_model.predict([("Software Engineer", ML_BODY), ("Software Engineer", SWE_BODY)])
     assert ml.is_ai_role and ml.role == ML_ENGINEER and ml.probability > 0.5
     assert swe.is_ai_role and swe.role == AI_SWE and swe.probability > 0.5
-    pushing_ml = [term for term, weight in ml.evidence["role"][ML_ENGINEER]]
+    pushing_ml = [term for term, _ in ml.evidence["role"][ML_ENGINEER]]
     assert pushing_ml and all(weight > 0 for _, weight in ml.evidence["role"][ML_ENGINEER])
-    assert any(term in ML_BODY.lower() for term in pushing_ml)
+    words = [term.removeprefix("lex:") for term in pushing_ml if ":" not in term.removeprefix("lex:")]
+    assert words and all(word in ML_BODY.lower() for word in words)
     assert all(weight < 0 for _, weight in swe.evidence["role"][AI_SWE])
     json.dumps(ml.evidence)  # stored as JSON
+
+
+def test_the_title_is_one_evidence_item_for_relevance(role_model):
+    (p,) = role_model.predict([("LLM Engineer", SWE_BODY)])
+    items = [term for side in p.evidence["relevance"].values() for term, _ in side]
+    assert sum(term.startswith('title "') for term in items) == 1
+    assert 'title "LLM Engineer"' in items
 
 
 def test_a_non_engineering_title_is_never_an_ai_role(role_model):
@@ -126,7 +186,7 @@ def test_the_title_is_not_what_the_role_model_reads(role_model):
     assert with_title.ml_probability == other_title.ml_probability
 
 
-def test_bundled_corpus_and_gold_files_exist():
-    assert BUNDLED_TRAINING.exists() and ROLES_GOLD.exists()
+def test_bundled_files_exist():
+    assert BUNDLED_TRAINING.exists() and HAND_TRAINING.exists() and ROLES_GOLD.exists() and ROLES_TEST.exists()
     with gzip.open(BUNDLED_TRAINING, "rt") as fh:
         assert set(json.loads(fh.readline())) == {"key", "title", "text"}

@@ -24,7 +24,7 @@ def cli(tmp_path):
 
 
 def test_train_bundled_then_evaluate(cli, tmp_path, role_model):
-    model = tmp_path / "models" / "roles.skops"
+    model = tmp_path / "models" / "roles.npz"
     trained = cli(["classifier", "train", "--bundled"], model=model)
     assert trained.exit_code == 0, trained.output
     assert f"model {role_model.version} saved to {model}" in trained.output and model.exists()
@@ -36,9 +36,9 @@ def test_train_bundled_then_evaluate(cli, tmp_path, role_model):
 
 def test_train_on_a_nearly_empty_database_says_why_it_cannot(cli, engine, db_url, tmp_path):
     add_posting(engine, add_source(engine), title="ML Engineer", text=ML_BODY)
-    result = cli(["classifier", "train"], db_url, model=tmp_path / "m.skops")
+    result = cli(["classifier", "train"], db_url, model=tmp_path / "m.npz")
     assert result.exit_code == 1 and "too little training data" in result.output
-    assert not (tmp_path / "m.skops").exists()
+    assert not (tmp_path / "m.npz").exists()
 
 
 def test_analyze_classifies_and_explain_shows_the_evidence(cli, engine, db_url, role_model_path):
@@ -62,13 +62,13 @@ def test_explain_an_unknown_posting_is_a_clear_error(cli, engine, db_url, role_m
 
 
 def test_analyze_without_a_model_says_how_to_get_one(cli, engine, db_url, tmp_path):
-    result = cli(["analyze"], db_url, model=tmp_path / "missing.skops")
+    result = cli(["analyze"], db_url, model=tmp_path / "missing.npz")
     assert result.exit_code == 1
     assert "no role model" in result.output and "jobtrend classifier train" in result.output
 
 
 def test_init_trains_the_default_model_once(cli, empty_db_url, tmp_path, role_model):
-    model = tmp_path / "fresh" / "roles.skops"
+    model = tmp_path / "fresh" / "roles.npz"
     first = cli(["init"], empty_db_url, model=model)
     assert first.exit_code == 0, first.output
     assert f"role model: trained {role_model.version} from the bundled corpus" in first.output and model.exists()

@@ -22,5 +22,5 @@ def test_another_database_gets_a_folder_of_its_own_removed_after_the_demo():
 
 
 def test_the_demo_config_uses_the_given_model(tmp_path):
-    config = demo_config(load_config(), "sqlite:////tmp/a/demo.db", tmp_path / "m.skops")
-    assert config.model_path == tmp_path / "m.skops"
+    config = demo_config(load_config(), "sqlite:////tmp/a/demo.db", tmp_path / "m.npz")
+    assert config.model_path == tmp_path / "m.npz"

@@ -212,7 +212,7 @@ def test_database_password_is_redacted_in_every_command_and_log(pg_url_with_pass
 def test_a_malformed_database_url_is_a_clear_error_without_its_password(tmp_path, url):
     """Before the fix, a port that is not a number ended in SQLAlchemy's traceback, and a URL missing a slash
     was echoed in the configuration error with its password."""
-    config_dir = email_config(tmp_path / "config", Smtp(), tmp_path / "roles.skops")
+    config_dir = email_config(tmp_path / "config", Smtp(), tmp_path / "roles.npz")
     result = CliRunner().invoke(main, ["sources"], env={"JOBTREND_CONFIG_DIR": str(config_dir),
                                                         "JOBTREND_DATABASE_URL": url})
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
