@@ -9,7 +9,8 @@ Every posting of the sets was labelled ``ai_swe``, ``ml_engineer`` or ``not_ai``
 - **role**: on the labelled AI postings only, macro-F1 and each role's recall from the role head (whatever the
   relevance said), and the Brier score of P(ml_engineer);
 - **calibration**: expected calibration error (10 equal-width bins) of the three-way confidence (the probability
-  of the label predicted), of P(AI role), and of P(ml_engineer) on AI postings;
+  of the label predicted, against whether it was right), of P(AI role) against being an AI role, and of
+  P(ml_engineer) against being an ML Engineer posting, on AI postings;
 - **baselines**: :func:`analysis.role_rules.title_rule` (the title alone) and the weak rules
   (:func:`analysis.role_rules.weak_label`; where they abstain the title rule answers), plus the weak rules'
   accuracy where they commit, beside the model's on the same postings.
@@ -103,15 +104,12 @@ def figures(gold: Sequence[str], p: Predictions, rows: np.ndarray | None = None)
         confidence = np.where(np.array(pred) == NOT_AI, 1 - p_ai,
                               p_ai * np.where(np.array(pred) == ML_ENGINEER, p_ml, 1 - p_ml))
         out["ece"] = ece(confidence, np.array([a == b for a, b in pairs], dtype=float))
-        out["ece_relevance"] = ece(np.maximum(p_ai, 1 - p_ai),
-                                   np.array([(a != NOT_AI) == (q >= 0.5) for a, q in zip(g, p_ai, strict=True)],
-                                            dtype=float))
+        out["ece_relevance"] = ece(p_ai, np.array([a != NOT_AI for a in g], dtype=float))
         ai_mask = np.array([a != NOT_AI for a in g])
         if ai_mask.any():
             is_ml = np.array([a == ML_ENGINEER for a in g])[ai_mask]
             out["brier"] = float(np.mean((p_ml[ai_mask] - is_ml) ** 2))
-            out["ece_role"] = ece(np.maximum(p_ml[ai_mask], 1 - p_ml[ai_mask]),
-                                  ((p_ml[ai_mask] >= 0.5) == is_ml).astype(float))
+            out["ece_role"] = ece(p_ml[ai_mask], is_ml.astype(float))
     return out
 
 
