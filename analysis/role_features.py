@@ -130,11 +130,11 @@ class PhraseMatcher:
         self._automaton = ahocorasick_rs.AhoCorasick(list(self.phrases),
                                                      matchkind=ahocorasick_rs.MatchKind.LeftmostLongest)
 
-    def find(self, text: str) -> dict[int, int]:
-        """Occurrences of each phrase (by index) in ``text``, whole words only (case-insensitive). The longest
-        phrase at a place wins ("vector database" holds no "database"); a hit inside a word ("rag" in "storage")
-        is dropped."""
-        lower = text.lower()
+    def find(self, text: str, *, lowered: bool = False) -> dict[int, int]:
+        """Occurrences of each phrase (by index) in ``text``, whole words only (case-insensitive; ``lowered``:
+        the text is lower-cased already). The longest phrase at a place wins ("vector database" holds no
+        "database"); a hit inside a word ("rag" in "storage") is dropped."""
+        lower = text if lowered else text.lower()
         size = len(lower)
         found: dict[int, int] = {}
         for index, start, end in self._automaton.find_matches_as_indexes(lower):
@@ -176,12 +176,12 @@ class LexiconFeatures:
         names = [f"{self.prefix}{g}:{kind}" for g in GROUPS for kind in ("distinct", "density")]
         return names + [f"{self.prefix}app-minus-model", f"{self.prefix}log-words"]
 
-    def transform(self, texts: Sequence[str]) -> tuple[sparse.csr_matrix, np.ndarray]:
+    def transform(self, texts: Sequence[str], *, lowered: bool = False) -> tuple[sparse.csr_matrix, np.ndarray]:
         rows, cols = [], []
         dense = np.zeros((len(texts), len(self.dense_names)), dtype=np.float64)
         groups = len(GROUPS)
         for i, text in enumerate(texts):
-            found = self._matcher.find(text)
+            found = self._matcher.find(text, lowered=lowered)
             words = max(1, text.count(" ") + 1)
             distinct = np.bincount(self._group_of[list(found)], minlength=groups) if found else np.zeros(groups)
             for index in found:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 AI_SWE = "ai_swe"
 ML_ENGINEER = "ml_engineer"
@@ -194,6 +195,7 @@ CUSTOMER_FACING_ENGINEER = re.compile(r"\b(?:sales|solutions?|support|customer|f
                                       r"implementation)\s+engineer", re.IGNORECASE)
 
 
+@lru_cache(maxsize=65536)  # a pure function of the title; titles repeat across postings and calls
 def title_family(title: str) -> str:
     """``engineering``, ``non_engineering`` or ``unknown``, from the title words alone.
 
@@ -221,6 +223,7 @@ def title_role(title: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def title_rule(title: str) -> str:
     """The title-only baseline: ``not_ai`` unless an engineering title names AI/ML; then the title's role,
     ``ai_swe`` when the title names AI without saying which (the common "AI Engineer")."""
