@@ -21,7 +21,7 @@ DEMO_DB = REPO_ROOT / "data" / "demo.db"
 REPLAY_SETTINGS = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
 
-DEMO_MODEL = REPO_ROOT / "data" / "models" / "demo-roles.skops"
+DEMO_MODEL = REPO_ROOT / "data" / "models" / "demo-roles.npz"
 
 
 @contextmanager
