@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from analysis.drift import ALL, DEFAULTS, DriftSettings
 from analysis.role_rules import COHORTS  # a cohort without trend points fires nothing
-from jobtrend.config import SLUG_RE, ConfigError, _reject_unknown, _typed, read_toml
+from jobtrend.config import SLUG_RE, SOURCE_KINDS, ConfigError, _reject_unknown, _typed, read_toml
 from jobtrend.health import STATES
 
 RULES_FILE = "alerts.toml"
-KINDS = ("threshold", "change", "source_health")
+KINDS = ("threshold", "change", "source_health", "classifier_drift")
 DIRECTIONS = ("up", "down", "both")
 DEFAULT_HEALTH_STATES = ("zero_yield", "failing", "gone")
 
@@ -58,7 +59,26 @@ class SourceHealthRule:
     kind: str = "source_health"
 
 
-AlertRule = ThresholdRule | ChangeRule | SourceHealthRule
+@dataclass(frozen=True)
+class ClassifierDriftRule:
+    """A week of a source kind whose role-classifier output leaves its band (analysis.drift, docs/drift.md)."""
+
+    name: str
+    sources: tuple[str, ...] = SOURCE_KINDS  # source kinds, and "all" for every kind together; "*" = every kind
+    min_postings: int = DEFAULTS.min_postings
+    alpha: float = DEFAULTS.alpha
+    min_change: float = DEFAULTS.min_change
+    confidence_drop: float = DEFAULTS.confidence_drop
+    trailing_weeks: int = DEFAULTS.trailing_weeks
+    kind: str = "classifier_drift"
+
+    @property
+    def settings(self) -> DriftSettings:
+        return DriftSettings(self.min_postings, self.alpha, self.min_change, self.confidence_drop,
+                             self.trailing_weeks)
+
+
+AlertRule = ThresholdRule | ChangeRule | SourceHealthRule | ClassifierDriftRule
 
 
 COMMON_KEYS = {"kind", "name", "enabled"}
@@ -66,6 +86,7 @@ RULE_KEYS = {
     "threshold": {"framework", "cohort", "level", "direction", "min_postings", "hysteresis"},
     "change": {"framework", "cohort", "trailing_weeks", "min_change", "alpha", "min_postings", "direction"},
     "source_health": {"states"},
+    "classifier_drift": {"sources", "min_postings", "alpha", "min_change", "confidence_drop", "trailing_weeks"},
 }
 
 
@@ -145,7 +166,42 @@ def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[
     return SourceHealthRule(name, tuple(states))
 
 
-_BUILDERS = {"threshold": _threshold, "change": _change, "source_health": _source_health}
+def _classifier_drift(path: Path, entry: dict, prefix: str, name: str,
+                      _known: set[str] | None) -> ClassifierDriftRule:
+    min_change = _typed(path, entry, "min_change", (int, float), ClassifierDriftRule.min_change, prefix)
+    if not 0 < min_change < 1:
+        raise ConfigError(path, prefix + "min_change", "share points between 0 and 1, e.g. 0.10", min_change)
+    alpha = _typed(path, entry, "alpha", (int, float), ClassifierDriftRule.alpha, prefix)
+    if not 0 < alpha < 1:
+        raise ConfigError(path, prefix + "alpha", "a significance level between 0 and 1, e.g. 0.001", alpha)
+    drop = _typed(path, entry, "confidence_drop", (int, float), ClassifierDriftRule.confidence_drop, prefix)
+    if not 0 < drop < 0.5:
+        raise ConfigError(path, prefix + "confidence_drop", "a fall in mean confidence between 0 and 0.5 "
+                          "(exclusive), e.g. 0.05", drop)
+    trailing = _typed(path, entry, "trailing_weeks", int, ClassifierDriftRule.trailing_weeks, prefix)
+    if trailing < 1:
+        raise ConfigError(path, prefix + "trailing_weeks", "a number of weeks, at least 1", trailing)
+    return ClassifierDriftRule(name, _sources(path, entry, prefix), _min_postings(path, entry, prefix),
+                               float(alpha), float(min_change), float(drop), trailing)
+
+
+_BUILDERS = {"threshold": _threshold, "change": _change, "source_health": _source_health,
+             "classifier_drift": _classifier_drift}
+
+
+def _sources(path: Path, entry: dict, prefix: str) -> tuple[str, ...]:
+    """``"*"`` (every source kind, each its own subject) or a list of source kinds and ``"all"``."""
+    expected = f'"*" or a list of source kinds ({", ".join(SOURCE_KINDS)}) and "{ALL}"'
+    value = _typed(path, entry, "sources", (str, list), "*", prefix)
+    if value == "*":
+        return SOURCE_KINDS
+    if isinstance(value, str) or not value:
+        raise ConfigError(path, prefix + "sources", expected, value)
+    for j, kind in enumerate(value):
+        if kind not in (ALL, *SOURCE_KINDS) or kind in value[:j]:
+            raise ConfigError(path, f"{prefix}sources[{j}]", f'one of {", ".join(SOURCE_KINDS)}, {ALL}, each once',
+                              kind)
+    return tuple(value)
 
 
 def _framework(path: Path, entry: dict, prefix: str, known: set[str] | None) -> str:

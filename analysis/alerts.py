@@ -1,6 +1,6 @@
 """Alert rules (``config/alerts.toml``) and their evaluation into ``alerts`` rows, as DESIGN section 4 defines.
 
-Three kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique ``name`` (stored as
+Four kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique ``name`` (stored as
 ``alerts.rule``); docs/alerts.md has every key:
 
 - ``threshold``: a framework's weekly share crosses ``level`` (up, down or both), once per crossing, with
@@ -10,6 +10,10 @@ Three kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique 
   when the difference is at least ``min_change`` and a pooled two-proportion z-test gives p < ``alpha``.
 - ``source_health``: an enabled source whose health is one of ``states``; the alert's week is the Monday of
   ``health_since``, so one episode fires once.
+- ``classifier_drift``: a week of a source kind (or ``all``) whose role-classifier output leaves its band against
+  the weeks before it (:mod:`analysis.drift`: AI-role share, ml_engineer share, mean confidence), counting only
+  the current model version's classifications; subject = the source kind, one alert per week however many
+  figures left the band.
 
 Only weeks with n >= ``min_postings`` count (a smaller week is skipped, not taken as zero), and only complete
 weeks (before the Monday of ``now``): a week still being crawled has a share that will move. Every rule is
@@ -34,17 +38,19 @@ from analysis.alert_rules import (
     KINDS,
     AlertRule,
     ChangeRule,
+    ClassifierDriftRule,
     SourceHealthRule,
     ThresholdRule,
     load_alert_rules,
     rules_path,
 )
+from analysis.drift import DriftPoint, current_model_version, drift_points
 from analysis.trends import iso_week_label, proportion_change_test, two_proportion_test
 from jobtrend.models import Alert, Framework, Source, TrendPoint, monday_of, utcnow
 
-__all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule", "FiredAlert",
-           "SourceHealthRule", "ThresholdRule", "evaluate_alerts", "load_alert_rules",
-           "notify_new_alerts", "rules_path", "two_proportion_p_value"]
+__all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule",
+           "ClassifierDriftRule", "FiredAlert", "SourceHealthRule", "ThresholdRule", "evaluate_alerts",
+           "load_alert_rules", "notify_new_alerts", "rules_path", "two_proportion_p_value"]
 
 EPSILON = 1e-9  # shares are floats: a comparison must not depend on how L - h happens to round
 
@@ -54,7 +60,9 @@ class FiredAlert:
     """One alert a rule fires: ``new`` is False when the ``alerts`` table already held it.
 
     ``value`` is the week's share (threshold, change) or the source's consecutive failures (source_health);
-    ``threshold`` is the level crossed (threshold) or the trailing weeks' pooled share (change).
+    ``threshold`` is the level crossed (threshold) or the trailing weeks' pooled share (change). For
+    classifier_drift both are of the first figure that left the band (AI share, ml share, mean confidence): the
+    week's and the baseline's.
     """
 
     rule: str
@@ -80,6 +88,9 @@ class FiredAlert:
         d = self.details
         if d["kind"] == "source_health":
             return f"source {self.subject} is {d['health']} since {d['health_since'][:10]}"
+        if d["kind"] == "classifier_drift":
+            return (f"classifier {', '.join(_drift_phrase(flag, d) for flag in d['flags'])} "
+                    f"(n={d['n_postings']}) in {d['week']} [{self.subject}]")
         where = f"(n={d['n_postings']}) in {d['week']} [{d['cohort']}]"
         if d["kind"] == "threshold":
             return f"{d['framework_name']} share {self.direction} to {_pct(self.value)} {where}"
@@ -97,6 +108,8 @@ class FiredAlert:
             if d.get("last_error"):
                 lines.append(f"Last error: {d['last_error']}")
             lines.append("See `jobtrend sources` for every source.")
+        elif d["kind"] == "classifier_drift":
+            lines += _drift_lines(d)
         elif d["kind"] == "threshold":
             lines += [f"{d['n_mentioning']} of {d['n_postings']} postings in {d['week']} mention "
                       f"{d['framework_name']}: {_pct(self.value)} (95% CI {_pct(d['ci_low'])}-{_pct(d['ci_high'])}).",
@@ -124,6 +137,45 @@ def _pct(share: float) -> str:
     return f"{share * 100:.1f}%"
 
 
+DRIFT_FIGURES = {"ai_share": "AI share", "ml_share": "ml_engineer share of AI roles"}
+
+
+def _drift_phrase(flag: str, d: dict[str, Any]) -> str:
+    """``AI share up 15.0 points to 35.0%`` or ``mean confidence down 0.08 to 0.85`` for one flag."""
+    figure, direction = flag.split()
+    if figure == "confidence":
+        return (f"mean confidence {direction} {d['trailing_confidence'] - d['confidence']:.2f} to "
+                f"{d['confidence']:.2f}")
+    change = d[figure] - d[f"trailing_{figure}"]
+    return f"{DRIFT_FIGURES[figure]} {direction} {abs(change) * 100:.1f} points to {_pct(d[figure])}"
+
+
+def _drift_lines(d: dict[str, Any]) -> list[str]:
+    """The body of a classifier_drift alert: the week, its baseline, and each band left."""
+    ml = "no AI roles" if d["ml_share"] is None else f"{d['ml_engineer']} ml_engineer, {_pct(d['ml_share'])}"
+    trailing_ml = "none" if d["trailing_ml_share"] is None else _pct(d["trailing_ml_share"])
+    origin = "every source kind" if d["source"] == "all" else f"{d['source']} sources"
+    lines = [f"{d['n_postings']} classified postings in {d['week']} from {origin} (model "
+             f"{d['model_version']}): {d['ai_roles']} AI roles, {_pct(d['ai_share'])}; {ml}; mean confidence "
+             f"{d['confidence']:.3f}.",
+             f"Baseline, the {d['trailing_weeks']} weeks of {d['trailing_from']} to {d['trailing_to']} with "
+             f"{d['min_postings']} or more postings: {d['trailing_postings']} postings, AI share "
+             f"{_pct(d['trailing_ai_share'])}, ml_engineer {trailing_ml} of the AI roles, mean confidence "
+             f"{d['trailing_confidence']:.3f}."]
+    for flag in d["flags"]:
+        figure = flag.split()[0]
+        if figure == "confidence":
+            lines.append(f"Left the band: mean confidence below its floor {d['confidence_floor']:.3f} "
+                         f"(baseline - {d['confidence_drop']}).")
+        else:
+            low, high = d[f"{figure}_band"]
+            lines.append(f"Left the band: {DRIFT_FIGURES[figure]} outside {_pct(low)}-{_pct(high)} "
+                         f"(p = {d[f'{figure}_p_value']:.2g}, alpha {d['alpha']}, at least "
+                         f"{d['min_change'] * 100:.0f} points).")
+    lines.append(f"See `jobtrend classifier drift --source {d['source']}` and docs/drift.md.")
+    return lines
+
+
 # --- evaluation --------------------------------------------------------------------------------------------
 
 two_proportion_p_value = two_proportion_test  # the name this module has always offered
@@ -148,6 +200,8 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
         for rule in rules:
             if isinstance(rule, SourceHealthRule):
                 fired += _source_health_alerts(conn, rule)
+            elif isinstance(rule, ClassifierDriftRule):
+                fired += _classifier_drift_alerts(conn, rule, before=this_week)
             else:
                 series = _series(conn, rule, before=this_week)
                 check = _threshold_alerts if isinstance(rule, ThresholdRule) else _change_alerts
@@ -251,6 +305,39 @@ def _source_health_alerts(conn, rule: SourceHealthRule) -> list[FiredAlert]:
         alerts.append(FiredAlert(rule.name, _subject(f"{source.kind}:{source.key}"), monday_of(since),
                                  float(source.consecutive_failures or 0), None, None, details))
     return alerts
+
+
+def _classifier_drift_alerts(conn, rule: ClassifierDriftRule, before: dt.date) -> list[FiredAlert]:
+    """Every complete week of the rule's series whose classifications by the current model left the band."""
+    version = current_model_version(conn)
+    if version is None:
+        return []
+    points = drift_points(conn, rule.settings, model_version=version, sources=rule.sources, before=before)
+    return [_drift_alert(rule, point, version) for point in points if point.flags]
+
+
+def _drift_alert(rule: ClassifierDriftRule, point: DriftPoint, version: str) -> FiredAlert:
+    """The alert of one week outside its band: value, threshold and direction of its first flag."""
+    c, b = point.counts, point.baseline
+    details = {
+        "kind": rule.kind, "source": point.source, "week": point.label, "model_version": version,
+        "flags": list(point.flags), "n_postings": c.n, "ai_roles": c.ai, "ml_engineer": c.ml,
+        "ai_share": c.ai_share, "ml_share": c.ml_share, "confidence": c.confidence,
+        "trailing_postings": b.n, "trailing_ai_share": b.ai_share, "trailing_ml_share": b.ml_share,
+        "trailing_confidence": b.confidence, "confidence_floor": point.confidence_floor,
+        "trailing_weeks": len(point.baseline_weeks), "trailing_from": iso_week_label(point.baseline_weeks[0]),
+        "trailing_to": iso_week_label(point.baseline_weeks[-1]), "min_postings": rule.min_postings,
+        "alpha": rule.alpha, "min_change": rule.min_change, "confidence_drop": rule.confidence_drop}
+    for move in point.moves:
+        band = point.ai_band if move.name == "ai_share" else point.ml_band
+        details |= {f"{move.name}_p_value": move.p_value, f"{move.name}_test": move.test,
+                    f"{move.name}_band": list(band) if band else None}
+    figure, direction = point.flags[0].split()
+    if figure == "confidence":
+        value, threshold = c.confidence, b.confidence
+    else:
+        value, threshold = details[figure], details[f"trailing_{figure}"]
+    return FiredAlert(rule.name, point.source, point.week, value, threshold, direction, details)
 
 
 def _subject(text: str, limit: int = 200) -> str:

@@ -11,6 +11,9 @@ that ended last Sunday, and gathers:
   two-proportion z-test, or Fisher's exact test where a cell expects fewer than 5 postings;
 - new entries: frameworks mentioned this week and in none of the trailing weeks (with a few example postings);
 - the alerts fired for the week (``alerts.period_start`` = the week) and the sources whose health is not ``ok``;
+- one line on the role classifier: the week's AI-role share with its band, the ml_engineer share and the mean
+  confidence, and whether any left the band (:func:`analysis.drift.week_drift`, the current model version,
+  every source kind together, the default band);
 - two charts (matplotlib, Agg, PNG bytes): framework shares over the last 12 weeks for the top 6 frameworks,
   and the weekly role split (ai_swe vs ml_engineer postings) over the last 12 weeks.
 
@@ -37,6 +40,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from analysis.drift import DriftPoint, week_drift
 from analysis.notify import one_line
 from analysis.trends import iso_week_label, proportion_change_test, wilson_interval
 from jobtrend.health import HEALTH_ORDER
@@ -178,6 +182,7 @@ class ReportData:
     source_health: list[SourceHealthRow]
     share_series: dict[str, list[tuple[dt.date, float]]] = field(default_factory=dict)  # name -> (week, share)
     role_series: list[tuple[dt.date, int, int]] = field(default_factory=list)  # (week, ai_swe, ml_engineer)
+    classifier: DriftPoint | None = None  # the week's classifier drift, every source kind; None: none classified
 
     @property
     def week_end(self) -> dt.date:
@@ -194,6 +199,10 @@ class ReportData:
     @property
     def ai_postings(self) -> int:
         return self.roles["ai_swe"] + self.roles["ml_engineer"]
+
+    @property
+    def classifier_line(self) -> str:
+        return classifier_line(self.classifier)
 
 
 @dataclass
@@ -273,6 +282,7 @@ def gather(engine: Engine, week: dt.date, *, generated_at: dt.datetime, top: int
         health = [SourceHealthRow(s.kind, s.key, s.company, s.health, s.health_since, s.last_ok_at, s.last_error)
                   for s in conn.execute(select(Source).where(Source.enabled.is_(True), Source.health != "ok"))]
         role_series = _role_series(conn, chart_weeks, canonical)
+        classifier = week_drift(conn, week)
     ranked = sorted((r for r in rows.values() if r.k > 0), key=lambda r: (-r.share, r.slug))[:top]
     new_entries = [NewEntry(rows[fid], tuple(examples.get(fid, ()))) for fid in
                    sorted(new_ids, key=lambda fid: (-rows[fid].k, rows[fid].slug))]
@@ -287,7 +297,7 @@ def gather(engine: Engine, week: dt.date, *, generated_at: dt.datetime, top: int
         roles=roles, companies=companies, n_measured=n_measured, trailing_n=trailing_n, frameworks=ranked,
         movers=movers, new_entries=new_entries, alerts=alerts,
         source_health=sorted(health, key=lambda h: (HEALTH_ORDER.get(h.health, 9), h.kind, h.key)),
-        share_series=share_series, role_series=role_series)
+        share_series=share_series, role_series=role_series, classifier=classifier)
 
 
 def _source_counts(conn, week: dt.date) -> list[SourceCount]:
@@ -362,6 +372,28 @@ def _role_series(conn, weeks: list[dt.date], canonical) -> list[tuple[dt.date, i
              .group_by(Posting.posted_week, Classification.role))
     counts = {(w, role): n for w, role, n in conn.execute(query)}
     return [(w, counts.get((w, "ai_swe"), 0), counts.get((w, "ml_engineer"), 0)) for w in weeks]
+
+
+DRIFT_FIGURES = {"ai_share": "AI share", "ml_share": "ml_engineer share", "confidence": "mean confidence"}
+
+
+def classifier_line(point: DriftPoint | None) -> str:
+    """One line on the classifier this week, e.g. ``Classifier: 23.0% of this week's 412 classified postings are
+    AI roles (band 18.0-29.4%), ml_engineer 41.1% of them, mean confidence 0.93; no drift``."""
+    if point is None:
+        return "Classifier: no posting of this week is classified by the current model yet."
+    c = point.counts
+    band = "" if point.ai_band is None else f" (band {point.ai_band[0] * 100:.1f}-{point.ai_band[1] * 100:.1f}%)"
+    ml = "" if c.ml_share is None else f", ml_engineer {_pct(c.ml_share)} of them"
+    if not point.judged:
+        verdict = f"not judged: {point.not_judged}"
+    elif point.flags:
+        verdict = "outside the band: " + ", ".join(
+            f"{DRIFT_FIGURES[figure]} {direction}" for figure, direction in (f.split() for f in point.flags))
+    else:
+        verdict = "no drift"
+    return (f"Classifier: {_pct(c.ai_share)} of this week's {c.n} classified postings are AI roles{band}{ml}, "
+            f"mean confidence {c.confidence:.2f}; {verdict}")
 
 
 # --- charts ----------------------------------------------------------------------------------------------

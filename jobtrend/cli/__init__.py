@@ -106,6 +106,7 @@ from jobtrend.cli import (  # noqa: E402  (commands register on `main`)
     database,
     dedupe,
     demo,
+    drift,
     evaluate,
     export,
     mentions,
@@ -119,5 +120,5 @@ from jobtrend.cli import (  # noqa: E402  (commands register on `main`)
 )
 
 __all__ = ["main", "AppContext", "pass_app", "alerts", "browse", "classifier", "database", "dedupe", "demo",
-           "evaluate", "export", "mentions", "notify", "pipeline", "prune", "report", "scheduler", "sources",
-           "status"]
+           "drift", "evaluate", "export", "mentions", "notify", "pipeline", "prune", "report", "scheduler",
+           "sources", "status"]

@@ -15,6 +15,7 @@ from sqlalchemy import func, insert, select
 
 from analysis.alerts import (
     ChangeRule,
+    ClassifierDriftRule,
     SourceHealthRule,
     ThresholdRule,
     evaluate_alerts,
@@ -28,6 +29,8 @@ from jobtrend.cli import main
 from jobtrend.cli.database import run_read_only
 from jobtrend.config import REPO_ROOT, ConfigError, load_config
 from jobtrend.models import Alert, Framework, Source, TrendPoint
+from tests.analysis.factories import add_source as add_board
+from tests.analysis.test_drift import add_week
 from tests.jobtrend.test_config import write_config
 
 NOW = dt.datetime(2026, 3, 4, 9, 0, tzinfo=dt.UTC)  # a Wednesday: its week, from 2026-03-02, is not complete
@@ -281,6 +284,45 @@ def test_source_health_fires_once_per_episode(engine):
     assert fire(engine, only_gone) == []
 
 
+# --- classifier drift --------------------------------------------------------------------------------------
+
+DRIFT = ClassifierDriftRule("classifier-drift")
+THIS_WEEK = dt.date(2026, 3, 2)  # NOW's week, still running
+
+
+def test_a_jump_in_the_ai_share_fires_once_and_a_rerun_fires_nothing_new(engine):
+    board = add_board(engine, "ashby", "acme")
+    for i in range(10, 2, -1):  # 8 weeks of 20 % AI roles
+        add_week(engine, board, THIS_WEEK - dt.timedelta(weeks=i), 100, ai=20, ml=10)
+    jump = THIS_WEEK - dt.timedelta(weeks=2)
+    add_week(engine, board, jump, 100, ai=45, ml=22)
+    add_week(engine, board, THIS_WEEK - dt.timedelta(weeks=1), 100, ai=21, ml=10)  # 21 % against 23.1 %: inside
+    add_week(engine, board, THIS_WEEK, 100, ai=60, ml=30)  # the running week is not judged
+    fired = fire(engine, DRIFT)
+    assert [(a.rule, a.subject, a.period_start, a.direction, a.new) for a in fired] == [
+        ("classifier-drift", "ashby", jump, "up", True)]
+    alert = fired[0]
+    assert alert.value == pytest.approx(0.45) and alert.threshold == pytest.approx(0.2)
+    assert alert.details["flags"] == ["ai_share up"] and alert.details["model_version"] == "v1"
+    assert alert.details["trailing_postings"] == 800 and alert.details["ai_share_p_value"] < 0.001
+    assert alert.title == "classifier AI share up 25.0 points to 45.0% (n=100) in 2026-W08 [ashby]"
+    assert "Left the band: AI share outside" in alert.body and "2025-W52 to 2026-W07" in alert.body
+    assert alert.dedupe_key == f"alert:classifier-drift:ashby:{jump.isoformat()}"
+    with engine.connect() as conn:
+        row = conn.execute(select(Alert)).one()
+    assert (row.rule, row.subject, row.period_start, row.direction) == ("classifier-drift", "ashby", jump, "up")
+    assert row.details["title"] == alert.title
+    again = fire(engine, DRIFT, now=NOW + dt.timedelta(hours=1))
+    assert [(a.key, a.new) for a in again] == [(alert.key, False)] and stored_count(engine) == 1
+    combined = fire(engine, ClassifierDriftRule("drift-all", sources=("all",)), dry_run=True)
+    assert [(a.subject, a.period_start) for a in combined] == [("all", jump)]  # "all" only when named
+    assert fire(engine, ClassifierDriftRule("drift-hn", sources=("hackernews",))) == []
+
+
+def test_classifier_drift_without_classifications_fires_nothing(engine):
+    assert fire(engine, DRIFT) == []
+
+
 # --- storage -----------------------------------------------------------------------------------------------
 
 def test_rerun_is_idempotent(engine):
@@ -369,7 +411,7 @@ def write_rules(tmp_path, text: str):
 def test_shipped_rules_load_against_the_shipped_taxonomy():
     config = load_config(REPO_ROOT / "config")
     rules = load_alert_rules(rules_path(config.config_dir), frameworks=[f.slug for f in config.frameworks])
-    assert {r.kind for r in rules} == {"threshold", "change", "source_health"}
+    assert {r.kind for r in rules} == {"threshold", "change", "source_health", "classifier_drift"}
     assert len({r.name for r in rules}) == len(rules)
 
 
@@ -377,11 +419,15 @@ def test_rules_take_their_defaults(tmp_path):
     path = write_rules(tmp_path, '[[rules]]\nkind = "threshold"\nname = "a"\nframework = "mcp"\nlevel = 0.1\n'
                                  '[[rules]]\nkind = "change"\nname = "b"\nframework = "*"\n'
                                  '[[rules]]\nkind = "source_health"\nname = "c"\n'
-                                 '[[rules]]\nkind = "source_health"\nname = "d"\nenabled = false\n')
+                                 '[[rules]]\nkind = "source_health"\nname = "d"\nenabled = false\n'
+                                 '[[rules]]\nkind = "classifier_drift"\nname = "e"\n'
+                                 '[[rules]]\nkind = "classifier_drift"\nname = "f"\nsources = ["all", "lever"]\n')
     assert load_alert_rules(path) == (
         ThresholdRule("a", "mcp", 0.1, "both", "all", 30, 0.02),
         ChangeRule("b", "*", 0.05, "both", "all", 4, 0.01, 30),
         SourceHealthRule("c", ("zero_yield", "failing", "gone")),
+        ClassifierDriftRule("e", ("ashby", "greenhouse", "lever", "hackernews", "jsonld"), 30, 0.001, 0.10, 0.05, 8),
+        ClassifierDriftRule("f", ("all", "lever")),
     )
 
 
@@ -392,6 +438,7 @@ def test_a_missing_file_means_no_rules(tmp_path):
 
 
 THRESHOLD = '[[rules]]\nkind = "threshold"\nname = "r"\nframework = "mcp"\nlevel = 0.1\n'
+DRIFT_RULE = '[[rules]]\nkind = "classifier_drift"\nname = "d"\n'
 
 
 @pytest.mark.parametrize(("text", "key", "expected"), [
@@ -414,6 +461,17 @@ THRESHOLD = '[[rules]]\nkind = "threshold"\nname = "r"\nframework = "mcp"\nlevel
     ('[[rules]]\nkind = "change"\nname = "c"\nframework = "*"\nlevel = 0.1\n', "rules[0].level", "one of"),
     ('[[rules]]\nkind = "source_health"\nname = "s"\nstates = ["broken"]\n', "rules[0].states[0]", "one of new"),
     ('[[rules]]\nkind = "source_health"\nname = "s"\nstates = []\n', "rules[0].states", "at least one"),
+    (DRIFT_RULE + 'sources = ["ashby", "monster"]\n', "rules[0].sources[1]", "one of ashby, greenhouse"),
+    (DRIFT_RULE + 'sources = ["ashby", "ashby"]\n', "rules[0].sources[1]", "each once"),
+    (DRIFT_RULE + 'sources = "ashby"\n', "rules[0].sources", '"*" or a list of source kinds'),
+    (DRIFT_RULE + "sources = []\n", "rules[0].sources", '"*" or a list of source kinds'),
+    (DRIFT_RULE + "sources = 3\n", "rules[0].sources", "a string or a list"),
+    (DRIFT_RULE + "confidence_drop = 0.5\n", "rules[0].confidence_drop", "between 0 and 0.5"),
+    (DRIFT_RULE + "min_change = 10\n", "rules[0].min_change", "share points between 0 and 1"),
+    (DRIFT_RULE + "alpha = 0\n", "rules[0].alpha", "a significance level"),
+    (DRIFT_RULE + "trailing_weeks = 0\n", "rules[0].trailing_weeks", "at least 1"),
+    (DRIFT_RULE + "min_postings = 0\n", "rules[0].min_postings", "at least 1"),
+    (DRIFT_RULE + 'framework = "*"\n', "rules[0].framework", "one of alpha, confidence_drop"),
     ("[[rules]\n", "(syntax)", "valid TOML"),
 ])
 def test_config_errors_name_file_and_key(tmp_path, text, key, expected):

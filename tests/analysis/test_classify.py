@@ -62,7 +62,7 @@ def test_changed_content_is_classified_again(engine, role_model):
 def test_a_new_model_version_reclassifies_everything(engine, role_model):
     _seed(engine)
     classify_postings(engine, role_model)
-    newer = RoleModel(role_model.relevance, role_model.role, "newversion01", role_model.meta)
+    newer = RoleModel(role_model.space, role_model.relevance, role_model.role, "newversion01", role_model.meta)
     assert pending_count(engine, newer.version) == 4
     assert classify_postings(engine, newer).classified == 4
     assert {r.model_version for r in _rows(engine).values()} == {"newversion01"}

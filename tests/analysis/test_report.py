@@ -8,9 +8,11 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from markupsafe import escape
 from scipy.stats import fisher_exact
 from sqlalchemy import func, insert, select, update
 
+from analysis.drift import share_band
 from analysis.report import (
     build_report,
     last_complete_week,
@@ -26,6 +28,7 @@ from jobtrend.cli import main
 from jobtrend.db import make_engine
 from jobtrend.models import Alert, Classification, Framework, Mention, Report, Source, TrendPoint
 from tests.analysis.factories import add_posting, add_source, edit_posting
+from tests.analysis.test_drift import add_week
 from tests.jobtrend.test_config import invoke_cli, write_config
 
 WEEK = dt.date(2025, 11, 17)  # Monday of 2025-W47
@@ -186,6 +189,30 @@ def test_alerts_of_the_week_and_unhealthy_sources_are_listed(report):
     health = [(h.kind, h.key, h.health) for h in report.data.source_health]
     assert health == [("greenhouse", "beta", "failing"), ("lever", "gamma", "new")]
     assert "langchain_jump" in report.html and "old_rule" not in report.html
+
+
+def test_the_classifier_line_gives_the_ai_share_its_band_and_what_drifted(engine):
+    assert "Classifier: no posting of this week is classified by the current model yet." in (
+        build_report(engine, WEEK).text)
+    board = add_source(engine, "ashby", "acme")
+    for w in range(10, 0, -1):  # 20 % AI roles, half of them ml_engineer
+        add_week(engine, board, WEEK - dt.timedelta(weeks=w), 100, ai=20, ml=10)
+    add_week(engine, board, WEEK, 100, ai=45, ml=5)
+    low, high = share_band(160, 800, 100)  # the 8 weeks before, pooled; a week of 100
+    assert low < 0.2 < high < 0.45
+    band = f"(band {low * 100:.1f}-{high * 100:.1f}%)"
+    drifted = build_report(engine, WEEK)
+    line = (f"Classifier: 45.0% of this week's 100 classified postings are AI roles {band}, ml_engineer 11.1% of "
+            "them, mean confidence 0.90; outside the band: AI share up, ml_engineer share down")
+    assert f"  {line}" in drifted.text.splitlines() and f">{escape(line)}</p>" in drifted.html
+    quiet = build_report(engine, WEEK - dt.timedelta(weeks=1))
+    assert (f"  Classifier: 20.0% of this week's 100 classified postings are AI roles {band}, ml_engineer 50.0% "
+            "of them, mean confidence 0.90; no drift") in quiet.text.splitlines()
+
+
+def test_a_small_week_is_not_judged_by_the_classifier_line(report):
+    assert ("  Classifier: 71.4% of this week's 7 classified postings are AI roles, ml_engineer 40.0% of them, "
+            "mean confidence 0.90; not judged: fewer than 30 classified postings") in report.text.splitlines()
 
 
 def test_scraped_text_is_escaped_in_the_html(report):

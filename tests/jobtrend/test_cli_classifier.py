@@ -28,17 +28,29 @@ def test_train_bundled_then_evaluate(cli, tmp_path, role_model):
     trained = cli(["classifier", "train", "--bundled"], model=model)
     assert trained.exit_code == 0, trained.output
     assert f"model {role_model.version} saved to {model}" in trained.output and model.exists()
-    evaluated = cli(["classifier", "evaluate"], model=model)
+    evaluated = cli(["classifier", "evaluate", "--draws", "100", "--reliability", str(tmp_path / "r.png")],
+                    model=model)
     assert evaluated.exit_code == 0, evaluated.output
-    assert "gold set: 300 postings" in evaluated.output and "title-only rule" in evaluated.output
+    assert "frozen test set" in evaluated.output and "611 postings" in evaluated.output
+    assert "title-only rule" in evaluated.output and "weak rules" in evaluated.output
     assert f"model {role_model.version}" in evaluated.output
+    assert (tmp_path / "r.png").read_bytes().startswith(b"\x89PNG")
+    dev = cli(["classifier", "evaluate", "--set", "dev", "--draws", "100"], model=model)
+    assert dev.exit_code == 0 and "dev set" in dev.output and "300 postings" in dev.output
 
 
-def test_train_on_a_nearly_empty_database_says_why_it_cannot(cli, engine, db_url, tmp_path):
+def test_evaluate_reports_an_unwritable_diagram_in_one_line(cli, tmp_path, role_model_path):
+    result = cli(["classifier", "evaluate", "--draws", "100", "--reliability",
+                  str(tmp_path / "missing" / "r.png")], model=role_model_path)
+    assert result.exit_code == 1 and "cannot write" in result.output and "Traceback" not in result.output
+
+
+def test_train_on_a_nearly_empty_database_learns_from_the_bundled_hand_labels(cli, engine, db_url, tmp_path):
     add_posting(engine, add_source(engine), title="ML Engineer", text=ML_BODY)
     result = cli(["classifier", "train"], db_url, model=tmp_path / "m.npz")
-    assert result.exit_code == 1 and "too little training data" in result.output
-    assert not (tmp_path / "m.npz").exists()
+    assert result.exit_code == 0, result.output
+    assert "labelled by hand" in result.output and "1 by the weak rules" in result.output
+    assert (tmp_path / "m.npz").exists()
 
 
 def test_analyze_classifies_and_explain_shows_the_evidence(cli, engine, db_url, role_model_path):
