@@ -142,18 +142,28 @@ def _threshold(path: Path, entry: dict, prefix: str, name: str, known: set[str] 
 
 
 def _change(path: Path, entry: dict, prefix: str, name: str, known: set[str] | None) -> ChangeRule:
-    min_change = _typed(path, entry, "min_change", (int, float), ChangeRule.min_change, prefix)
+    min_change, alpha, trailing = _change_test(path, entry, prefix, ChangeRule, ("0.05", "0.01"))
+    return ChangeRule(name, _framework(path, entry, prefix, known), min_change,
+                      _direction(path, entry, prefix), _cohort(path, entry, prefix), trailing, alpha,
+                      _min_postings(path, entry, prefix))
+
+
+def _change_test(path: Path, entry: dict, prefix: str, rule: type,
+                 examples: tuple[str, str]) -> tuple[float, float, int]:
+    """``min_change``, ``alpha`` and ``trailing_weeks`` of a rule that tests a share against its trailing weeks
+    (defaults: the class attributes of ``rule``; ``examples``: the values the messages suggest)."""
+    min_change = _typed(path, entry, "min_change", (int, float), rule.min_change, prefix)
     if not 0 < min_change < 1:
-        raise ConfigError(path, prefix + "min_change", "share points between 0 and 1, e.g. 0.05", min_change)
-    alpha = _typed(path, entry, "alpha", (int, float), ChangeRule.alpha, prefix)
+        raise ConfigError(path, prefix + "min_change", f"share points between 0 and 1, e.g. {examples[0]}",
+                          min_change)
+    alpha = _typed(path, entry, "alpha", (int, float), rule.alpha, prefix)
     if not 0 < alpha < 1:
-        raise ConfigError(path, prefix + "alpha", "a significance level between 0 and 1, e.g. 0.01", alpha)
-    trailing = _typed(path, entry, "trailing_weeks", int, ChangeRule.trailing_weeks, prefix)
+        raise ConfigError(path, prefix + "alpha", f"a significance level between 0 and 1, e.g. {examples[1]}",
+                          alpha)
+    trailing = _typed(path, entry, "trailing_weeks", int, rule.trailing_weeks, prefix)
     if trailing < 1:
         raise ConfigError(path, prefix + "trailing_weeks", "a number of weeks, at least 1", trailing)
-    return ChangeRule(name, _framework(path, entry, prefix, known), float(min_change),
-                      _direction(path, entry, prefix), _cohort(path, entry, prefix), trailing, float(alpha),
-                      _min_postings(path, entry, prefix))
+    return float(min_change), float(alpha), trailing
 
 
 def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[str] | None) -> SourceHealthRule:
@@ -168,21 +178,13 @@ def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[
 
 def _classifier_drift(path: Path, entry: dict, prefix: str, name: str,
                       _known: set[str] | None) -> ClassifierDriftRule:
-    min_change = _typed(path, entry, "min_change", (int, float), ClassifierDriftRule.min_change, prefix)
-    if not 0 < min_change < 1:
-        raise ConfigError(path, prefix + "min_change", "share points between 0 and 1, e.g. 0.10", min_change)
-    alpha = _typed(path, entry, "alpha", (int, float), ClassifierDriftRule.alpha, prefix)
-    if not 0 < alpha < 1:
-        raise ConfigError(path, prefix + "alpha", "a significance level between 0 and 1, e.g. 0.001", alpha)
+    min_change, alpha, trailing = _change_test(path, entry, prefix, ClassifierDriftRule, ("0.10", "0.001"))
     drop = _typed(path, entry, "confidence_drop", (int, float), ClassifierDriftRule.confidence_drop, prefix)
     if not 0 < drop < 0.5:
         raise ConfigError(path, prefix + "confidence_drop", "a fall in mean confidence between 0 and 0.5 "
                           "(exclusive), e.g. 0.05", drop)
-    trailing = _typed(path, entry, "trailing_weeks", int, ClassifierDriftRule.trailing_weeks, prefix)
-    if trailing < 1:
-        raise ConfigError(path, prefix + "trailing_weeks", "a number of weeks, at least 1", trailing)
     return ClassifierDriftRule(name, _sources(path, entry, prefix), _min_postings(path, entry, prefix),
-                               float(alpha), float(min_change), float(drop), trailing)
+                               alpha, min_change, float(drop), trailing)
 
 
 _BUILDERS = {"threshold": _threshold, "change": _change, "source_health": _source_health,
