@@ -45,6 +45,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from analysis.notify import one_line
 from analysis.role_features import LexiconFeatures, lexicon_phrases, title_flags
 from analysis.role_rules import AI_SWE, ML_ENGINEER, NOT_AI, body_without_title, title_family, weak_label
 
@@ -188,13 +189,12 @@ TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 class FeatureSpace:
     """Every feature block of a posting; :meth:`blocks` returns them by name (see :data:`PARAMS`)."""
 
-    def __init__(self, body: Tfidf, title: Tfidf, phrases: Sequence[tuple[str, str]], dense_mean: dict,
-                 dense_scale: dict):
+    def __init__(self, body: Tfidf, title: Tfidf, phrases: Sequence[tuple[str, str]], dense_scale: dict):
         self.body, self.title = body, title
         self.phrases = [tuple(p) for p in phrases]
         self.lexicon = LexiconFeatures(self.phrases, "lex:")
         self.title_lexicon = LexiconFeatures(self.phrases, "title-lex:")
-        self.dense_mean, self.dense_scale = dense_mean, dense_scale
+        self.dense_scale = dense_scale
         _, flag_names = title_flags([])
         self.names = {
             "body": list(body.terms), "title": [f"title:{t}" for t in title.terms],
@@ -204,16 +204,16 @@ class FeatureSpace:
         }
 
     @classmethod
-    def fit(cls, titles: Sequence[str], bodies: Sequence[str]) -> FeatureSpace:
+    def fit(cls, titles: Sequence[str], bodies: Sequence[str]) -> tuple[FeatureSpace, dict]:
+        """The feature space of the training postings, and their blocks (computed once, for both heads)."""
         space = cls(Tfidf.fit(bodies, PARAMS["body_tfidf"]), Tfidf.fit(titles, PARAMS["title_tfidf"]),
-                    lexicon_phrases(), {}, {})
-        raw = space.blocks(titles, bodies, scaled=False)
+                    lexicon_phrases(), {})
+        blocks = space.blocks(titles, bodies, scaled=False)
         for name in DENSE_BLOCKS:  # scaled, not centred: a score of 0 (no such words) pushes nothing
-            values = raw[name]
-            space.dense_mean[name] = np.zeros(values.shape[1])
-            scale = np.sqrt((values ** 2).mean(axis=0))
+            scale = np.sqrt((blocks[name] ** 2).mean(axis=0))
             space.dense_scale[name] = np.where(scale > 1e-9, scale, 1.0)
-        return space
+            blocks[name] = blocks[name] / space.dense_scale[name]
+        return space, blocks
 
     def blocks(self, titles: Sequence[str], bodies: Sequence[str], *, scaled: bool = True) -> dict:
         lowered = [body.lower() for body in bodies]
@@ -224,7 +224,7 @@ class FeatureSpace:
                   "lex_dense": lex_dense, "title_lex": title_lex, "title_dense": title_dense, "title_flags": flags}
         if scaled:
             for name in DENSE_BLOCKS:
-                blocks[name] = (blocks[name] - self.dense_mean[name]) / self.dense_scale[name]
+                blocks[name] = blocks[name] / self.dense_scale[name]
         return blocks
 
 
@@ -291,11 +291,13 @@ def train(examples: Sequence[Example], progress: Callable[[int, int], None] | No
             raise ModelError(f"too little training data: {n} labelled '{name}' postings, need {minimum}; "
                              "crawl more boards or train on the bundled data (jobtrend classifier train --bundled)")
     progress(0, 3)
-    space = FeatureSpace.fit([e.title for e in examples], [e.body for e in examples])
+    space, blocks = FeatureSpace.fit([e.title for e in examples], [e.body for e in examples])
     progress(1, 3)
-    relevance_head = _fit_head(space, relevance, [e.relevant for e in relevance], "relevance")
+    relevance_head = _fit_head(blocks, examples, lambda e: e.relevant is not None, lambda e: e.relevant,
+                               "relevance")
     progress(2, 3)
-    role_head = _fit_head(space, roles, [e.role == ML_ENGINEER for e in roles], "role")
+    role_head = _fit_head(blocks, examples, lambda e: e.relevant and e.role is not None,
+                          lambda e: e.role == ML_ENGINEER, "role")
     progress(3, 3)
     hand = sum(e.hand for e in examples)
     meta = {"examples": len(examples), "hand_labelled": hand, "weakly_labelled": len(examples) - hand,
@@ -304,8 +306,13 @@ def train(examples: Sequence[Example], progress: Callable[[int, int], None] | No
     return RoleModel(space, relevance_head, role_head, model_version(examples), meta)
 
 
-def _fit_head(space: FeatureSpace, examples: Sequence[Example], labels: Sequence[bool], name: str) -> LinearHead:
-    blocks = space.blocks([e.title for e in examples], [e.body for e in examples])
+def _fit_head(all_blocks: dict, all_examples: Sequence[Example], takes: Callable[[Example], bool],
+              label: Callable[[Example], bool], name: str) -> LinearHead:
+    """One head, fitted on the examples it ``takes`` (their rows of the training blocks)."""
+    rows = np.array([i for i, e in enumerate(all_examples) if takes(e)], dtype=np.int64)
+    examples = [all_examples[i] for i in rows]
+    blocks = {block: matrix[rows] for block, matrix in all_blocks.items()}
+    labels = [label(e) for e in examples]
     weight = np.array([1.0 if e.hand else PARAMS["weak_weight"] for e in examples])
     hand = np.array([e.hand for e in examples])
     if hand.sum() < 2 * PARAMS["calibration_folds"] or len(set(np.array(labels)[hand])) < 2:
@@ -377,7 +384,7 @@ class RoleModel:
         for row in np.flatnonzero(title_total).tolist():
             total = float(title_total[row])
             items = result[row][positive if total > 0 else negative]
-            items.append((f'title "{" ".join(titles[row].split())[:60]}"', round(total, 4)))
+            items.append((f'title "{one_line(titles[row])[:60]}"', round(total, 4)))  # no control characters
             items.sort(key=lambda item: -abs(item[1]))
             del items[EVIDENCE_TERMS:]
         return result
@@ -396,7 +403,7 @@ class RoleModel:
                   "title_terms": self.space.title.terms, "title_idf": self.space.title.idf,
                   "relevance_coef": self.relevance.coef, "role_coef": self.role.coef}
         for name in DENSE_BLOCKS:
-            arrays[f"mean_{name}"], arrays[f"scale_{name}"] = self.space.dense_mean[name], self.space.dense_scale[name]
+            arrays[f"scale_{name}"] = self.space.dense_scale[name]
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes saving never share one
@@ -422,8 +429,7 @@ class RoleModel:
                              "`jobtrend classifier train`")
         space = FeatureSpace(Tfidf(arrays["body_terms"], arrays["body_idf"], header["body_options"]),
                              Tfidf(arrays["title_terms"], arrays["title_idf"], header["title_options"]),
-                             header["phrases"], {n: arrays[f"mean_{n}"] for n in DENSE_BLOCKS},
-                             {n: arrays[f"scale_{n}"] for n in DENSE_BLOCKS})
+                             header["phrases"], {n: arrays[f"scale_{n}"] for n in DENSE_BLOCKS})
         heads = {name: LinearHead(h["blocks"], arrays[f"{name}_coef"], h["intercept"], tuple(h["platt"]))
                  for name, h in header["heads"].items()}
         return cls(space, heads["relevance"], heads["role"], header["version"], header["meta"])

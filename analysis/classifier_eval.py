@@ -152,20 +152,23 @@ class Evaluation:
     weak_committed: tuple[int, float, float]  # postings where the weak rules commit; their accuracy, the model's
 
 
-def predictions(model: RoleModel, gold: Sequence[GoldPosting]) -> list[Predictions]:
-    """The model's, the title rule's and the weak rules' answers on ``gold``."""
+def model_predictions(model: RoleModel, gold: Sequence[GoldPosting]) -> Predictions:
+    """The model's answers on ``gold``, with its probabilities."""
     predicted = model.predict([(g.title, g.text) for g in gold], evidence=False)
-    model_p = Predictions(f"model {model.version}", [p.role if p.is_ai_role else NOT_AI for p in predicted],
-                          [ML_ENGINEER if p.ml_probability >= 0.5 else AI_SWE for p in predicted],
-                          np.array([p.relevance_probability for p in predicted]),
-                          np.array([p.ml_probability for p in predicted]))
+    return Predictions(f"model {model.version}", [p.role if p.is_ai_role else NOT_AI for p in predicted],
+                       [ML_ENGINEER if p.ml_probability >= 0.5 else AI_SWE for p in predicted],
+                       np.array([p.relevance_probability for p in predicted]),
+                       np.array([p.ml_probability for p in predicted]))
+
+
+def baseline_predictions(gold: Sequence[GoldPosting], weak: Sequence[str | None]) -> list[Predictions]:
+    """The title rule's answers on ``gold``, and the weak rules' (``weak``, None where they abstain, when the
+    title rule answers)."""
     titles = [title_rule(g.title) for g in gold]
-    title_p = Predictions("title-only rule", titles, [t if t != NOT_AI else AI_SWE for t in titles])
-    weak = [weak_three_way(g) for g in gold]
-    weak_p = Predictions("weak rules (title rule where they abstain)",
-                         [w if w is not None else t for w, t in zip(weak, titles, strict=True)],
-                         [t if t != NOT_AI else AI_SWE for t in titles])
-    return [model_p, title_p, weak_p]
+    roles = [t if t != NOT_AI else AI_SWE for t in titles]
+    return [Predictions("title-only rule", titles, roles),
+            Predictions("weak rules (title rule where they abstain)",
+                        [w if w is not None else t for w, t in zip(weak, titles, strict=True)], roles)]
 
 
 def weak_three_way(posting: GoldPosting) -> str | None:
@@ -181,7 +184,8 @@ def weak_three_way(posting: GoldPosting) -> str | None:
 def evaluate(model: RoleModel, gold: Sequence[GoldPosting], draws: int = DRAWS) -> Evaluation:
     """Every figure of the model and the baselines on ``gold``, with company-bootstrap intervals."""
     truth = [g.label for g in gold]
-    answers = predictions(model, gold)
+    weak = [weak_three_way(g) for g in gold]
+    answers = [model_predictions(model, gold), *baseline_predictions(gold, weak)]
     clusters = [company_of(g) for g in gold]
     values = {p.name: figures(truth, p) for p in answers}
     model_p, title_p = answers[0], answers[1]
@@ -203,7 +207,6 @@ def evaluate(model: RoleModel, gold: Sequence[GoldPosting], draws: int = DRAWS) 
                                              intervals["gain"]["macro_f1"])}
     confusion = {p.name: {(a, b): sum(1 for t, q in zip(truth, p.labels, strict=True) if (t, q) == (a, b))
                           for a in LABELS for b in LABELS} for p in answers}
-    weak = [weak_three_way(g) for g in gold]
     committed = [i for i, w in enumerate(weak) if w is not None]
     weak_accuracy = sum(weak[i] == truth[i] for i in committed) / max(1, len(committed))
     model_accuracy = sum(model_p.labels[i] == truth[i] for i in committed) / max(1, len(committed))
@@ -258,7 +261,7 @@ def reliability_png(model: RoleModel, gold: Sequence[GoldPosting], title: str) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    model_p = predictions(model, gold)[0]
+    model_p = model_predictions(model, gold)
     truth = [g.label for g in gold]
     labels = np.array(model_p.labels)
     p_ai, p_ml = model_p.p_ai, model_p.p_ml

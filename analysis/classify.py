@@ -60,11 +60,11 @@ class GoldPosting:
 
 
 def load_gold(path: Path = ROLES_GOLD) -> list[GoldPosting]:
-    """Read the gold set (gzip or plain JSON lines)."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        return [GoldPosting(r["id"], r["source"], str(r["external_id"]), r["title"], r["text"], r["label"],
-                            r.get("confidence", "clear")) for r in map(json.loads, fh) if r]
+    """Read a labelled set (gzip or plain JSON lines): the dev set by default."""
+    if not Path(path).exists():
+        raise FileNotFoundError(path)
+    return [GoldPosting(r["id"], r["source"], str(r["external_id"]), r["title"], r["text"], r["label"],
+                        r.get("confidence", "clear")) for r in load_labelled(path)]
 
 
 def gold_exclusion(*paths: Path) -> Callable[[str, str, str], bool]:

@@ -189,6 +189,25 @@ def test_the_title_is_not_what_the_role_model_reads(role_model):
     assert with_title.ml_probability == other_title.ml_probability
 
 
+def test_hostile_text_gets_a_verdict_with_finite_probabilities(role_model):
+    items = [
+        ("", ""),
+        ("\x00\x00", "\x00" * 1000),
+        ("AI Engineer\x1b[2J\x07", "Build LLM agents with RAG. " * 80_000),  # 2.2 MB
+        ("\u0130STANBUL ML", "\u0130" * 5000 + " PyTorch training"),  # lower() makes the text longer
+        ("Engineer", "{" * 20_000 + "distributed training" + "}" * 20_000),  # deeply nested brackets
+    ]
+    predictions = role_model.predict(items)
+    assert len(predictions) == len(items)
+    for p in predictions:
+        assert 0 <= p.relevance_probability <= 1 and 0 <= p.ml_probability <= 1
+        assert np.isfinite([p.relevance_probability, p.ml_probability]).all()
+        json.dumps(p.evidence)  # storable
+        terms = [term for section in p.evidence.values() for side, items in section.items() if side != "rule"
+                 for term, _ in items]
+        assert all(ch.isprintable() for term in terms for ch in term)
+
+
 def test_bundled_files_exist():
     assert BUNDLED_TRAINING.exists() and HAND_TRAINING.exists() and ROLES_GOLD.exists() and ROLES_TEST.exists()
     with gzip.open(BUNDLED_TRAINING, "rt") as fh:

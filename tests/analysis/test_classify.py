@@ -109,3 +109,14 @@ def test_an_interrupted_run_keeps_whole_batches_and_the_next_run_finishes(engine
     assert pending_count(engine, role_model.version) == 2
     assert classify_postings(engine, role_model).classified == 2
     assert len(_rows(engine)) == 4
+
+
+def test_a_title_with_control_characters_is_classified_and_stored_without_them(engine, role_model):
+    hostile = "LLM Engineer\x1b]0;pwned\x07 \x1b[2J\u202e"
+    posting = add_posting(engine, add_source(engine), title=hostile, text="We are hiring. Apply on our website.")
+    assert classify_postings(engine, role_model).classified == 1
+    evidence = _rows(engine)[posting].evidence
+    terms = [term for section in evidence.values() for side, items in section.items() if side != "rule"
+             for term, _ in items]
+    assert any(term.startswith('title "LLM Engineer') for term in terms)
+    assert all(ch.isprintable() for term in terms for ch in term)

@@ -27,8 +27,16 @@ SETS = {"dev": DEV, "test": TEST, "hand": HAND}
 SOURCES = {"ashby", "hn", "board"}
 
 
+CURLY_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": "'", "\u201d": "'"})
+
+
 def normalised(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+def quoted_form(text: str) -> str:
+    """``text`` normalised with curly quotes made straight, as a labeller may have typed them."""
+    return normalised(text.translate(CURLY_QUOTES))
 
 
 def test_the_test_set_is_the_frozen_one():
@@ -56,8 +64,7 @@ def test_ids_and_texts_are_unique_within_a_set(name):
 def test_each_label_was_read_from_its_body(name):
     problems = []
     for r in SETS[name]:
-        body = normalised(r["text"].replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", "'")
-                          .replace("\u201d", "'"))
+        body = quoted_form(r["text"])
         if r["label"] not in LABELS or r["confidence"] not in {"clear", "mixed"}:
             problems.append((r["id"], "label or confidence"))
         if r["source"].split(":")[0] not in SOURCES or len(r["text"]) < 80:
@@ -65,9 +72,7 @@ def test_each_label_was_read_from_its_body(name):
         if not r["evidence"]:
             problems.append((r["id"], "no evidence"))
         for phrase in r["evidence"]:
-            quoted = normalised(phrase.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", "'")
-                                .replace("\u201d", "'"))
-            if quoted not in body:
+            if quoted_form(phrase) not in body:
                 problems.append((r["id"], phrase))
     assert problems == []
 
