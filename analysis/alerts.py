@@ -45,8 +45,9 @@ from analysis.alert_rules import (
     rules_path,
 )
 from analysis.drift import DriftPoint, current_model_version, drift_points
-from analysis.trends import iso_week_label, proportion_change_test, two_proportion_test
-from jobtrend.models import Alert, Framework, Source, TrendPoint, monday_of, utcnow
+from analysis.trends import proportion_change_test, two_proportion_test
+from jobtrend.models import Alert, Framework, Source, TrendPoint
+from jobtrend.weeks import iso_week_label, monday_of, utcnow
 
 __all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule",
            "ClassifierDriftRule", "FiredAlert", "SourceHealthRule", "ThresholdRule", "evaluate_alerts",

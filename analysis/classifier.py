@@ -45,9 +45,9 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
-from analysis.notify import one_line
 from analysis.role_features import LexiconFeatures, lexicon_phrases, title_flags
 from analysis.role_rules import AI_SWE, ML_ENGINEER, NOT_AI, body_without_title, title_family, weak_label
+from jobtrend.messages import one_line
 
 MODEL_FORMAT = 2
 SEED = 0

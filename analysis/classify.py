@@ -24,7 +24,8 @@ from sqlalchemy import Engine, and_, delete, func, insert, select
 
 from analysis.role_rules import AI_SWE, ML_ENGINEER
 from jobtrend.config import REPO_ROOT
-from jobtrend.models import Classification, Posting, Source, utcnow
+from jobtrend.models import Classification, Posting, Source
+from jobtrend.weeks import utcnow
 
 if TYPE_CHECKING:  # scikit-learn loads with analysis.classifier: `jobtrend status` counts rows without it
     from analysis.classifier import RoleModel

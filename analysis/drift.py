@@ -49,9 +49,10 @@ from functools import cached_property
 
 from sqlalchemy import Connection, Engine, and_, case, func, select
 
-from analysis.trends import iso_week_label, proportion_change_test, wilson_interval
+from analysis.trends import proportion_change_test, wilson_interval
 from jobtrend.config import SOURCE_KINDS
 from jobtrend.models import Classification, Posting, Source
+from jobtrend.weeks import iso_week_label
 
 ALL = "all"  # the series of every source kind together
 SERIES = (ALL, *SOURCE_KINDS)

@@ -37,7 +37,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
-from jobtrend.models import Posting, Source, utcnow
+from jobtrend.models import Posting, Source
+from jobtrend.weeks import utcnow
 
 
 def _words(text: str) -> frozenset[str]:

@@ -135,7 +135,7 @@ def posting_company(posting: GoldPosting, board_companies: dict[str, str]) -> st
     if kind == "ashby":
         return board_companies.get(key, key)
     if kind == "hn":
-        from crawler.hn_first_line import parse_first_line
+        from jobtrend.hn_first_line import parse_first_line
 
         lines = posting.text.split("\n")
         return parse_first_line(lines[1] if len(lines) > 1 else lines[0]).company

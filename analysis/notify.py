@@ -46,7 +46,9 @@ from sqlalchemy import Engine, select, update
 from jobtrend import __version__
 from jobtrend.config import SMTP_PASSWORD_ENV, EmailSettings, NotifySettings
 from jobtrend.db import insert_ignoring_conflicts, session_factory
-from jobtrend.models import Outbox, utcnow
+from jobtrend.messages import ERROR_MAX, error_line, one_line
+from jobtrend.models import Outbox
+from jobtrend.weeks import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,6 @@ CHANNELS = ("email", "webhook")
 STATUSES = ("pending", "sent", "failed")
 DEDUPE_KEY_MAX = 200  # outbox.dedupe_key is VARCHAR(200)
 CLAIM_SECONDS = 900  # a claimed row is retried after this long if its outcome was never recorded
-ERROR_MAX = 500  # characters of last_error kept
 WEBHOOK_URL_RE = re.compile(r"^https?://")
 
 
@@ -159,11 +160,6 @@ def _check_message(channel: str, recipient: str, body: str, dedupe_key: str, att
         except (binascii.Error, TypeError) as exc:
             raise ValueError(f"attachment {item['cid']!r}: data is not base64") from exc
 
-
-def one_line(text: str) -> str:
-    """``text`` as one line: every run of whitespace, line breaks included (CR, LF, VT, FF, NEL, U+2028, ...),
-    becomes one space, and other control characters are dropped. An email subject must be one line."""
-    return "".join(c for c in " ".join(text.split()) if c.isprintable())
 
 
 def _notify_settings(settings: Any) -> NotifySettings:
@@ -271,11 +267,7 @@ def _send(row: Outbox, settings: NotifySettings) -> None:
 
 def _error_line(exc: BaseException) -> str:
     """One line describing ``exc``, without the SMTP password (or its base64 forms)."""
-    if isinstance(exc, DeliveryError):
-        text = str(exc)
-    else:
-        detail = " ".join(str(exc).split())
-        text = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    text = str(exc) if isinstance(exc, DeliveryError) else error_line(exc, whole=True, limit=None)
     return _scrub(text)[:ERROR_MAX]
 
 

@@ -41,21 +41,11 @@ from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from analysis.drift import DriftPoint, week_drift
-from analysis.notify import one_line
-from analysis.trends import iso_week_label, proportion_change_test, wilson_interval
+from analysis.trends import proportion_change_test, wilson_interval
 from jobtrend.health import HEALTH_ORDER
-from jobtrend.models import (
-    Alert,
-    Classification,
-    Framework,
-    Mention,
-    Posting,
-    Report,
-    Source,
-    TrendPoint,
-    monday_of,
-    utcnow,
-)
+from jobtrend.messages import one_line
+from jobtrend.models import Alert, Classification, Framework, Mention, Posting, Report, Source, TrendPoint
+from jobtrend.weeks import iso_week_label, last_complete_week, monday_of, utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
 ALPHA = 0.05
@@ -78,21 +68,6 @@ def two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
     return proportion_change_test(k1, n1, k2, n2)[1]
 
 
-def last_complete_week(now: dt.datetime | dt.date | None = None) -> dt.date:
-    """The Monday of the ISO week that ended on the last Sunday before ``now`` (UTC)."""
-    return monday_of(utcnow() if now is None else now) - dt.timedelta(weeks=1)
-
-
-def parse_iso_week(label: str) -> dt.date:
-    """The Monday of an ISO week label such as ``2026-W47``; ValueError with a clear message otherwise."""
-    text = label.strip().upper()
-    year, sep, number = text.partition("-W")
-    if not (sep and len(year) == 4 and year.isdigit() and number.isdigit() and 1 <= len(number) <= 2):
-        raise ValueError(f"{label!r} is not an ISO week: expected YYYY-Www, e.g. 2026-W47")
-    try:
-        return dt.date.fromisocalendar(int(year), int(number), 1)
-    except ValueError:
-        raise ValueError(f"{label!r} is not an ISO week: {year} has no week {int(number)}") from None
 
 
 # --- data ------------------------------------------------------------------------------------------------

@@ -58,7 +58,8 @@ from sqlalchemy import (
 )
 
 from analysis.role_rules import COHORTS
-from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint, utcnow
+from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint
+from jobtrend.weeks import iso_week_label, utcnow
 
 Z_95 = 1.959963984540054
 
@@ -374,11 +375,6 @@ def _upsert(conn: Connection, rows: list[tuple]) -> None:
     values = f"VALUES ({', '.join([mark] * len(TREND_COLUMNS))})"
     conn.exec_driver_sql(UPSERT.format(source=values), [(weeks[row[0]], *row[1:8], times[row[8]]) for row in rows])
 
-
-def iso_week_label(week: dt.date) -> str:
-    """``2025-W42`` for any day of that ISO week."""
-    year, number, _ = week.isocalendar()
-    return f"{year}-W{number:02d}"
 
 
 def latest_rows(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str = "all",

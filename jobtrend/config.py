@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobtrend.redact import redact_url
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_KINDS = ("ashby", "greenhouse", "lever", "hackernews", "jsonld")
 # Extra keys a [[sources]] table of each kind may have, with their type and what is expected.
@@ -284,7 +286,7 @@ def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
     url = os.environ.get("JOBTREND_DATABASE_URL") or url
     if "://" not in url or not _parses_as_database_url(url):
         raise ConfigError(path, "database.url", "a SQLAlchemy URL such as sqlite:///jobtrend.db",
-                          redact_password(url))
+                          redact_url(url))
 
     crawl_t = _typed(path, data, "crawl", dict, {}, "")
     defaults = CrawlSettings()
@@ -334,7 +336,8 @@ def load_notify(path: Path) -> NotifySettings:
     webhooks = _typed(path, table, "webhooks", list, [], "notify.")
     for i, url in enumerate(webhooks):
         if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+\S*$", url):
-            raise ConfigError(path, f"notify.webhooks[{i}]", "an http:// or https:// URL", _redact_url(url))
+            raise ConfigError(path, f"notify.webhooks[{i}]", "an http:// or https:// URL",
+                              redact_url(url, keep_path=False))
     if len(set(webhooks)) != len(webhooks):
         raise ConfigError(path, "notify.webhooks", "URLs listed once each")
     max_attempts = _typed(path, table, "max_attempts", int, NotifySettings.max_attempts, "notify.")
@@ -466,18 +469,6 @@ def _parses_as_database_url(url: str) -> bool:
     return True
 
 
-def redact_password(url: str) -> str:
-    """``url`` with the password of its ``user:password@`` part replaced by ``***``, even when the URL is
-    malformed (an error message may show it)."""
-    return re.sub(r"(?<=:)[^:/@\s]+(?=@)", "***", url)
-
-
-def _redact_url(url: Any) -> Any:
-    """A URL without its path and query (where webhook tokens live), for error messages."""
-    if not isinstance(url, str):
-        return url
-    match = re.match(r"^([a-zA-Z][\w+.-]*://[^/?#\s]*)", url)
-    return match.group(1) + "/..." if match and len(match.group(1)) < len(url) else url
 
 
 def load_sources(path: Path) -> tuple[SourceConfig, ...]:

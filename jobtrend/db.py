@@ -7,7 +7,8 @@ connections, insert-or-ignore).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import Engine, Table, create_engine, event, inspect, select
@@ -37,6 +38,17 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
         connect_args["options"] = " ".join(o for o in options if o)  # after any the URL sets, so ours win
         parsed = parsed.difference_update_query(["options"])
     return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+
+
+@contextmanager
+def open_engine(url: str, *, read_only: bool = False) -> Iterator[Engine]:
+    """``with open_engine(url) as engine``: an engine (:func:`make_engine`) disposed when the block ends, so a
+    use case opens and closes its own connections."""
+    engine = make_engine(url, read_only=read_only)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _sqlite_engine(parsed, read_only: bool) -> Engine:

@@ -23,7 +23,8 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jobtrend.models import Posting, Source, utcnow
+from jobtrend.models import Posting, Source
+from jobtrend.weeks import utcnow
 
 GONE_REASONS = ("http_404", "http_410")
 STATES = ("new", "ok", "empty", "zero_yield", "gone", "failing")

@@ -27,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from jobtrend.weeks import utcnow
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -40,17 +42,6 @@ NAMING_CONVENTION = {
 MEASURED_POSTING = "duplicate_of_id IS NULL AND analyzed_at IS NOT NULL AND trim(description_text) != ''"
 
 
-def utcnow() -> dt.datetime:
-    """The current time, timezone-aware, in UTC."""
-    return dt.datetime.now(dt.UTC)
-
-
-def monday_of(moment: dt.date | dt.datetime) -> dt.date:
-    """The Monday of the ISO week holding ``moment`` (a datetime is taken in UTC; a naive one is UTC already):
-    the ``posted_week`` of a posting, the ``period_start`` of a trend point, alert or report."""
-    if isinstance(moment, dt.datetime):
-        moment = (moment.astimezone(dt.UTC) if moment.tzinfo else moment).date()
-    return moment - dt.timedelta(days=moment.weekday())
 
 
 class UTCDateTime(TypeDecorator):

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, and_, delete, func, null, select, update
 
-from jobtrend.models import JobRun, Outbox, utcnow
+from jobtrend.models import JobRun, Outbox
+from jobtrend.weeks import utcnow
 
 PRUNED_BODY = ""  # what a pruned outbox row keeps as its body (the column is NOT NULL)
 

@@ -19,11 +19,12 @@ from sqlalchemy.engine import make_url
 
 from jobtrend.db import make_engine
 from jobtrend.health import HEALTH_ORDER
-from jobtrend.models import Classification, CrawlRun, JobRun, Outbox, Posting, Report, Source, utcnow
+from jobtrend.models import Classification, CrawlRun, JobRun, Outbox, Posting, Report, Source
 from jobtrend.output import plain
 from jobtrend.output import render as render_table
+from jobtrend.redact import redact_url
+from jobtrend.weeks import utcnow
 
-SECRET_QUERY_KEYS = ("password", "sslpassword", "passfile", "sslkey")
 TROUBLED = ("gone", "failing", "zero_yield")
 WORST_SOURCES = 5
 
@@ -46,14 +47,6 @@ class Status:
     def as_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self), default=plain))
 
-
-def redact_url(url: str) -> str:
-    """The URL with its password (and password-like query parameters) hidden."""
-    parsed = make_url(url)
-    if parsed.query:
-        parsed = parsed.set(query={k: ("xxx" if k.lower() in SECRET_QUERY_KEYS else v)
-                                   for k, v in parsed.query.items()})
-    return parsed.render_as_string(hide_password=True)
 
 
 def model_version(path: Path) -> str | None:
@@ -140,7 +133,7 @@ def _last_report(conn) -> dict | None:
                        .limit(1)).first()
     if row is None:
         return None
-    from analysis.trends import iso_week_label
+    from jobtrend.weeks import iso_week_label
 
     return {"week": iso_week_label(row.period_start), "period_start": row.period_start,
             "generated_at": row.generated_at}

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from jobtrend.config import SCHEDULER_JOBS, Config, load_config
+from jobtrend.locks import JobLock, JobLocked
+from jobtrend.messages import error_line
 from jobtrend.progress import bars_off
-from scheduler.locks import JobLock, JobLocked
 
 logger = logging.getLogger(__name__)
 
-ERROR_MAX = 500  # characters of job_runs.error kept
 CRAWL_COMMAND = (sys.executable, "-m", "crawler.run")
 
 _children: set[subprocess.Popen] = set()
@@ -122,9 +122,9 @@ def report(config: Config) -> dict[str, Any]:
     complete week, once: a week already in ``reports`` is skipped."""
     from sqlalchemy import select
 
-    from analysis.report import build_report, last_complete_week, queue_report, store_report
-    from analysis.trends import iso_week_label
+    from analysis.report import build_report, queue_report, store_report
     from jobtrend.models import Report
+    from jobtrend.weeks import iso_week_label, last_complete_week
 
     week = last_complete_week()
     with _engine(config) as engine:
@@ -161,7 +161,7 @@ assert tuple(JOBS) == SCHEDULER_JOBS
 def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -> str:
     """Run job ``name`` and record it in ``job_runs``; return the status ("ok", "failed" or "skipped").
 
-    The job's lock (:class:`scheduler.locks.JobLock`) is held while it runs: when another process (the scheduler,
+    The job's lock (:class:`jobtrend.locks.JobLock`) is held while it runs: when another process (the scheduler,
     or ``jobtrend scheduler run-job``) is running the same job against the same database, this run is skipped
     with a warning and no ``job_runs`` row.
 
@@ -224,12 +224,6 @@ def _run_recorded(name: str, func: Callable[[Config], dict[str, Any]], config: C
     return "ok"
 
 
-def error_line(exc: BaseException) -> str:
-    """``Type: first line of the message``, at most :data:`ERROR_MAX` characters."""
-    lines = str(exc).strip().splitlines()
-    text = f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-    return text if len(text) <= ERROR_MAX else text[:ERROR_MAX - 1] + "…"
-
 
 class _engine:
     """``with _engine(config) as engine``: a read-write engine, disposed afterwards."""
@@ -262,7 +256,8 @@ def _record_end(config: Config, run_id: int, status: str, *, error: str | None =
                 details: dict | None = None) -> None:
     from sqlalchemy import update
 
-    from jobtrend.models import JobRun, utcnow
+    from jobtrend.models import JobRun
+    from jobtrend.weeks import utcnow
 
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
     if details is not None:

@@ -7,11 +7,11 @@ job names), added with ``replace_existing=True``: a restart never duplicates the
 expression is unchanged keeps its stored next run time, so a run missed while the scheduler was down still
 starts if it is less than ``misfire_grace_seconds`` late (``coalesce``: several missed runs start once).
 
-Starting takes a lock (:class:`scheduler.locks.SchedulerLock`), released on shutdown, so two schedulers never
+Starting takes a lock (:class:`jobtrend.locks.SchedulerLock`), released on shutdown, so two schedulers never
 run against one database: PostgreSQL: ``pg_try_advisory_lock(LOCK_KEY)`` on a connection held open while the
 scheduler runs; SQLite: ``fcntl.flock`` on ``<database file>.scheduler.lock``. Both are released by the server
 or the kernel when the process dies, even by ``kill -9``. Each job also holds its own lock while it runs
-(:class:`scheduler.locks.JobLock`), so ``jobtrend scheduler run-job`` never runs a job the scheduler is running.
+(:class:`jobtrend.locks.JobLock`), so ``jobtrend scheduler run-job`` never runs a job the scheduler is running.
 Holding the lock, the scheduler marks its dead predecessor's unfinished ``job_runs`` rows failed
 (:func:`mark_stale_runs`).
 
@@ -23,10 +23,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import pickle
 import signal
-import socket
 import threading
 from typing import Any
 
@@ -40,9 +38,10 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, update
 
 from jobtrend.config import SCHEDULER_JOBS, Config, SchedulerSettings
-from jobtrend.models import monday_of
+from jobtrend.locks import SchedulerLock, SchedulerLocked
+from jobtrend.processes import process_alive
+from jobtrend.weeks import monday_of
 from scheduler import jobs
-from scheduler.locks import SchedulerLock, SchedulerLocked
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +57,7 @@ DELIVER_EXECUTOR = "outbox"
 
 class _LockedScheduler:
     """Mixed into an APScheduler class: ``start()`` takes the database's lock first (raising
-    :class:`~scheduler.locks.SchedulerLocked`), tidies the job store and ``job_runs``, then starts;
+    :class:`~jobtrend.locks.SchedulerLocked`), tidies the job store and ``job_runs``, then starts;
     ``shutdown()`` stops, waiting for running jobs by default, then releases the lock."""
 
     jobtrend_config: Config
@@ -88,7 +87,7 @@ class _LockedScheduler:
     def _still_locked(self) -> bool:
         """Called before each scheduled job: whether this scheduler still holds the database's lock. When
         another scheduler took it (a PostgreSQL connection lost and the lock taken meanwhile), this one stops:
-        :func:`run_forever` then raises :class:`~scheduler.locks.SchedulerLocked`."""
+        :func:`run_forever` then raises :class:`~jobtrend.locks.SchedulerLocked`."""
         state = self.jobtrend_lock.verify()
         if state == "held":
             return True
@@ -244,7 +243,8 @@ def mark_stale_runs(database_url: str) -> int:
     host by a process that no longer exists.
     """
     from jobtrend.db import make_engine
-    from jobtrend.models import JobRun, utcnow
+    from jobtrend.models import JobRun
+    from jobtrend.weeks import utcnow
 
     engine = make_engine(database_url)
     try:
@@ -266,22 +266,14 @@ def mark_stale_runs(database_url: str) -> int:
 def _is_stale(details: dict[str, Any]) -> bool:
     if details.get("via", "scheduler") == "scheduler":
         return True
-    if details.get("host") != socket.gethostname() or not isinstance(details.get("pid"), int):
-        return False
-    try:
-        os.kill(details["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
+    return process_alive(details.get("host"), details.get("pid")) is False
 
 
 def run_forever(scheduler: BaseScheduler) -> None:
     """Start a blocking scheduler and serve until SIGTERM or SIGINT, which stop it gracefully: no new job
     starts, a running crawl is asked to stop, the running job finishes, then the lock is released.
 
-    Raises :class:`~scheduler.locks.SchedulerLocked` when another scheduler runs against the database.
+    Raises :class:`~jobtrend.locks.SchedulerLocked` when another scheduler runs against the database.
     """
     stopping = False
 

@@ -9,7 +9,8 @@ from jobtrend.cli import main
 from jobtrend.cli.database import run_read_only
 from jobtrend.config import CrawlSettings
 from jobtrend.db import make_engine, session_factory
-from jobtrend.models import Base, Framework, Mention, Posting, Source, utcnow
+from jobtrend.models import Base, Framework, Mention, Posting, Source
+from jobtrend.weeks import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.S)

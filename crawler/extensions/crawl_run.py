@@ -37,7 +37,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from jobtrend.db import ensure_source, make_engine, session_factory
 from jobtrend.health import record_crawl
-from jobtrend.models import CrawlRun, Posting, utcnow
+from jobtrend.models import CrawlRun, Posting
+from jobtrend.processes import process_alive
+from jobtrend.weeks import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -145,17 +147,10 @@ def is_dead(stats, started_at: dt.datetime | None, now: dt.datetime) -> bool:
     process = stats.get("process") if isinstance(stats, dict) else None
     if not isinstance(process, dict) or not isinstance(process.get("pid"), int):
         return True
-    if process.get("host") != socket.gethostname():
+    alive = process_alive(process.get("host"), process["pid"])
+    if alive is None:  # another host: dead when it has run for longer than any crawl may
         return started_at is None or now - started_at > STALE_AFTER
-    if process["pid"] == os.getpid():
-        return False
-    try:
-        os.kill(process["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # alive, another user's process
-        return False
-    return False
+    return not alive
 
 
 def source_stats(stats: dict, label: str) -> dict:

@@ -23,7 +23,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from jobtrend.db import ensure_source, insert_ignoring_conflicts, make_engine, session_factory
-from jobtrend.models import Posting, monday_of, utcnow
+from jobtrend.models import Posting
+from jobtrend.weeks import monday_of, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ thread whole with ``GET /api/v1/items/{id}``. Every top-level comment is a posti
 not; deleted or dead comments, which have no author and no text, are skipped and counted as
 ``jobtrend/hackernews/deleted``): external id = comment id, URL = its HN page, posted at = the comment's time,
 company, title, location, remote and employment type from the customary first line
-(:mod:`crawler.hn_first_line`).
+(:mod:`jobtrend.hn_first_line`).
 
 Which threads a crawl reads:
 
@@ -52,11 +52,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
-from crawler.hn_first_line import first_line_of, parse_first_line
 from crawler.items import JobPosting
 from crawler.spiders.board import BoardSpider, SourceResult, failure_reason
 from jobtrend.config import SourceConfig
 from jobtrend.db import make_engine
+from jobtrend.hn_first_line import first_line_of, parse_first_line
 from jobtrend.models import CrawlRun, Source
 
 logger = logging.getLogger(__name__)

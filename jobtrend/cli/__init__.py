@@ -15,6 +15,7 @@ import click
 
 from jobtrend import __version__
 from jobtrend.config import Config, ConfigError, load_config
+from jobtrend.messages import error_message
 
 
 @dataclass
@@ -57,15 +58,11 @@ class JobtrendGroup(click.Group):
             raise click.ClickException(str(exc)) from None
         except SQLAlchemyError as exc:
             detail = exc.orig if isinstance(exc, DBAPIError) else exc
-            raise click.ClickException(f"database error: {first_line(detail)}") from None
+            raise click.ClickException(f"database error: {error_message(detail)}") from None
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            raise click.ClickException(f"database error: {first_line(exc)}") from None
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise click.ClickException(f"database error: {error_message(exc)}") from None
 
 
 def is_driver_error(exc: BaseException) -> bool:

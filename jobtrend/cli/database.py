@@ -12,9 +12,11 @@ try:  # the PostgreSQL path talks to psycopg directly
 except ImportError:  # pragma: no cover - the postgres extra is not installed
     DatabaseError = SQLAlchemyError
 
-from jobtrend.cli import AppContext, first_line, main, pass_app
+from jobtrend.cli import AppContext, main, pass_app
 from jobtrend.db import make_engine, migrate, session_factory, sync_frameworks, sync_sources
+from jobtrend.messages import error_message
 from jobtrend.output import FORMATS, render
+from jobtrend.redact import redact_url
 from jobtrend.sql import (  # noqa: F401  (run_read_only re-exported: tests import it from here)
     ParameterError,
     WriteRefused,
@@ -51,7 +53,7 @@ def init(app: AppContext) -> None:
     """
     config = app.config
     counts = initialise(config)
-    click.echo(f"database ready: {redact(config.database_url)}")
+    click.echo(f"database ready: {redact_url(config.database_url)}")
     click.echo(f"sources: {counts['sources']}  frameworks: {counts['frameworks']}")
     click.echo(model_line(config.model_path))
 
@@ -69,16 +71,10 @@ def model_line(model_path) -> str:
     return f"role model: trained {model.version} from the bundled corpus, saved to {shown}"
 
 
-def redact(url: str) -> str:
-    """The URL without its password (nor password-like query parameters), for printing."""
-    from jobtrend.status import redact_url
-
-    return redact_url(url)
-
 
 def _explain(exc: Exception) -> str:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
-    message = first_line(orig)
+    message = error_message(orig)
     lowered = message.lower()
     if any(word in lowered for word in ("readonly", "read-only", "read only", "not authorized",
                                         "authorization denied", "permission denied")):

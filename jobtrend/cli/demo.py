@@ -96,9 +96,10 @@ def demo(app: AppContext, database_url: str | None) -> None:
     """
     from crawler.run import run_crawl
     from jobtrend.cli.classifier import classify_line, load_model, run_classify
-    from jobtrend.cli.database import initialise, model_line, redact
+    from jobtrend.cli.database import initialise, model_line
     from jobtrend.cli.dedupe import dedupe_summary, run_dedupe
     from jobtrend.cli.pipeline import compute_and_table, crawl_summary_table, crawl_totals_line, run_analysis
+    from jobtrend.redact import redact_url
 
     if database_url is None:
         remove_sqlite_files(DEMO_DB)
@@ -133,7 +134,7 @@ def demo(app: AppContext, database_url: str | None) -> None:
     click.secho("6/6 report: the weekly report of the latest week with postings", bold=True)
     click.echo("    " + write_demo_report(config))
     command = os.path.relpath(sys.argv[0]) if os.path.exists(sys.argv[0]) else "jobtrend"
-    shown = redact(config.database_url)  # a --database-url password is never printed
+    shown = redact_url(config.database_url)  # a --database-url password is never printed
     click.echo(f"\nThe demo database is {shown}; query it with e.g.\n"
                f"  JOBTREND_DATABASE_URL={shown} {command} sql "
                "\"select company, count(*) n from postings group by company order by n desc limit 5\"")

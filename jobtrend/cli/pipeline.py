@@ -59,8 +59,8 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
         jobtrend crawl --replay data/demo          # offline, recorded responses
     """
     from crawler.run import run_crawl
+    from jobtrend.locks import JobLock
     from jobtrend.progress import progress_bar
-    from scheduler.locks import JobLock
 
     extra = {}
     for item in settings:

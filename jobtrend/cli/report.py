@@ -13,7 +13,7 @@ def _week(ctx: click.Context, param: click.Parameter, value: str | None):
     """Parse ``--week 2026-W47`` into the Monday of that ISO week."""
     if value is None:
         return None
-    from analysis.report import parse_iso_week
+    from jobtrend.weeks import parse_iso_week
 
     try:
         return parse_iso_week(value)
@@ -76,9 +76,8 @@ def _show_stored(engine, week, out: Path | None) -> None:
     """Print the stored report's text, or write its HTML (charts embedded) to ``out``."""
     from sqlalchemy import select
 
-    from analysis.report import last_complete_week
-    from analysis.trends import iso_week_label
     from jobtrend.models import Report
+    from jobtrend.weeks import iso_week_label, last_complete_week
 
     week = week or last_complete_week()
     with engine.connect() as conn:

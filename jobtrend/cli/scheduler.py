@@ -52,7 +52,7 @@ def run(app: AppContext) -> None:
 
     from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-    from scheduler.locks import SchedulerLocked
+    from jobtrend.locks import SchedulerLocked
     from scheduler.service import build_scheduler, run_forever
 
     config = app.db_config

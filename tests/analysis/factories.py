@@ -10,7 +10,8 @@ import itertools
 from sqlalchemy import Engine, delete, insert, select, update
 
 from jobtrend.config import FrameworkConfig
-from jobtrend.models import Classification, Posting, Source, utcnow
+from jobtrend.models import Classification, Posting, Source
+from jobtrend.weeks import utcnow
 
 _external_ids = itertools.count(1)
 

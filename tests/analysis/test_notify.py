@@ -31,7 +31,8 @@ from analysis.notify import (
 from jobtrend.cli import main
 from jobtrend.config import ConfigError, EmailSettings, NotifySettings, load_config, load_notify
 from jobtrend.db import make_engine, session_factory
-from jobtrend.models import Outbox, utcnow
+from jobtrend.models import Outbox
+from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import write_config
 from tests.local_servers import Inbox, free_port
 

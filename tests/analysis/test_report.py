@@ -15,8 +15,6 @@ from sqlalchemy import func, insert, select, update
 from analysis.drift import share_band
 from analysis.report import (
     build_report,
-    last_complete_week,
-    parse_iso_week,
     queue_report,
     standalone_html,
     store_report,
@@ -27,6 +25,7 @@ from analysis.trends import two_proportion_test
 from jobtrend.cli import main
 from jobtrend.db import make_engine
 from jobtrend.models import Alert, Classification, Framework, Mention, Report, Source, TrendPoint
+from jobtrend.weeks import last_complete_week, parse_iso_week
 from tests.analysis.factories import add_posting, add_source, edit_posting
 from tests.analysis.test_drift import add_week
 from tests.jobtrend.test_config import invoke_cli, write_config

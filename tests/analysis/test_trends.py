@@ -9,16 +9,10 @@ import pytest
 from sqlalchemy import delete, select
 
 from analysis.mentions import analyze
-from analysis.trends import (
-    COHORTS,
-    compute_trends,
-    iso_week_label,
-    latest_rows,
-    latest_table,
-    wilson_interval,
-)
+from analysis.trends import COHORTS, compute_trends, latest_rows, latest_table, wilson_interval
 from jobtrend.cli import pipeline
-from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint, utcnow
+from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint
+from jobtrend.weeks import iso_week_label, utcnow
 from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
 
 W42 = dt.date(2025, 10, 13)  # Monday of ISO week 2025-W42

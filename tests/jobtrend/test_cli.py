@@ -8,7 +8,8 @@ from sqlalchemy import func, select, text
 
 from jobtrend.cli import main
 from jobtrend.db import make_engine, session_factory
-from jobtrend.models import Posting, Source, utcnow
+from jobtrend.models import Posting, Source
+from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import invoke_cli, write_config
 
 COMMANDS = sorted(main.commands)

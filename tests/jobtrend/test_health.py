@@ -6,7 +6,8 @@ from click.testing import CliRunner
 from jobtrend.cli import main
 from jobtrend.db import make_engine, session_factory
 from jobtrend.health import health_rows, next_state, record_crawl
-from jobtrend.models import Posting, Source, utcnow
+from jobtrend.models import Posting, Source
+from jobtrend.weeks import utcnow
 
 
 @pytest.mark.parametrize(("previous", "status", "error", "seen", "expected"), [

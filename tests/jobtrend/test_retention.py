@@ -11,8 +11,9 @@ from sqlalchemy import func, insert, select, update
 
 from analysis.notify import enqueue
 from jobtrend.config import ConfigError, load_config
-from jobtrend.models import JobRun, Outbox, utcnow
+from jobtrend.models import JobRun, Outbox
 from jobtrend.retention import prune_history
+from jobtrend.weeks import utcnow
 from scheduler.jobs import run_job
 from tests.jobtrend.test_config import invoke_cli, write_config
 

@@ -7,8 +7,10 @@ from sqlalchemy import insert, text
 
 from jobtrend.config import load_config
 from jobtrend.db import make_engine
-from jobtrend.models import JobRun, Outbox, utcnow
-from jobtrend.status import collect, redact_url, render
+from jobtrend.models import JobRun, Outbox
+from jobtrend.redact import redact_url
+from jobtrend.status import collect, render
+from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import invoke_cli
 from tests.scheduler.test_service import FRAMEWORKS, SOURCES
 
@@ -103,7 +105,7 @@ def test_status_before_init_says_what_to_do(empty_db_url, tmp_path, role_model_p
 @pytest.mark.parametrize("url, shown", [
     ("postgresql+psycopg://reader:s3cret@db.example/jobtrend", "postgresql+psycopg://reader:***@db.example/jobtrend"),
     ("postgresql+psycopg://reader@/jobtrend?host=/run/pg&password=s3cret",
-     "postgresql+psycopg://reader@/jobtrend?host=%2Frun%2Fpg&password=xxx"),
+     "postgresql+psycopg://reader@/jobtrend?host=/run/pg&password=***"),
     ("sqlite:///data/jobtrend.db", "sqlite:///data/jobtrend.db"),
 ])
 def test_the_database_password_is_never_shown(url, shown):

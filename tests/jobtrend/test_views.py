@@ -14,18 +14,10 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import insert, inspect, select, text
 
-from analysis.trends import compute_trends, iso_week_label
+from analysis.trends import compute_trends
 from jobtrend.db import ALEMBIC_DIR, alembic_config, make_engine, migrate
-from jobtrend.models import (
-    Classification,
-    CrawlRun,
-    Framework,
-    Mention,
-    Posting,
-    Source,
-    TrendPoint,
-    monday_of,
-)
+from jobtrend.models import Classification, CrawlRun, Framework, Mention, Posting, Source, TrendPoint
+from jobtrend.weeks import iso_week_label, monday_of
 
 VIEWS = {"posting_facts", "weekly_framework_share", "weekly_role_split", "source_health"}
 

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from crawler.extensions.crawl_run import INTERRUPTED, STALE_AFTER, is_dead, mark_interrupted
 from jobtrend.db import ensure_source, session_factory
-from jobtrend.models import CrawlRun, utcnow
+from jobtrend.models import CrawlRun
+from jobtrend.weeks import utcnow
 
 HOST = socket.gethostname()
 

@@ -37,7 +37,8 @@ from sqlalchemy import select
 from analysis.notify import CLAIM_SECONDS, deliver_pending, enqueue, message_id
 from jobtrend.config import REPO_ROOT, load_config
 from jobtrend.db import session_factory
-from jobtrend.models import Outbox, utcnow
+from jobtrend.models import Outbox
+from jobtrend.weeks import utcnow
 from tests.local_servers import free_port
 from tests.scheduler.test_service import write_config
 

@@ -14,14 +14,14 @@ from sqlalchemy import select, text
 from jobtrend.cli import main
 from jobtrend.config import load_config
 from jobtrend.db import make_engine
+from jobtrend.locks import JobLock, JobLocked, SchedulerLock, advisory_key
 from jobtrend.models import JobRun
 from scheduler.jobs import run_job
-from scheduler.locks import JobLock, JobLocked, SchedulerLock, advisory_key
 from tests.scheduler.test_service import TIMEOUT, write_config
 
 HOLD = """
 import sys, time
-from scheduler.locks import JobLock
+from jobtrend.locks import JobLock
 lock = JobLock(sys.argv[1], sys.argv[2])
 lock.acquire()
 print("held", flush=True)

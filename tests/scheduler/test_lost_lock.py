@@ -10,8 +10,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select, text
 
 from jobtrend.db import make_engine
+from jobtrend.locks import SchedulerLock, SchedulerLocked
 from jobtrend.models import JobRun
-from scheduler.locks import SchedulerLock, SchedulerLocked
 from scheduler.service import build_scheduler
 from tests.scheduler.test_service import config, wait_for  # noqa: F401  (the config fixture)
 

@@ -21,9 +21,9 @@ from sqlalchemy import select, text
 from jobtrend.cli import main
 from jobtrend.config import SCHEDULER_JOBS, ConfigError, load_config
 from jobtrend.db import make_engine, migrate, session_factory
+from jobtrend.locks import SchedulerLock, SchedulerLocked
 from jobtrend.models import JobRun
 from scheduler.jobs import run_job
-from scheduler.locks import SchedulerLock, SchedulerLocked
 from scheduler.service import (
     build_scheduler,
     mark_stale_runs,

@@ -14,7 +14,8 @@ from sqlalchemy import insert, select
 from analysis.notify import deliver_pending, enqueue, post_webhook
 from jobtrend.config import ConfigError, NotifySettings, load_notify
 from jobtrend.db import session_factory
-from jobtrend.models import Outbox, utcnow
+from jobtrend.models import Outbox
+from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import invoke_cli, write_config
 
 BAD_SCHEMES = ["file:///etc/passwd", "ftp://127.0.0.1/hook", "gopher://127.0.0.1/x", "javascript:alert(1)",

@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from crawler.hn_first_line import FirstLine, first_line_of, parse_first_line, remote_flag, split_fields
 from crawler.spiders.hackernews import comment_html
+from jobtrend.hn_first_line import FirstLine, first_line_of, parse_first_line, remote_flag, split_fields
 from tests.crawler.conftest import REPLAY
 
 REAL_LINES = [
