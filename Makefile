@@ -24,8 +24,10 @@ test: $(STAMP)
 soak: $(STAMP)
 	scripts/run-tests -m soak
 
+## lint: ruff, and the import-linter contracts of pyproject.toml (the layers of docs/architecture.md)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## bench: every benchmarks/bench_*.py, then one table of figures and references (BENCH_ARGS=--write-results
 ## also rewrites benchmarks/RESULTS.md; BENCH_ARGS=crawl runs only bench_crawl.py)

@@ -13,6 +13,7 @@ This module does not import Datasette; `jobtrend.cli.browse` runs it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from jobtrend.cookbook import SCHEMA_DOC, Recipe, column_descriptions, load_cookbook
+from jobtrend.db import make_engine
 
 TITLE = "jobtrend"
 DESCRIPTION = ("Job postings for AI engineering roles from public job boards (Ashby, Greenhouse, Lever), Hacker "
@@ -66,8 +68,6 @@ def sqlite_path(database_url: str) -> Path:
 
 
 def _require_tables(path: Path) -> None:
-    from jobtrend.db import make_engine
-
     engine = make_engine(f"sqlite:///{path}", read_only=True)
     try:
         if not inspect(engine).has_table("postings"):
@@ -131,8 +131,6 @@ def serve_arguments(path: Path, metadata_file: Path, *, host: str, port: int, op
 
 def is_loopback(host: str) -> bool:
     """Whether ``host`` is reachable from this machine only."""
-    import ipaddress
-
     if host == "localhost":
         return True
     try:

@@ -18,6 +18,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+try:  # the optional [parquet] extra; without it `export --format parquet` says how to install it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError:  # pragma: no cover - depends on the installed extras
+    pa = pq = None
 from sqlalchemy import Date, MetaData, Table, inspect, literal, select, types
 from sqlalchemy.engine import Connection
 
@@ -141,17 +146,12 @@ def _csv_value(value):
 
 
 def _require_pyarrow():
-    try:
-        import pyarrow  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
-    except ImportError:
-        raise ExportError(PARQUET_HINT) from None
+    if pa is None:
+        raise ExportError(PARQUET_HINT)
 
 
 def _arrow_type(column, conn: Connection):
     """The Arrow type of a reflected column; for an untyped one (an SQLite expression), from its first value."""
-    import pyarrow as pa
-
     kind = column.type
     for sa_type, arrow in ((types.Boolean, pa.bool_()), (types.Integer, pa.int64()), (types.Float, pa.float64()),
                            (types.Numeric, pa.float64()), (types.DateTime, pa.timestamp("us", tz="UTC")),
@@ -172,8 +172,6 @@ def _arrow_type(column, conn: Connection):
 
 
 def _arrow_value(value, arrow_type):
-    import pyarrow as pa
-
     if value is None:
         return None
     if isinstance(value, decimal.Decimal):
@@ -188,15 +186,10 @@ def _arrow_value(value, arrow_type):
 
 
 def _arrow_schema(table: Table, conn: Connection):
-    import pyarrow as pa
-
     return pa.schema([(column.name, _arrow_type(column, conn)) for column in table.columns])
 
 
 def _write_parquet(path: Path, schema, batches: Iterator[list[tuple]]) -> int:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     rows = 0
     with pq.ParquetWriter(path, schema) as writer:
         for batch in batches:

@@ -23,6 +23,8 @@ from pathlib import Path
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from jobtrend.db import make_engine
+
 logger = logging.getLogger(__name__)
 
 LOCK_KEY = 0x6A6F62747265_6E64  # "jobtrend" in ASCII: the scheduler's PostgreSQL advisory lock key
@@ -89,8 +91,6 @@ class DatabaseLock:
                 self.url.render_as_string(hide_password=True))
 
     def _acquire_postgres(self) -> None:
-        from jobtrend.db import make_engine
-
         engine = make_engine(self.url.render_as_string(hide_password=False))
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:

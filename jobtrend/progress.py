@@ -1,14 +1,16 @@
 """Progress bars for long commands: a rich bar on stderr for a person at a terminal, nothing in logs or CI.
 
-Library loops take an optional callback ``progress(done, total)`` and call it after each batch; the CLI passes
-the one this module yields::
+Library loops take an optional callback ``progress(done, total)`` and call it after each batch. A use case of
+:mod:`jobtrend.app` takes a :data:`Stages` factory, ``progress(description)`` -> a context manager yielding
+that callback, and opens one stage per loop; the CLI passes :func:`progress_bar`, the scheduler nothing
+(:func:`no_bars`)::
 
-    with progress_bar("mentions") as update:
+    with progress("mentions") as update:
         analyze(engine, frameworks, progress=update)
 
-The bar is shown only when its console is a terminal, ``CI`` is not set, logging is not verbose (``-v``
-writes log lines that a redrawn bar would garble) and the code does not run as a scheduler job (inside
-:func:`bars_off`: a scheduler in a terminal writes log lines too); otherwise the callback does nothing.
+The bar is shown only when its console is a terminal, ``CI`` is not set and logging is not verbose (``-v``
+writes log lines that a redrawn bar would garble); otherwise the callback does nothing. A scheduler job asks
+for no bar at all: it passes no progress factory, so its use cases get :func:`no_bars`.
 """
 
 from __future__ import annotations
@@ -16,36 +18,27 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextlib import AbstractContextManager, contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 ProgressCallback = Callable[[int, int], None]
+Stages = Callable[[str], AbstractContextManager[ProgressCallback]]
 
 
 def _quiet(_done: int, _total: int) -> None:
     """The callback when no bar is shown."""
 
 
-_bars_off: ContextVar[bool] = ContextVar("jobtrend_bars_off", default=False)
-
-
 @contextmanager
-def bars_off() -> Iterator[None]:
-    """No bar inside this block (in this thread or task): scheduler jobs run in it."""
-    token = _bars_off.set(True)
-    try:
-        yield
-    finally:
-        _bars_off.reset(token)
+def no_bars(_description: str) -> Iterator[ProgressCallback]:
+    """The :data:`Stages` of a caller that shows no progress (the scheduler, a test): every callback is quiet."""
+    yield _quiet
 
 
 def bars_wanted(console: Console) -> bool:
-    """Whether a bar belongs on ``console``: a terminal, not CI, logging not verbose, not in :func:`bars_off`."""
-    if _bars_off.get():
-        return False
+    """Whether a bar belongs on ``console``: a terminal, not CI, logging not verbose."""
     if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         return False
     if logging.getLogger().getEffectiveLevel() < logging.WARNING:

@@ -1,8 +1,9 @@
 """The scheduled jobs: one function per pipeline step, and :func:`run_job`, which records each run in ``job_runs``.
 
-Every job takes the :class:`~jobtrend.config.Config` and returns a small dict of counts (stored as
-``job_runs.details``). :func:`run_job` is what the scheduler calls, by reference (``scheduler.jobs:run_job``)
-with plain arguments ``(name, config_dir)``: the job store pickles the call, so the configuration is loaded
+Every job calls one use case of :mod:`jobtrend.app` (the same call the command line makes) with the
+:class:`~jobtrend.config.Config`, and returns the result's small dict of counts (stored as ``job_runs.details``).
+:func:`run_job` is what the scheduler calls, by reference (``scheduler.jobs:run_job``) with plain arguments
+``(name, config_dir)``: the job store pickles the call, so the configuration is loaded
 again on every run (an edited jobtrend.toml takes effect at the next run, except the schedule itself).
 
 The crawl runs in a child process (``python -m crawler.run``): the Twisted reactor cannot restart, and a
@@ -25,10 +26,22 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
+
+from jobtrend.app.alerts import SCHEDULED_WEEKS
+from jobtrend.app.alerts import alerts as evaluate_alerts
+from jobtrend.app.analyze import analyze as analyze_postings
+from jobtrend.app.crawl import CrawlResult
+from jobtrend.app.deliver import deliver as send_due
+from jobtrend.app.prune import prune as prune_history
+from jobtrend.app.report import scheduled_report
+from jobtrend.app.trends import trends as compute_trends
 from jobtrend.config import SCHEDULER_JOBS, Config, load_config
+from jobtrend.db import open_engine, session_factory
 from jobtrend.locks import JobLock, JobLocked
 from jobtrend.messages import error_line
-from jobtrend.progress import bars_off
+from jobtrend.models import JobRun
+from jobtrend.weeks import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -52,99 +65,48 @@ class CrawlTimeout(RuntimeError):
 
 
 def crawl(config: Config) -> dict[str, Any]:
-    """Crawl every enabled source in a child process; counts from the summary it prints as JSON."""
+    """Crawl every enabled source in a child process (holding the crawl lock: :func:`run_job` took it); counts
+    from the summary it prints as JSON."""
     env = dict(os.environ, JOBTREND_CONFIG_DIR=str(config.config_dir), JOBTREND_DATABASE_URL=config.database_url)
-    timeout = config.scheduler.crawl_timeout_seconds
-    stdout = _run_child(list(CRAWL_COMMAND), env=env, timeout=timeout)
+    stdout = _run_child(list(CRAWL_COMMAND), env=env, timeout=config.scheduler.crawl_timeout_seconds)
     try:
         summary = json.loads(stdout)
     except ValueError:
         return {"summary": "unreadable"}
-    sources = summary.get("sources", {}).values()
-    return {"sources": len(sources),
-            "sources_not_ok": sum(1 for s in sources if s.get("status") != "ok"),
-            "seen": sum(s.get("seen") or 0 for s in sources),
-            "new": sum(s.get("new") or 0 for s in sources),
-            "updated": sum(s.get("updated") or 0 for s in sources),
-            "elapsed_s": round(summary.get("elapsed_s") or 0, 1)}
+    return CrawlResult(summary).counts()
 
 
 def analyze(config: Config) -> dict[str, Any]:
-    """Framework mentions, then roles (needs the role model), then duplicate links, as `jobtrend analyze` and
-    `jobtrend dedupe` do."""
-    from analysis.classifier import RoleModel
-    from jobtrend.cli.classifier import run_classify
-    from jobtrend.cli.dedupe import run_dedupe
-    from jobtrend.cli.pipeline import run_analysis
-
-    mentions = run_analysis(config)
-    classified = run_classify(config, RoleModel.load(config.model_path))  # ModelError when there is no model
-    deduped = run_dedupe(config)
-    return {"analyzed": mentions.analyzed, "mentions": mentions.mentions, "classified": classified.classified,
-            "ai_roles": classified.ai_roles, "duplicates": deduped.duplicates, "duplicates_changed": deduped.changed}
+    """Mentions, roles and duplicate links (:func:`jobtrend.app.analyze.analyze`)."""
+    return analyze_postings(config).counts()
 
 
 def trends(config: Config) -> dict[str, Any]:
     """Recompute the trend points of the weeks touched since the last run."""
-    from analysis.trends import compute_trends
-
-    with _engine(config) as engine:
-        result = compute_trends(engine)
-    return {"weeks": len(result.weeks), "rows": result.rows}
-
-
-ALERT_WEEKS = 2  # only alerts of the current week and the two before it: a first run does not notify history
+    return compute_trends(config).counts()
 
 
 def alerts(config: Config) -> dict[str, Any]:
-    """Evaluate config/alerts.toml over the recent weeks; store new alerts and queue their notifications."""
-    from analysis.alerts import evaluate_alerts, load_alert_rules, rules_path
-
-    rules = load_alert_rules(rules_path(config.config_dir), frameworks=[f.slug for f in config.frameworks])
-    if not rules:
-        return {"rules": 0, "fired": 0, "new": 0}
-    with _engine(config) as engine:
-        fired = evaluate_alerts(engine, rules, weeks=ALERT_WEEKS, notify_settings=config.notify)
-    return {"rules": len(rules), "fired": len(fired), "new": sum(1 for a in fired if a.new)}
+    """Evaluate alerts.toml over the current week and the two before it (a first run does not notify history);
+    store new alerts and queue their notifications."""
+    return evaluate_alerts(config, weeks=SCHEDULED_WEEKS).counts()
 
 
 def deliver(config: Config) -> dict[str, Any]:
     """Send the outbox rows that are due."""
-    from analysis.notify import deliver_pending
-
-    with _engine(config) as engine:
-        result = deliver_pending(engine, config.notify)
+    result = send_due(config)
     return {"sent": result.sent, "retried": result.retried, "failed": result.failed}
 
 
 def report(config: Config) -> dict[str, Any]:
-    """Build, queue (for every configured recipient; none: nothing queued) and store the report of the last
-    complete week, once: a week already in ``reports`` is skipped."""
-    from sqlalchemy import select
-
-    from analysis.report import build_report, queue_report, store_report
-    from jobtrend.models import Report
-    from jobtrend.weeks import iso_week_label, last_complete_week
-
-    week = last_complete_week()
-    with _engine(config) as engine:
-        with engine.connect() as conn:
-            if conn.scalar(select(Report.id).where(Report.period_start == week)) is not None:
-                return {"week": iso_week_label(week), "stored": False, "queued": 0}
-        built = build_report(engine, week)
-        # Queue first: the outbox's dedupe key makes queueing twice a no-op, so a run that dies between the
-        # two steps queues nothing twice and is completed by the next run (the week is not stored yet).
-        queued = queue_report(engine, config.notify, built)
-        stored = store_report(engine, built)
-    return {"week": built.label, "stored": stored, "queued": queued}
+    """Build, queue (for every configured recipient) and store the report of the last complete week. Whether it
+    was sent is read from the outbox: a report previewed earlier with `jobtrend report` is still queued."""
+    return scheduled_report(config).counts()
 
 
 def prune(config: Config) -> dict[str, Any]:
     """Thin out the service's own history older than ``[retention] days`` (:mod:`jobtrend.retention`)."""
-    from jobtrend.retention import prune_history
-
-    with _engine(config) as engine:
-        result = prune_history(engine, config.retention.days)
+    result = prune_history(config)
     return {"outbox_emptied": result.outbox_emptied, "job_runs_deleted": result.job_runs_deleted}
 
 
@@ -208,8 +170,7 @@ def _run_recorded(name: str, func: Callable[[Config], dict[str, Any]], config: C
         return "failed"
     logger.info("job %s started (job_runs id %s)", name, run_id)
     try:
-        with bars_off():  # a job logs; a progress bar redrawn among the log lines would garble them
-            details = func(config)
+        details = func(config)  # no progress bars: a job logs
     except BaseException as exc:  # noqa: BLE001 - a job's failure is recorded, never raised into the scheduler
         if not isinstance(exc, Exception):
             logger.error("job %s interrupted: %s", name, error_line(exc))
@@ -225,26 +186,8 @@ def _run_recorded(name: str, func: Callable[[Config], dict[str, Any]], config: C
 
 
 
-class _engine:
-    """``with _engine(config) as engine``: a read-write engine, disposed afterwards."""
-
-    def __init__(self, config: Config):
-        from jobtrend.db import make_engine
-
-        self.engine = make_engine(config.database_url)
-
-    def __enter__(self):
-        return self.engine
-
-    def __exit__(self, *exc):
-        self.engine.dispose()
-
-
 def _record_start(config: Config, name: str, via: str) -> int:
-    from jobtrend.db import session_factory
-    from jobtrend.models import JobRun
-
-    with _engine(config) as engine, session_factory(engine).begin() as session:
+    with open_engine(config.database_url) as engine, session_factory(engine).begin() as session:
         row = JobRun(job=name, status="running", details={"via": via, "host": socket.gethostname(),
                                                           "pid": os.getpid()})
         session.add(row)
@@ -254,16 +197,11 @@ def _record_start(config: Config, name: str, via: str) -> int:
 
 def _record_end(config: Config, run_id: int, status: str, *, error: str | None = None,
                 details: dict | None = None) -> None:
-    from sqlalchemy import update
-
-    from jobtrend.models import JobRun
-    from jobtrend.weeks import utcnow
-
     values: dict[str, Any] = {"status": status, "finished_at": utcnow(), "error": error}
     if details is not None:
         values["details"] = _plain(details)
     try:
-        with _engine(config) as engine, engine.begin() as conn:
+        with open_engine(config.database_url) as engine, engine.begin() as conn:
             conn.execute(update(JobRun).where(JobRun.id == run_id).values(**values))
     except Exception:
         logger.exception("job_runs %s: cannot record status %s", run_id, status)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import pickle
 import signal
 import threading
 from typing import Any
@@ -35,17 +34,19 @@ from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import Engine, MetaData, Table, delete, inspect, select, update
+from sqlalchemy import delete, select, update
 
 from jobtrend.config import SCHEDULER_JOBS, Config, SchedulerSettings
+from jobtrend.db import make_engine, open_engine
+from jobtrend.jobstore import JOBS_TABLE, jobs_table, stored_rows
 from jobtrend.locks import SchedulerLock, SchedulerLocked
+from jobtrend.models import JobRun
 from jobtrend.processes import process_alive
-from jobtrend.weeks import monday_of
+from jobtrend.weeks import monday_of, utcnow
 from scheduler import jobs
 
 logger = logging.getLogger(__name__)
 
-JOBS_TABLE = "apscheduler_jobs"
 # The weekly report may start this late: a Monday run missed while the scheduler was down (or busy past
 # misfire_grace_seconds) runs when it is back, within the week, and reports the week that ended last Sunday.
 REPORT_MISFIRE_GRACE = int(dt.timedelta(days=6).total_seconds())
@@ -142,8 +143,6 @@ def build_scheduler(config: Config, *, background: bool = False,
     settings = config.scheduler
     scheduler_cls = JobtrendBackgroundScheduler if background else JobtrendBlockingScheduler
     scheduler = scheduler_cls(timezone=settings.timezone)
-    from jobtrend.db import make_engine
-
     scheduler.add_jobstore(SQLAlchemyJobStore(engine=make_engine(config.database_url), tablename=JOBS_TABLE),
                            "default")
     scheduler.add_executor(ThreadPoolExecutor(max_workers=1), "default")
@@ -166,24 +165,15 @@ def build_scheduler(config: Config, *, background: bool = False,
     return scheduler
 
 
-def _jobs_table(engine: Engine) -> Table | None:
-    if not inspect(engine).has_table(JOBS_TABLE):
-        return None
-    return Table(JOBS_TABLE, MetaData(), autoload_with=engine)
-
-
 def _reconcile_store(scheduler: BaseScheduler, database_url: str) -> None:
     """Before the pending jobs are written to the store: drop stored jobs that are no longer scheduled, and give
     each pending job whose trigger did not change the next run time it had (so a missed run is not lost)."""
-    from jobtrend.db import make_engine
-
     pending = {job.id: job for job in scheduler.get_jobs()}
-    engine = make_engine(database_url)
-    try:
-        table = _jobs_table(engine)
+    with open_engine(database_url) as engine:
+        table = jobs_table(engine)
         if table is None:
             return
-        stored = {row.id: row for row in _stored_rows(engine, table)}
+        stored = {row.id: row for row in stored_rows(engine, table)}
         gone = [job_id for job_id in stored if job_id not in pending]
         if gone:
             with engine.begin() as conn:
@@ -193,46 +183,6 @@ def _reconcile_store(scheduler: BaseScheduler, database_url: str) -> None:
             row = stored.get(job_id)
             if row is not None and row.next_run_time is not None and row.trigger == repr(job.trigger):
                 scheduler.modify_job(job_id, next_run_time=row.next_run_time.astimezone(scheduler.timezone))
-    finally:
-        engine.dispose()
-
-
-class StoredJob:
-    """One row of ``apscheduler_jobs``, read without a scheduler: id, next run time (UTC), the trigger's repr
-    (with its time zone) and its short description."""
-
-    def __init__(self, id: str, next_run_time: dt.datetime | None, trigger: str,  # noqa: A002
-                 description: str):
-        self.id, self.next_run_time, self.trigger, self.description = id, next_run_time, trigger, description
-
-
-def _stored_rows(engine: Engine, table: Table) -> list[StoredJob]:
-    result = []
-    with engine.connect() as conn:
-        for row in conn.execute(select(table.c.id, table.c.next_run_time, table.c.job_state)
-                                .order_by(table.c.next_run_time, table.c.id)):
-            try:
-                trigger = pickle.loads(row.job_state)["trigger"]
-                shown = (repr(trigger), str(trigger))
-            except Exception:  # noqa: BLE001 - an unreadable row is listed, not fatal
-                shown = ("(unreadable)", "(unreadable)")
-            when = None if row.next_run_time is None else dt.datetime.fromtimestamp(row.next_run_time, dt.UTC)
-            result.append(StoredJob(row.id, when, *shown))
-    return result
-
-
-def stored_jobs(database_url: str) -> list[StoredJob]:
-    """The jobs in ``apscheduler_jobs``, soonest first (paused jobs, without a next run time, last); read-only,
-    so it works while a scheduler runs elsewhere. No table yet: no jobs."""
-    from jobtrend.db import make_engine
-
-    engine = make_engine(database_url)
-    try:
-        table = _jobs_table(engine)
-        rows = [] if table is None else _stored_rows(engine, table)
-    finally:
-        engine.dispose()
-    return sorted(rows, key=lambda j: (j.next_run_time is None, j.next_run_time or dt.datetime.min, j.id))
 
 
 def mark_stale_runs(database_url: str) -> int:
@@ -242,12 +192,7 @@ def mark_stale_runs(database_url: str) -> int:
     wrote is stale. A row from `jobtrend scheduler run-job` counts as stale only when it was started on this
     host by a process that no longer exists.
     """
-    from jobtrend.db import make_engine
-    from jobtrend.models import JobRun
-    from jobtrend.weeks import utcnow
-
-    engine = make_engine(database_url)
-    try:
+    with open_engine(database_url) as engine:
         with engine.connect() as conn:
             rows = conn.execute(select(JobRun.id, JobRun.details).where(JobRun.status == "running")).all()
         stale = [row.id for row in rows if _is_stale(row.details or {})]
@@ -259,8 +204,6 @@ def mark_stale_runs(database_url: str) -> int:
                           "(killed or crashed); marked failed by the next scheduler start"))
             logger.warning("marked %d job_runs rows left running by a dead process as failed", len(stale))
         return len(stale)
-    finally:
-        engine.dispose()
 
 
 def _is_stale(details: dict[str, Any]) -> bool:

@@ -1,7 +1,8 @@
-"""`jobtrend status` as a library: one read-only pass over the database that says what the system is doing.
+"""``status``: one read-only pass over the database that says what the system is doing.
 
-:func:`collect` returns a :class:`Status` (plain data, JSON-ready through :meth:`Status.as_dict`); :func:`render`
-turns it into one screen of text. Nothing here writes, and the database URL is shown without its password.
+:func:`status` returns a :class:`Status` (plain data, JSON-ready through :meth:`Status.as_dict`); the command
+line renders it as one screen of text (:mod:`jobtrend.cli.status`). Nothing here writes, and the database URL
+is shown without its password.
 """
 
 from __future__ import annotations
@@ -14,16 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from alembic.script import ScriptDirectory
 from sqlalchemy import case, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
-from jobtrend.db import make_engine
+from analysis.classify import pending_count
+from analysis.mentions import stale_count, taxonomy_version
+from jobtrend.config import Config
+from jobtrend.db import alembic_config, make_engine, open_engine, session_factory
 from jobtrend.health import HEALTH_ORDER
+from jobtrend.jobstore import StoredJob, stored_jobs
 from jobtrend.models import Classification, CrawlRun, JobRun, Outbox, Posting, Report, Source
 from jobtrend.output import plain
-from jobtrend.output import render as render_table
 from jobtrend.redact import redact_url
-from jobtrend.weeks import utcnow
+from jobtrend.weeks import iso_week_label, utcnow
 
 TROUBLED = ("gone", "failing", "zero_yield")
 WORST_SOURCES = 5
@@ -60,7 +65,7 @@ def model_version(path: Path) -> str | None:
         return None
 
 
-def collect(config) -> Status:
+def status(config: Config) -> Status:
     """Read the status of the database and model named by ``config`` (a :class:`jobtrend.config.Config`)."""
     url = config.database_url
     status = Status(database={"url": redact_url(url), "dialect": make_url(url).get_backend_name(),
@@ -90,10 +95,6 @@ def collect(config) -> Status:
 
 
 def _head_revision() -> str | None:
-    from alembic.script import ScriptDirectory
-
-    from jobtrend.db import alembic_config
-
     return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
 
 
@@ -133,7 +134,6 @@ def _last_report(conn) -> dict | None:
                        .limit(1)).first()
     if row is None:
         return None
-    from jobtrend.weeks import iso_week_label
 
     return {"week": iso_week_label(row.period_start), "period_start": row.period_start,
             "generated_at": row.generated_at}
@@ -155,15 +155,10 @@ def _last_runs(conn) -> list[dict]:
 
 
 def _stored_jobs(url: str) -> list[dict]:
-    from scheduler.service import stored_jobs
-
     return [{"id": j.id, "next_run_time": j.next_run_time, "trigger": j.trigger} for j in stored_jobs(url)]
 
 
 def _model_and_taxonomy(engine, config) -> tuple[dict, dict]:
-    from analysis.classify import pending_count
-    from analysis.mentions import stale_count, taxonomy_version
-
     path = Path(config.model_path)
     exists = path.exists()
     version = model_version(path) if exists else None
@@ -178,66 +173,17 @@ def _model_and_taxonomy(engine, config) -> tuple[dict, dict]:
                    "awaiting_analysis": stale_count(engine, taxonomy)}
 
 
-def _when(value) -> str:
-    if value is None:
-        return "never"
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return str(value)
+def job_runs(config: Config, *, limit: int = 10, job: str | None = None) -> list[JobRun]:
+    """The latest ``job_runs`` rows, newest first (``job``: of that job only), detached from the session."""
+    query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
+    if job is not None:
+        query = select(JobRun).where(JobRun.job == job).order_by(JobRun.id.desc()).limit(limit)
+    with open_engine(config.database_url) as engine, session_factory(engine)() as session:
+        rows = list(session.scalars(query))
+        session.expunge_all()
+    return rows
 
 
-def render(status: Status) -> str:
-    """One screen of text."""
-    db = status.database
-    revision = db["revision"] or "none"
-    if db["revision"] and db["head"] and db["revision"] != db["head"]:
-        revision += f" (behind: latest is {db['head']}; run `jobtrend init`)"
-    lines = [f"database   {db['url']}  ({db['dialect']}, schema {revision})"]
-    if not status.initialised:
-        lines.append("           no jobtrend tables: run `jobtrend init` first")
-        return "\n".join(lines)
-    postings = {p["source_kind"]: p for p in status.postings}
-    crawls = {c["source_kind"]: c for c in status.crawls}
-    rows = []
-    for kind in sorted(set(postings) | set(crawls)):
-        p, c = postings.get(kind, {}), crawls.get(kind, {})
-        health = ", ".join(f"{state} {n}" for state, n in c.get("health", {}).items())
-        rows.append((kind, p.get("total", 0), p.get("open", 0), p.get("last_7_days", 0),
-                     _when(c.get("last_crawl")), health))
-    if rows:
-        table = render_table(("source kind", "postings", "open", "new 7d", "last crawl", "sources by health"), rows)
-        lines += ["", table, ""]
-    else:
-        lines.append("postings   none yet (run `jobtrend crawl`)")
-    if status.worst_sources:
-        lines.append("worst sources")
-        for s in status.worst_sources:
-            error = f"  {s['last_error']}" if s["last_error"] else ""
-            lines.append(f"  {s['source']:<32} {s['health']:<10} since {_when(s['since'])}, "
-                         f"{s['failures'] or 0} failures{error}")
-    model, taxonomy = status.model, status.taxonomy
-    awaiting = model.get("awaiting_classification")
-    lines.append(f"model      {model.get('version') or 'missing (run `jobtrend init`)'}"
-                 + (f"  ({awaiting} postings await classification)" if awaiting is not None else ""))
-    others = {v: n for v, n in (model.get("classified_by_version") or {}).items() if v != model.get("version")}
-    if others:
-        lines.append("           stored classifications by other models: "
-                     + ", ".join(f"{v} {n}" for v, n in sorted(others.items()))
-                     + " (`jobtrend classify` replaces them)")
-    lines.append(f"taxonomy   {taxonomy.get('version')}  ({taxonomy.get('frameworks')} frameworks, "
-                 f"{taxonomy.get('awaiting_analysis')} postings await analysis)")
-    report = status.last_report
-    lines.append("report     " + (f"{report['week']} generated {_when(report['generated_at'])}" if report
-                                  else "none yet"))
-    box = status.outbox
-    lines.append(f"outbox     {box.get('pending', 0)} pending, {box.get('failed', 0)} failed"
-                 + (f" (oldest pending {_when(box['oldest_pending'])})" if box.get("oldest_pending") else ""))
-    jobs, runs = status.scheduler.get("jobs", []), {r["job"]: r for r in status.scheduler.get("last_runs", [])}
-    lines.append("scheduler  " + ("no stored jobs (start it with `jobtrend scheduler run`)" if not jobs else ""))
-    for job in jobs:
-        run = runs.pop(job["id"], None)
-        last = f"; last run {_when(run['started_at'])} {run['status']}" if run else ""
-        lines.append(f"  {job['id']:<12} next {_when(job['next_run_time'])}{last}")
-    for name, run in sorted(runs.items()):
-        lines.append(f"  {name:<12} last run {_when(run['started_at'])} {run['status']}")
-    return "\n".join(lines)
+def scheduled_jobs(config: Config) -> list[StoredJob]:
+    """The jobs the scheduler stored, soonest first (none: it has never run against this database)."""
+    return stored_jobs(config.database_url)

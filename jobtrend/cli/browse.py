@@ -25,13 +25,13 @@ from jobtrend.browse import (
     serve_arguments,
     sqlite_path,
 )
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.cli import AppContext, pass_app
 from jobtrend.cookbook import SCHEMA_DOC
 
 INSTALL_HINT = "pip install -e '.[browse]'"
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Anything but loopback exposes the data with no login: see docs/browse.md.")
 @click.option("--port", type=click.IntRange(1, 65535), default=8001, show_default=True)
@@ -61,7 +61,7 @@ def browse(app: AppContext, host: str, port: int, open_browser: bool, sql_time_l
         path = sqlite_path(app.config.database_url)
     except BrowseError as exc:
         raise click.ClickException(str(exc)) from None
-    try:
+    try:  # the optional [browse] extra: imported here so that its absence is one line, not an import error
         from datasette.cli import cli as datasette_cli
     except ImportError:
         raise click.ClickException(f"jobtrend browse needs Datasette, which is not installed: {INSTALL_HINT}") from None
@@ -123,7 +123,7 @@ def _quiet_rejected_queries() -> None:
     """With rich installed, Datasette 0.65 prints a full traceback with local variables to the terminal for every
     error page, a mistyped query included (datasette/handle_exception.py); the error page already says what went
     wrong, so keep the terminal to the request log."""
-    import datasette.handle_exception as handler
+    import datasette.handle_exception as handler  # the optional [browse] extra, present once browse runs
 
     if getattr(handler, "rich", None) is not None:
         handler.rich = None

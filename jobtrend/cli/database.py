@@ -1,4 +1,4 @@
-"""Commands that manage the database itself: `init`, and the read-only `sql` (its engine is jobtrend.sql)."""
+"""`jobtrend sql`: one read-only query against the jobtrend database (its engine is jobtrend.sql)."""
 
 from __future__ import annotations
 
@@ -12,64 +12,15 @@ try:  # the PostgreSQL path talks to psycopg directly
 except ImportError:  # pragma: no cover - the postgres extra is not installed
     DatabaseError = SQLAlchemyError
 
-from jobtrend.cli import AppContext, main, pass_app
-from jobtrend.db import make_engine, migrate, session_factory, sync_frameworks, sync_sources
+from jobtrend.cli import AppContext, pass_app
 from jobtrend.messages import error_message
 from jobtrend.output import FORMATS, render
-from jobtrend.redact import redact_url
 from jobtrend.sql import (  # noqa: F401  (run_read_only re-exported: tests import it from here)
     ParameterError,
     WriteRefused,
     parse_param,
     run_read_only,
 )
-
-
-def initialise(config) -> dict[str, int]:
-    """Migrate the database to the latest schema and sync sources and the taxonomy from the config."""
-    migrate(config.database_url)
-    engine = make_engine(config.database_url)
-    try:
-        with session_factory(engine).begin() as session:
-            sources = sync_sources(session, config.sources)
-            frameworks = sync_frameworks(session, config.frameworks)
-    finally:
-        engine.dispose()
-    return {"sources": len(sources), "frameworks": len(frameworks)}
-
-
-@main.command()
-@pass_app
-def init(app: AppContext) -> None:
-    """Create or upgrade the database, load sources and frameworks from the config, and make sure a role
-    model exists (trained from the bundled corpus in data/training/ when there is none).
-
-    Safe to run again: migrations only move forward, the sync updates rows in place, and an existing model is kept.
-
-    \b
-    Example:
-        jobtrend init
-        JOBTREND_DATABASE_URL=postgresql+psycopg://jobtrend@localhost/jobtrend jobtrend init
-    """
-    config = app.config
-    counts = initialise(config)
-    click.echo(f"database ready: {redact_url(config.database_url)}")
-    click.echo(f"sources: {counts['sources']}  frameworks: {counts['frameworks']}")
-    click.echo(model_line(config.model_path))
-
-
-def model_line(model_path) -> str:
-    """Train the default role model from the bundled corpus when there is none; say which model is in use."""
-    import os
-
-    from analysis.classify import ensure_default_model
-
-    model = ensure_default_model(model_path)
-    shown = os.path.relpath(model_path) if str(model_path).startswith(os.getcwd()) else model_path
-    if model is None:
-        return f"role model: {shown} (kept; retrain with `jobtrend classifier train`)"
-    return f"role model: trained {model.version} from the bundled corpus, saved to {shown}"
-
 
 
 def _explain(exc: Exception) -> str:
@@ -82,7 +33,7 @@ def _explain(exc: Exception) -> str:
     return f"query failed: {message}"
 
 
-@main.command()
+@click.command()
 @click.argument("query", required=False)
 @click.option("-f", "--file", "query_file", type=click.File("r", encoding="utf-8"),
               help="Read the query from this file ('-' for standard input) instead of the QUERY argument.")

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import click
 
-from jobtrend.cli import AppContext, main, pass_app
+from analysis.duplicates_eval import PAIRS_PATH, load_pairs, report
+from jobtrend.app.analyze import link_duplicates
+from jobtrend.cli import AppContext, pass_app
+from jobtrend.cli.lines import dedupe_line
 
 
-@main.command()
+@click.command()
 @click.option("--evaluate", "evaluate_only", is_flag=True,
               help="Print precision, recall and F1 on the labelled real pairs, a threshold sweep and every "
                    "disagreement; the database is not touched.")
@@ -22,6 +25,7 @@ def dedupe(app: AppContext, evaluate_only: bool, pairs: Path | None) -> None:
     The same job: an HN comment linking a board posting, one ad copied per location or reposted under a new
     id, an HN ad repeated in a later thread. Trends count canonical postings only, so run it before `trends`.
     It recomputes from the stored postings and writes only what changed: a second run changes nothing.
+    `jobtrend analyze` runs it too, after mentions and roles.
 
     \b
     Example:
@@ -29,26 +33,6 @@ def dedupe(app: AppContext, evaluate_only: bool, pairs: Path | None) -> None:
         jobtrend dedupe --evaluate      # precision/recall on labelled real pairs
     """
     if evaluate_only:
-        from analysis.duplicates_eval import PAIRS_PATH, load_pairs, report
-
         click.echo(report(load_pairs(pairs or PAIRS_PATH)))
         return
-    click.echo(dedupe_summary(run_dedupe(app.db_config)))
-
-
-def run_dedupe(config):
-    """Link duplicates in the configured database; return the DedupeResult."""
-    from analysis.duplicates import dedupe as link_duplicates
-    from jobtrend.db import make_engine
-
-    engine = make_engine(config.database_url)
-    try:
-        return link_duplicates(engine)
-    finally:
-        engine.dispose()
-
-
-def dedupe_summary(result) -> str:
-    """One line: what the run found and changed."""
-    return (f"{result.duplicates} of {result.postings} postings are duplicates of {result.groups} canonical "
-            f"postings ({result.changed} changed; {result.texts_read} descriptions read), {result.seconds:.1f} s")
+    click.echo(dedupe_line(link_duplicates(app.db_config)))

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import click
 
+from analysis.drift import SERIES, drift_rows, summary
+from jobtrend.app.drift import drift as classifier_drift
 from jobtrend.cli import AppContext, pass_app
-from jobtrend.cli.classifier import classifier
-from jobtrend.config import SOURCE_KINDS
-from jobtrend.db import make_engine
 from jobtrend.output import render
 
 DRIFT_FORMATS = ("table", "csv", "json")
-SERIES = ("all", *SOURCE_KINDS)  # analysis.drift.SERIES, without importing the analysis at start-up
 
 
-@classifier.command()
+@click.command()
 @click.option("--weeks", type=click.IntRange(min=1), default=8, show_default=True,
               help="Show the latest N weeks with classified postings (each is still judged against all history).")
 @click.option("--source", type=click.Choice(SERIES),
@@ -35,13 +33,7 @@ def drift(app: AppContext, weeks: int, source: str | None, fmt: str) -> None:
         jobtrend classifier drift --source hackernews --weeks 26
         jobtrend classifier drift --format json | jq '.[] | select(.flag != "")'
     """
-    from analysis.drift import classifier_drift, drift_rows, summary
-
-    engine = make_engine(app.db_config.database_url)
-    try:
-        result = classifier_drift(engine, weeks=weeks, source=source)
-    finally:
-        engine.dispose()
+    result = classifier_drift(app.db_config, weeks=weeks, source=source)
     if result.model_version is None and fmt == "table":
         click.echo("no classified postings yet: run `jobtrend analyze` (or `jobtrend classify`)")
         return

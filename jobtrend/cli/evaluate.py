@@ -6,10 +6,13 @@ from pathlib import Path
 
 import click
 
-from jobtrend.cli import AppContext, main, pass_app
+from analysis.mentions_eval import GOLD_PATH, load_gold, report, unlisted_counts
+from analysis.mentions_eval import evaluate as score
+from jobtrend.cli import AppContext, pass_app
+from jobtrend.config import load_frameworks
 
 
-@main.group()
+@click.group()
 def evaluate() -> None:
     """Measure an analysis step on labelled real postings; the database is not touched.
 
@@ -42,10 +45,6 @@ def mentions(app: AppContext, show: int, gold: Path | None, taxonomy: Path | Non
         jobtrend evaluate mentions
         jobtrend evaluate mentions --show -1 --unlisted
     """
-    from analysis.mentions_eval import GOLD_PATH, load_gold, report, unlisted_counts
-    from analysis.mentions_eval import evaluate as score
-    from jobtrend.config import load_frameworks
-
     frameworks = load_frameworks(taxonomy) if taxonomy else app.config.frameworks
     gold_set = load_gold(gold or GOLD_PATH)
     click.echo(report(score(gold_set, frameworks), show=show))

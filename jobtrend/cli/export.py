@@ -8,10 +8,13 @@ from pathlib import Path
 import click
 
 from analysis.role_rules import COHORTS
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.cli import AppContext, pass_app
+from jobtrend.export import ExportError
+from jobtrend.export import export as run_export
+from jobtrend.sql import iso_date
 
 
-@main.command()
+@click.command()
 @click.argument("what", type=click.Choice(["postings", "trends"]))
 @click.option("--format", "fmt", type=click.Choice(["csv", "parquet"]), default="csv", show_default=True,
               help="parquet needs pyarrow: pip install -e '.[parquet]'.")
@@ -31,10 +34,6 @@ def export(app: AppContext, what: str, fmt: str, out: Path, since: str | None, c
         jobtrend export postings --out postings.csv
         jobtrend export trends --format parquet --out trends.parquet --since 2026-W01 --cohort ml_engineer
     """
-    from jobtrend.export import ExportError
-    from jobtrend.export import export as run_export
-    from jobtrend.sql import iso_date
-
     if cohort and what != "trends":
         raise click.BadParameter("only `jobtrend export trends` has cohorts", param_hint="--cohort")
     try:

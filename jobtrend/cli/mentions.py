@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.app.analyze import explain_mentions
+from jobtrend.cli import AppContext, pass_app
 
 
-@main.command()
+@click.command()
 @click.argument("posting_id", type=int)
 @pass_app
 def mentions(app: AppContext, posting_id: int) -> None:
@@ -23,28 +24,13 @@ def mentions(app: AppContext, posting_id: int) -> None:
         jobtrend sql "SELECT id, title FROM postings LIMIT 5"   # to find an id
     """
     config = app.db_config
-    posting, found = run_explain(config, posting_id)
+    posting, found = explain_mentions(config, posting_id)
     click.echo(f"posting {posting.id}: {posting.title or '(no title)'}"
                + (f" ({posting.company})" if posting.company else ""))
     if not found:
         click.echo("no framework matched")
     for line in explanation_lines(found):
         click.echo(line)
-
-
-def run_explain(config, posting_id: int):
-    """The posting and its explained matches, or a ClickException for an unknown id."""
-    from analysis.mentions import PostingNotFound, explain_posting
-    from jobtrend.db import make_engine
-
-    engine = make_engine(config.database_url)
-    try:
-        return explain_posting(engine, posting_id, config.frameworks)
-    except PostingNotFound as exc:
-        raise click.ClickException(f"{exc} (list ids with: jobtrend sql \"SELECT id, title FROM postings\")") \
-            from None
-    finally:
-        engine.dispose()
 
 
 def explanation_lines(found) -> list[str]:

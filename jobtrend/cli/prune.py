@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from jobtrend.cli import AppContext, main, pass_app
-from jobtrend.db import make_engine
+from jobtrend.app.prune import prune as prune_history
+from jobtrend.cli import AppContext, pass_app
 
 
-@main.command()
+@click.command()
 @click.option("--days", type=click.IntRange(min=1), default=None,
               help="Keep this many days of history (default: [retention] days in jobtrend.toml, 90).")
 @click.option("--dry-run", is_flag=True, help="Count what would be pruned; change nothing.")
@@ -25,15 +25,9 @@ def prune(app: AppContext, days: int | None, dry_run: bool) -> None:
         jobtrend prune --dry-run
         jobtrend prune --days 30
     """
-    from jobtrend.retention import prune_history
-
     config = app.db_config
     days = days or config.retention.days
-    engine = make_engine(config.database_url)
-    try:
-        result = prune_history(engine, days, dry_run=dry_run)
-    finally:
-        engine.dispose()
+    result = prune_history(config, days=days, dry_run=dry_run)
     verb = "would empty" if dry_run else "emptied"
     click.echo(f"{verb} {result.outbox_emptied} sent outbox rows and "
                f"{'would delete' if dry_run else 'deleted'} {result.job_runs_deleted} job runs "

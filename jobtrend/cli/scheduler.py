@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from zoneinfo import ZoneInfo
 
 import click
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.app.status import job_runs, scheduled_jobs
+from jobtrend.cli import AppContext, pass_app
 from jobtrend.config import SCHEDULER_JOBS
+from jobtrend.locks import SchedulerLocked
 from jobtrend.output import render
+from scheduler.jobs import run_job
+from scheduler.service import build_scheduler, run_forever
 
 RUN_COLUMNS = ("id", "job", "status", "started_at", "finished_at", "error", "details")
 
 
-@main.group()
+@click.group()
 def scheduler() -> None:
     """Run the pipeline on a schedule: crawl, analyze, trends, alerts, deliver, weekly report.
 
@@ -48,13 +54,6 @@ def run(app: AppContext) -> None:
         jobtrend scheduler run
         jobtrend -v scheduler run     # log each job's start and result
     """
-    from zoneinfo import ZoneInfo
-
-    from apscheduler.events import EVENT_SCHEDULER_STARTED
-
-    from jobtrend.locks import SchedulerLocked
-    from scheduler.service import build_scheduler, run_forever
-
     config = app.db_config
     sched = build_scheduler(config)
     tz = ZoneInfo(config.scheduler.timezone)
@@ -86,17 +85,9 @@ def status(app: AppContext, runs: int) -> None:
         jobtrend scheduler status
         jobtrend scheduler status --runs 30
     """
-    from zoneinfo import ZoneInfo
-
-    from sqlalchemy import select
-
-    from jobtrend.db import make_engine
-    from jobtrend.models import JobRun
-    from scheduler.service import stored_jobs
-
     config = app.db_config
     tz = ZoneInfo(config.scheduler.timezone)
-    jobs = stored_jobs(config.database_url)
+    jobs = scheduled_jobs(config)
     if jobs:
         click.echo(render(("job", "next run", "trigger"),
                           [(j.id, _when(j.next_run_time, tz), j.description) for j in jobs]))
@@ -104,13 +95,7 @@ def status(app: AppContext, runs: int) -> None:
         click.echo("no jobs stored: the scheduler has never run against this database (`jobtrend scheduler run`)")
     if not runs:
         return
-    engine = make_engine(config.database_url)
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc())
-                                .limit(runs)).all()
-    finally:
-        engine.dispose()
+    rows = job_runs(config, limit=runs)
     click.echo("")
     if not rows:
         click.echo("no job runs yet")
@@ -141,23 +126,12 @@ def run_job_command(app: AppContext, name: str) -> None:
         jobtrend scheduler run-job deliver
         jobtrend -v scheduler run-job crawl
     """
-    from sqlalchemy import select
-
-    from jobtrend.db import make_engine
-    from jobtrend.models import JobRun
-    from scheduler.jobs import run_job
-
     config = app.db_config
     outcome = run_job(name, config, via="cli")
     if outcome == "skipped":
         raise click.ClickException(f"job {name} not started: it is already running against this database (the "
                                    "scheduler or another run-job; `jobtrend scheduler status` shows it)")
-    engine = make_engine(config.database_url)
-    try:
-        with engine.connect() as conn:
-            row = conn.execute(select(JobRun).where(JobRun.job == name).order_by(JobRun.id.desc()).limit(1)).first()
-    finally:
-        engine.dispose()
+    row = next(iter(job_runs(config, limit=1, job=name)), None)
     if row is not None:
         click.echo(f"{name}: {row.status} ({_details(row.details) or row.error or ''})")
     if outcome != "ok":

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.cli import AppContext, pass_app
 from jobtrend.db import make_engine, session_factory
 from jobtrend.health import HEALTH_COLUMNS, health_rows
 from jobtrend.output import FORMATS, render
 
 
-@main.command()
+@click.command()
 @click.option("--all", "include_disabled", is_flag=True, help="Include sources disabled in sources.toml.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @pass_app

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import click
 
-from jobtrend.cli import AppContext, main, pass_app
+from jobtrend.app.status import Status
+from jobtrend.app.status import status as collect
+from jobtrend.cli import AppContext, pass_app
+from jobtrend.output import render as render_table
 
 
-@main.command()
+@click.command()
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @pass_app
 def status(app: AppContext, fmt: str) -> None:
@@ -22,7 +26,70 @@ def status(app: AppContext, fmt: str) -> None:
         jobtrend status
         jobtrend status --format json | jq .outbox
     """
-    from jobtrend.status import collect, render
-
     result = collect(app.config)
     click.echo(json.dumps(result.as_dict(), indent=2) if fmt == "json" else render(result))
+
+
+def _when(value) -> str:
+    if value is None:
+        return "never"
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def render(status: Status) -> str:
+    """One screen of text."""
+    db = status.database
+    revision = db["revision"] or "none"
+    if db["revision"] and db["head"] and db["revision"] != db["head"]:
+        revision += f" (behind: latest is {db['head']}; run `jobtrend init`)"
+    lines = [f"database   {db['url']}  ({db['dialect']}, schema {revision})"]
+    if not status.initialised:
+        lines.append("           no jobtrend tables: run `jobtrend init` first")
+        return "\n".join(lines)
+    postings = {p["source_kind"]: p for p in status.postings}
+    crawls = {c["source_kind"]: c for c in status.crawls}
+    rows = []
+    for kind in sorted(set(postings) | set(crawls)):
+        p, c = postings.get(kind, {}), crawls.get(kind, {})
+        health = ", ".join(f"{state} {n}" for state, n in c.get("health", {}).items())
+        rows.append((kind, p.get("total", 0), p.get("open", 0), p.get("last_7_days", 0),
+                     _when(c.get("last_crawl")), health))
+    if rows:
+        table = render_table(("source kind", "postings", "open", "new 7d", "last crawl", "sources by health"), rows)
+        lines += ["", table, ""]
+    else:
+        lines.append("postings   none yet (run `jobtrend crawl`)")
+    if status.worst_sources:
+        lines.append("worst sources")
+        for s in status.worst_sources:
+            error = f"  {s['last_error']}" if s["last_error"] else ""
+            lines.append(f"  {s['source']:<32} {s['health']:<10} since {_when(s['since'])}, "
+                         f"{s['failures'] or 0} failures{error}")
+    model, taxonomy = status.model, status.taxonomy
+    awaiting = model.get("awaiting_classification")
+    lines.append(f"model      {model.get('version') or 'missing (run `jobtrend init`)'}"
+                 + (f"  ({awaiting} postings await classification)" if awaiting is not None else ""))
+    others = {v: n for v, n in (model.get("classified_by_version") or {}).items() if v != model.get("version")}
+    if others:
+        lines.append("           stored classifications by other models: "
+                     + ", ".join(f"{v} {n}" for v, n in sorted(others.items()))
+                     + " (`jobtrend classify` replaces them)")
+    lines.append(f"taxonomy   {taxonomy.get('version')}  ({taxonomy.get('frameworks')} frameworks, "
+                 f"{taxonomy.get('awaiting_analysis')} postings await analysis)")
+    report = status.last_report
+    lines.append("report     " + (f"{report['week']} generated {_when(report['generated_at'])}" if report
+                                  else "none yet"))
+    box = status.outbox
+    lines.append(f"outbox     {box.get('pending', 0)} pending, {box.get('failed', 0)} failed"
+                 + (f" (oldest pending {_when(box['oldest_pending'])})" if box.get("oldest_pending") else ""))
+    jobs, runs = status.scheduler.get("jobs", []), {r["job"]: r for r in status.scheduler.get("last_runs", [])}
+    lines.append("scheduler  " + ("no stored jobs (start it with `jobtrend scheduler run`)" if not jobs else ""))
+    for job in jobs:
+        run = runs.pop(job["id"], None)
+        last = f"; last run {_when(run['started_at'])} {run['status']}" if run else ""
+        lines.append(f"  {job['id']:<12} next {_when(job['next_run_time'])}{last}")
+    for name, run in sorted(runs.items()):
+        lines.append(f"  {name:<12} last run {_when(run['started_at'])} {run['status']}")
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from analysis.classifier import MODEL_FORMAT, ModelError, RoleModel, combine, hand_examples, model_version, train
-from analysis.classifier_eval import bootstrap, ece, evaluate, load_gold, report
+from analysis.classifier_eval import bootstrap, ece, evaluate, report
 from analysis.classify import (
     BUNDLED_TRAINING,
     HAND_TRAINING,
@@ -17,10 +17,11 @@ from analysis.classify import (
     bundled_training_postings,
     gold_exclusion,
     load_labelled,
+    load_role_gold,
     training_examples,
 )
 from analysis.role_rules import AI_SWE, ML_ENGINEER
-from jobtrend.status import model_version as stored_version
+from jobtrend.app.status import model_version as stored_version
 from tests.analysis.test_role_rules import ML_BODY, SWE_BODY
 
 # Floors on the frozen test set, set after its one scoring below what the shipped model measured (macro-F1 0.769,
@@ -33,7 +34,7 @@ MAX_ECE = 0.05
 
 @pytest.fixture(scope="module")
 def test_set_scores(role_model):
-    return evaluate(role_model, load_gold(ROLES_TEST), draws=200)
+    return evaluate(role_model, load_role_gold(ROLES_TEST), draws=200)
 
 
 def model_figures(scores):
@@ -71,7 +72,7 @@ def test_ece_and_the_bootstrap_on_known_numbers():
 
 def test_no_dev_or_test_posting_is_in_the_bundled_training_corpus():
     is_labelled_set = gold_exclusion()
-    texts = {g.text.strip() for path in (ROLES_GOLD, ROLES_TEST) for g in load_gold(path)}
+    texts = {g.text.strip() for path in (ROLES_GOLD, ROLES_TEST) for g in load_role_gold(path)}
     corpus = bundled_training_postings()
     assert len(corpus) > 1500
     assert not any(text.strip() in texts for _, _, text in corpus)
@@ -82,7 +83,7 @@ def test_hand_labels_win_over_weak_labels_and_the_test_set_is_never_trained_on()
     examples = training_examples(bundled_training_postings())
     hand = [e for e in examples if e.hand]
     assert len(hand) >= 2300  # the hand-labelled training set and the dev set
-    test_bodies = {" ".join(g.text.split()) for g in load_gold(ROLES_TEST)}
+    test_bodies = {" ".join(g.text.split()) for g in load_role_gold(ROLES_TEST)}
     assert not any(" ".join(e.body.split()) in test_bodies for e in examples)
     read = {" ".join(e.body.split()) for e in hand}
     assert not any(not e.hand and " ".join(e.body.split()) in read for e in examples)
@@ -99,7 +100,7 @@ def test_a_weak_example_with_a_hand_labelled_body_is_dropped():
 def test_training_twice_gives_the_same_version_and_predictions(role_model):
     again = train(training_examples(bundled_training_postings()))
     assert again.version == role_model.version
-    items = [(g.title, g.text) for g in load_gold()[:60]]
+    items = [(g.title, g.text) for g in load_role_gold()[:60]]
     first, second = role_model.predict(items), again.predict(items)
     assert [p.ml_probability for p in first] == [p.ml_probability for p in second]
     assert [p.relevance_probability for p in first] == [p.relevance_probability for p in second]

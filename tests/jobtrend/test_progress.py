@@ -4,9 +4,15 @@ import io
 import logging
 
 import pytest
+from click.testing import CliRunner
 from rich.console import Console
 
+from jobtrend import progress
+from jobtrend.cli import main
 from jobtrend.progress import progress_bar
+from scheduler import jobs
+from tests.analysis.factories import add_posting, add_source, edit_posting
+from tests.scheduler.test_service import write_config
 
 
 @pytest.fixture
@@ -69,22 +75,19 @@ def test_analyze_and_classify_report_progress_up_to_their_totals(engine, role_mo
     assert classified.classified == 7 and seen[0] == (0, 7) and seen[-1] == (7, 7)
 
 
-def test_no_bar_inside_bars_off_and_a_bar_again_after(not_ci):
-    from jobtrend.progress import bars_off
-
-    inside, after = io.StringIO(), io.StringIO()
-    with bars_off():
-        _drive(Console(file=inside, force_terminal=True, width=100))
-    _drive(Console(file=after, force_terminal=True, width=100))
-    assert inside.getvalue() == "" and "250/250" in after.getvalue()
-
-
-def test_a_scheduler_job_draws_no_bar_on_a_terminal(not_ci, monkeypatch, tmp_path, db_url):
-    """run_job runs every job inside bars_off: a scheduler started in a terminal logs, and a bar would garble it."""
-    from scheduler import jobs
-    from tests.scheduler.test_service import write_config
-
+def test_a_scheduler_job_draws_no_bar_on_a_terminal_where_the_command_does(not_ci, monkeypatch, tmp_path, engine,
+                                                                          db_url, role_model_path):
+    """The scheduler's jobs call the use cases without a progress factory (jobtrend.progress.no_bars): on a
+    terminal, the analyze job draws nothing (a bar redrawn among the scheduler's log lines would garble them),
+    where `jobtrend analyze`, making the same call with bars, draws its bars."""
     out = io.StringIO()
-    monkeypatch.setitem(jobs.JOBS, "trends", lambda config: _drive(Console(file=out, force_terminal=True)) or {})
-    assert jobs.run_job("trends", write_config(tmp_path / "config", db_url)) == "ok"
+    monkeypatch.setattr(progress, "Console", lambda **_: Console(file=out, force_terminal=True, width=100))
+    source = add_source(engine)
+    ids = [add_posting(engine, source, title=f"ML Engineer {i}", text="We train models in PyTorch.") for i in range(3)]
+    config_dir = write_config(tmp_path / "config", db_url, f'[classifier]\nmodel = "{role_model_path}"\n')
+    assert jobs.run_job("analyze", config_dir) == "ok"
     assert out.getvalue() == ""
+    edit_posting(engine, ids[0], text="We fine-tune LLMs with PyTorch.")
+    result = CliRunner().invoke(main, ["--config-dir", str(config_dir), "analyze"])
+    assert result.exit_code == 0, result.output
+    assert "mentions" in out.getvalue() and "classifying" in out.getvalue()

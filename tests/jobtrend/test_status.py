@@ -5,11 +5,12 @@ import json
 import pytest
 from sqlalchemy import insert, text
 
+from jobtrend.app.status import status as collect
+from jobtrend.cli.status import render
 from jobtrend.config import load_config
 from jobtrend.db import make_engine
 from jobtrend.models import JobRun, Outbox
 from jobtrend.redact import redact_url
-from jobtrend.status import collect, render
 from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import invoke_cli
 from tests.scheduler.test_service import FRAMEWORKS, SOURCES

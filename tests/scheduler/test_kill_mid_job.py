@@ -21,8 +21,8 @@ from sqlalchemy import select
 from analysis.notify import enqueue
 from jobtrend.config import SCHEDULER_JOBS
 from jobtrend.db import make_engine, migrate, session_factory
+from jobtrend.jobstore import stored_jobs
 from jobtrend.models import JobRun, Outbox
-from scheduler.service import stored_jobs
 from tests.local_servers import free_port
 from tests.scheduler.test_service import TIMEOUT, wait_for, write_config
 

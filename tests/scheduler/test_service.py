@@ -21,14 +21,11 @@ from sqlalchemy import select, text
 from jobtrend.cli import main
 from jobtrend.config import SCHEDULER_JOBS, ConfigError, load_config
 from jobtrend.db import make_engine, migrate, session_factory
+from jobtrend.jobstore import stored_jobs
 from jobtrend.locks import SchedulerLock, SchedulerLocked
 from jobtrend.models import JobRun
 from scheduler.jobs import run_job
-from scheduler.service import (
-    build_scheduler,
-    mark_stale_runs,
-    stored_jobs,
-)
+from scheduler.service import build_scheduler, mark_stale_runs
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBTREND = ROOT / ".venv" / "bin" / "jobtrend"
