@@ -33,6 +33,7 @@ from crawler.spiders.greenhouse import GreenhouseSpider
 from crawler.spiders.hackernews import HackerNewsSpider
 from crawler.spiders.jsonld import JsonLdSpider
 from crawler.spiders.lever import LeverSpider
+from crawler.spiders.source import SOURCES_SETTING
 from jobtrend.config import Config, SourceConfig, load_config
 from jobtrend.db import make_engine, require_schema
 from jobtrend.models import CrawlRun, Source
@@ -42,6 +43,7 @@ logger = logging.getLogger(__name__)
 SPIDERS = {"ashby": AshbySpider, "greenhouse": GreenhouseSpider, "lever": LeverSpider,
            "jsonld": JsonLdSpider, "hackernews": HackerNewsSpider}
 SUMMARY_FIELDS = ("status", "seen", "new", "updated", "dropped", "errors", "closed")
+CONFIGURED_FROM_SETTING = "JOBTREND_CONFIGURED_FROM"  # the config directory crawl_settings read; unset: not yet
 
 # Politeness is pointless against the local replay server: no delay, several requests at once.
 REPLAY_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
@@ -99,7 +101,13 @@ def plan_sources(config: Config, kinds: Sequence[str], keys: Iterable[str] | Non
 
 def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool = False,
                    extra: dict[str, Any] | None = None) -> Settings:
-    """crawler.settings, then the values from ``config``, then replay and API base, then ``extra``."""
+    """crawler.settings, then the values from ``config``, then replay and API base, then ``extra``.
+
+    The one place a :class:`~jobtrend.config.Config` becomes Scrapy settings: politeness, the database, and every
+    configured source (``JOBTREND_SOURCES``, where a spider not given its sources finds them). The values from
+    ``config`` have "cmdline" priority here; the Scrapy command line applies them with "project" priority
+    instead (crawler/addons.py), so that ``scrapy crawl -s NAME=VALUE`` still wins.
+    """
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     crawl = config.crawl
@@ -110,7 +118,9 @@ def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool 
         "DOWNLOAD_MAXSIZE": crawl.download_maxsize,
         "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "JOBTREND_BATCH_SIZE": crawl.batch_size,
+        CONFIGURED_FROM_SETTING: str(config.config_dir),
         "JOBTREND_DATABASE_URL": config.database_url,
+        SOURCES_SETTING: config.sources,
         "ROBOTSTXT_OBEY": crawl.obey_robots_txt,
         "USER_AGENT": crawl.user_agent,
     }, priority="cmdline")

@@ -1,38 +1,37 @@
-"""Scrapy settings for jobtrend's crawler, taken from ``jobtrend.toml`` (``[crawl]`` and ``[database]``).
+"""Static Scrapy settings for jobtrend's crawler: components, defaults, API hosts. No configuration is read here.
 
-Only ``jobtrend.toml`` is read here (through :func:`jobtrend.config.load_main`), so ``scrapy list`` works before
-any board is configured; the spiders read ``sources.toml`` when they start. ``JOBTREND_CONFIG_DIR`` moves the
-configuration directory and ``JOBTREND_DATABASE_URL`` overrides the database. :func:`crawler.run.run_crawl`
-overrides these values from the :class:`~jobtrend.config.Config` it is given.
+What comes from jobtrend's configuration (``jobtrend.toml``'s ``[crawl]`` and ``[database]``, ``sources.toml``)
+is set by :func:`crawler.run.crawl_settings` only, on top of this module:
+
+- ``USER_AGENT``, ``ROBOTSTXT_OBEY``, ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``,
+  ``CONCURRENT_REQUESTS_PER_DOMAIN``, ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE`` (from ``[crawl]``);
+- ``JOBTREND_DATABASE_URL``, ``JOBTREND_BATCH_SIZE``, ``JOBTREND_SOURCES`` (every configured source: the spiders
+  read theirs from it) and ``JOBTREND_CONFIGURED_FROM`` (the configuration directory).
+
+:func:`crawler.run.run_crawl` builds its settings with it; the Scrapy command line (``scrapy crawl``, through
+scrapy.cfg) gets the same values from the one hook below, ``ADDONS``: crawler/addons.py loads the configuration
+(``JOBTREND_CONFIG_DIR``, ``JOBTREND_DATABASE_URL``) and calls crawl_settings.
 """
-
-from jobtrend.config import default_config_dir, load_main, resolve_sqlite_path
-
-_config_dir = default_config_dir()
-_database_url, _crawl, _ = load_main(_config_dir / "jobtrend.toml")
 
 # --- Project ------------------------------------------------------------------------------------------------
 BOT_NAME = "jobtrend"
 NEWSPIDER_MODULE = "crawler.spiders"
 SPIDER_MODULES = ["crawler.spiders"]
 
-# --- Identity and robots.txt: say who we are, and obey the host's rules ----------------------------------------
-ROBOTSTXT_OBEY = _crawl.obey_robots_txt
-USER_AGENT = _crawl.user_agent
+# --- The Scrapy command line's door to the configuration: crawler/addons.py calls crawler.run.crawl_settings ----
+ADDONS = {"crawler.addons.ConfigAddon": 0}
 
 # --- Politeness: one request at a time per host, AutoThrottle adapts the delay upwards ------------------------
+# (crawl_settings sets the first two from [crawl]; until then, robots.txt is obeyed and one request per host)
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_MAX_DELAY = 60.0
-AUTOTHROTTLE_START_DELAY = _crawl.download_delay
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 CONCURRENT_REQUESTS = 8
-CONCURRENT_REQUESTS_PER_DOMAIN = _crawl.concurrent_requests_per_domain
 COOKIES_ENABLED = False
-DOWNLOAD_DELAY = _crawl.download_delay
 
 # --- Downloads: one board is one response, up to ~14 MB for the largest Ashby boards --------------------------
-DOWNLOAD_MAXSIZE = _crawl.download_maxsize
-DOWNLOAD_TIMEOUT = _crawl.download_timeout
 DOWNLOAD_WARNSIZE = 0
 
 # --- Retries: rate limiting and server errors are retried, then reported as failed sources -------------------
@@ -61,10 +60,6 @@ LEVER_PAGE_SIZE = 100  # postings per page (the API's limit parameter)
 
 # --- Career sites (jsonld) keep their own hosts; a replayed crawl maps them all to one replay server ----------
 REPLAY_HOSTS_URL = ""  # e.g. "http://127.0.0.1:8765/sites": crawler/middlewares/replay_hosts.py (off when empty)
-
-# --- Storage --------------------------------------------------------------------------------------------------
-JOBTREND_BATCH_SIZE = _crawl.batch_size
-JOBTREND_DATABASE_URL = resolve_sqlite_path(_database_url, _config_dir)
 
 # --- Components: robots.txt middleware, pipelines in order with gaps, the crawl-run recorder -----------------
 DOWNLOADER_MIDDLEWARES = {

@@ -21,6 +21,12 @@ after it listed postings (``jobtrend.health`` keeps the source's health and make
 result says ``closes_unseen = False`` never closes postings: a Hacker News crawl reads only some monthly threads,
 so a posting it did not list is not gone. A spider may itself end a source "partial" (some of its requests
 failed, the others were read); ``errors`` then counts the failed requests (``source_error/<reason>``).
+
+A spider that needs its sources' history gets it here too, the way Scrapy's ``SpiderState`` extension sets
+``spider.state``: when the spider says ``reads_crawled_threads`` (the Hacker News spider), ``spider_opened`` also
+sets ``spider.crawled_threads`` to, per source key, the threads earlier crawls read completely
+(:func:`crawled_threads`: story id -> month, from the ``thread/<YYYY-MM>/<story id>`` stats of its runs), or None
+when they could not be read. The spider then opens no database of its own.
 """
 
 from __future__ import annotations
@@ -28,16 +34,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import socket
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobtrend.db import ensure_source, make_engine, session_factory
 from jobtrend.health import record_crawl
-from jobtrend.models import CrawlRun, Posting
+from jobtrend.models import CrawlRun, Posting, Source
 from jobtrend.processes import process_alive
 from jobtrend.weeks import utcnow
 
@@ -47,6 +54,7 @@ POSTINGS = Posting.__table__
 CLOSE_CHUNK = 500
 INTERRUPTED = "interrupted"
 STALE_AFTER = dt.timedelta(hours=24)  # a running row of another host older than this is dead
+THREAD_STAT_RE = re.compile(r"^thread/(\d{4}-\d{2})/(\d+)$")  # a Hacker News thread read completely, in a run's stats
 
 
 class CrawlRunExtension:
@@ -92,6 +100,8 @@ class CrawlRunExtension:
             self.stats.inc_value("jobtrend/crawl_run_error")
             logger.error("could not record the crawl's start: %s", exc, exc_info=exc)
         spider.crawl_run_ids = {key: ids[0] for key, ids in self.runs.items()}
+        if getattr(spider, "reads_crawled_threads", False):
+            spider.crawled_threads = {source.key: crawled_threads(self.engine, source) for source in sources}
 
     def spider_closed(self, spider, reason: str) -> None:
         for source in getattr(spider, "sources", ()):
@@ -151,6 +161,39 @@ def is_dead(stats, started_at: dt.datetime | None, now: dt.datetime) -> bool:
     if alive is None:  # another host: dead when it has run for longer than any crawl may
         return started_at is None or now - started_at > STALE_AFTER
     return not alive
+
+
+def thread_stat(month: str, story_id: int) -> str:
+    """The stat that records a Hacker News thread as read completely by a crawl (``thread/<YYYY-MM>/<id>``)."""
+    return f"thread/{month}/{story_id}"
+
+
+def crawled_threads(database: Engine | str | None, source) -> dict[int, str] | None:
+    """Story id -> month of every thread that an earlier crawl of ``source`` read completely (a run that lost
+    postings to the database, ``store_error``, vouches for none); empty without a database, None (logged) when the
+    database cannot be read. ``database`` is an engine, or a URL for which one is made and disposed of."""
+    if database is None or database == "":
+        return {}
+    engine = make_engine(database) if isinstance(database, str) else database
+    query = select(CrawlRun.stats).join(Source).where(Source.kind == source.kind, Source.key == source.key)
+    try:
+        with engine.connect() as conn:
+            all_stats = list(conn.scalars(query))
+    except SQLAlchemyError as exc:
+        logger.error("cannot read the earlier crawls of %s: %s", source.label, exc)
+        return None
+    finally:
+        if engine is not database:
+            engine.dispose()
+    crawled = {}
+    for stats in all_stats:
+        if not isinstance(stats, dict) or stats.get("store_error"):
+            continue
+        for name in stats:
+            match = THREAD_STAT_RE.match(name)
+            if match:
+                crawled[int(match.group(2))] = match.group(1)
+    return crawled
 
 
 def source_stats(stats: dict, label: str) -> dict:

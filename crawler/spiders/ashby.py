@@ -27,8 +27,7 @@ class AshbySpider(BoardSpider):
 
     def skip_job(self, job: dict, source: SourceConfig) -> bool:
         if job.get("isListed") is False:
-            self.crawler.stats.inc_value("jobtrend/ashby/unlisted")
-            self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/unlisted")
+            self.count(source, "unlisted")  # jobtrend/ashby/unlisted, and in crawl_runs.stats
             return True
         return False
 

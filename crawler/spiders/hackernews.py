@@ -24,7 +24,9 @@ Which threads a crawl reads:
 
 "Read completely before" is recorded, not guessed: a thread whose comments were all handed to the pipelines is
 counted in the run's stats as ``thread/<YYYY-MM>/<story id>`` (so in ``crawl_runs.stats``), and the next crawl
-reads those back; a run that lost postings to the database (``store_error``) vouches for none of its threads.
+gets those back from the crawl-run extension, which reads them from ``crawl_runs`` when the spider opens and sets
+``spider.crawled_threads`` (:func:`crawler.extensions.crawl_run.crawled_threads`; the spider opens no database);
+a run that lost postings to the database (``store_error``) vouches for none of its threads.
 The stored postings cannot tell it: a late comment to one month's thread is posted in the next month.
 
 A thread that fails (``http_404``, ``invalid_json``, ...) is logged and counted (``jobtrend/source_error/<reason>``)
@@ -38,7 +40,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import json
-import logging
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -48,23 +49,17 @@ from urllib.parse import urlencode
 
 import scrapy
 from scrapy.http import Response
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from twisted.python.failure import Failure
 
+from crawler.extensions.crawl_run import thread_stat
 from crawler.items import JobPosting
-from crawler.spiders.board import BoardSpider, SourceResult, failure_reason
+from crawler.spiders.source import SourceResult, SourceSpider, failure_reason
 from jobtrend.config import SourceConfig
-from jobtrend.db import make_engine
 from jobtrend.hn_first_line import first_line_of, parse_first_line
-from jobtrend.models import CrawlRun, Source
-
-logger = logging.getLogger(__name__)
 
 THREAD_TITLE_RE = re.compile(r"^Ask HN: Who is hiring\? \((\w+) (\d{4})\)$", re.I)
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
-THREAD_STAT_RE = re.compile(r"^thread/(\d{4}-\d{2})/(\d+)$")
 ITEM_PAGE = "https://news.ycombinator.com/item?id={}"
 TITLE_MAX = 200
 NO_HEADLINE = "(no headline)"
@@ -99,11 +94,17 @@ class Progress:
     seen: set[str] = field(default_factory=set)
 
 
-class HackerNewsSpider(BoardSpider):
-    """Crawl the monthly "Who is hiring?" threads of the accounts listed in sources.toml (``kind = "hackernews"``)."""
+class HackerNewsSpider(SourceSpider):
+    """Crawl the monthly "Who is hiring?" threads of the accounts listed in sources.toml (``kind = "hackernews"``).
+
+    The threads earlier crawls read completely are handed over by the crawl-run extension when the spider opens
+    (``reads_crawled_threads``): ``crawled_threads`` maps each source key to them (story id -> month), or to None
+    when the database could not be read. A source it holds nothing for (no database) has read none.
+    """
 
     name = "hackernews"
     api_base_setting = "HN_ALGOLIA_API_BASE"
+    reads_crawled_threads = True
     hits_per_page = 1000  # Algolia's maximum
 
     def __init__(self, *args: Any, since: str | None = None,
@@ -112,6 +113,7 @@ class HackerNewsSpider(BoardSpider):
         when threads are chosen and after each thread is read or fails, over all sources (a progress bar)."""
         super().__init__(*args, **kwargs)
         self.since = since
+        self.crawled_threads: dict[str, dict[int, str] | None] = {}  # set by CrawlRunExtension.spider_opened
         self.progress: dict[str, Progress] = {}
         self.on_thread = on_thread or (lambda _done, _total: None)
         self.threads_done = self.threads_total = 0
@@ -134,7 +136,7 @@ class HackerNewsSpider(BoardSpider):
                 self.source_failed(source, "invalid_since")
                 self.logger.error("%s: since must be YYYY-MM, got %r", source.label, bad[0])
                 continue
-            crawled = crawled_threads(self.settings.get("JOBTREND_DATABASE_URL"), source)
+            crawled = self.crawled_threads.get(source.key, {})
             if crawled is None:
                 self.source_failed(source, "history_unreadable")
                 continue
@@ -143,7 +145,7 @@ class HackerNewsSpider(BoardSpider):
 
     def listing_request(self, source: SourceConfig, before: int | None = None) -> scrapy.Request:
         return scrapy.Request(self.board_url(self.algolia_base(), source.key, before), callback=self.parse_listing,
-                              errback=self.board_failed, cb_kwargs={"source": source}, dont_filter=True)
+                              errback=self.source_request_failed, cb_kwargs={"source": source}, dont_filter=True)
 
     def algolia_base(self) -> str:
         return self.settings.get(self.api_base_setting, "").rstrip("/")
@@ -202,8 +204,8 @@ class HackerNewsSpider(BoardSpider):
         seen: set[str] = set()
         yield from self.parse_jobs(comments, source, seen)
         self.progress[source.key].seen |= seen
-        self.crawler.stats.set_value(f"jobtrend/source/{source.label}/thread/{thread.month}/{thread.story_id}",
-                                     len(seen))
+        read = thread_stat(thread.month, thread.story_id)  # read completely: later crawls skip it (crawl_run.py)
+        self.crawler.stats.set_value(f"jobtrend/source/{source.label}/{read}", len(seen))
         self.logger.info("%s thread %s (%d): %d postings", source.label, thread.month, thread.story_id, len(seen))
         self.thread_done(source, thread)
 
@@ -211,8 +213,7 @@ class HackerNewsSpider(BoardSpider):
         """Deleted and dead comments (no author, no text) and anything that is not a comment."""
         if job.get("author") and job.get("text") and job.get("type", "comment") == "comment":
             return False
-        self.crawler.stats.inc_value("jobtrend/hackernews/deleted")
-        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/deleted")
+        self.count(source, "deleted")  # jobtrend/hackernews/deleted, and in crawl_runs.stats
         return True
 
     def parse_job(self, job: dict, source: SourceConfig, external_id: str) -> JobPosting:
@@ -241,8 +242,7 @@ class HackerNewsSpider(BoardSpider):
         self.thread_error(kwargs["source"], kwargs["thread"], failure_reason(failure))
 
     def thread_error(self, source: SourceConfig, thread: Thread, reason: str) -> None:
-        self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
-        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/source_error/{reason}")
+        self.count_source_error(source, reason)
         self.logger.warning("%s thread %s (%d) failed: %s", source.label, thread.month, thread.story_id, reason)
         self.progress[source.key].failed.append((thread, reason))
         self.thread_done(source, thread)
@@ -319,32 +319,6 @@ def choose_threads(threads: list[Thread], *, since: str | None, floor: str | Non
     if floor:
         chosen |= {t for t in threads if t.month >= floor and t.story_id not in crawled}
     return sorted(chosen, reverse=True)
-
-
-def crawled_threads(database_url: str | None, source: SourceConfig) -> dict[int, str] | None:
-    """Story id -> month of every thread that an earlier crawl of ``source`` read completely (see the module
-    docstring); empty without a database, None (logged) when the database cannot be read."""
-    if not database_url:
-        return {}
-    engine = make_engine(database_url)
-    query = select(CrawlRun.stats).join(Source).where(Source.kind == source.kind, Source.key == source.key)
-    try:
-        with engine.connect() as conn:
-            all_stats = list(conn.scalars(query))
-    except SQLAlchemyError as exc:
-        logger.error("cannot read the earlier crawls of %s: %s", source.label, exc)
-        return None
-    finally:
-        engine.dispose()
-    crawled = {}
-    for stats in all_stats:
-        if not isinstance(stats, dict) or stats.get("store_error"):
-            continue
-        for name in stats:
-            match = THREAD_STAT_RE.match(name)
-            if match:
-                crawled[int(match.group(2))] = match.group(1)
-    return crawled
 
 
 def comment_html(text: str) -> str:

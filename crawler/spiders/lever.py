@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
-from scrapy.http import Response
+from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.url import add_or_replace_parameter
@@ -47,7 +48,7 @@ class LeverSpider(BoardSpider):
         page_size = self.settings.getint("LEVER_PAGE_SIZE", DEFAULT_PAGE_SIZE)
         return f"{base}/v0/postings/{quote(key, safe='')}?mode=json&skip=0&limit={page_size}"
 
-    def board_failed(self, failure: Failure):
+    def board_failed(self, failure: Failure) -> list[Request] | None:
         """A site with no ``region`` that is 404 on the US host is asked for on the EU host once; any other
         failure is recorded as for every board."""
         request = failure.request
@@ -56,8 +57,7 @@ class LeverSpider(BoardSpider):
         if (failure.check(HttpError) and failure.value.response.status == 404 and "region" not in source.options
                 and "seen" not in request.cb_kwargs and not request.meta.get(EU_FALLBACK)
                 and eu_base and eu_base != self.api_base(source)):
-            self.crawler.stats.inc_value("jobtrend/lever/eu_fallback")
-            self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/eu_fallback")  # crawl_runs.stats
+            self.count(source, "eu_fallback")  # jobtrend/lever/eu_fallback, and in crawl_runs.stats
             self.logger.info("lever site %r is not on the US host: trying Lever's EU host", source.key)
             retry = self.board_request(self.board_url(eu_base, source.key), source)
             retry.meta[EU_FALLBACK] = True
@@ -65,7 +65,8 @@ class LeverSpider(BoardSpider):
         super().board_failed(failure)
         return None
 
-    def parse_board(self, response: Response, source: SourceConfig, seen: set[str] | None = None):
+    def parse_board(self, response: Response, source: SourceConfig,
+                    seen: set[str] | None = None) -> Iterator[JobPosting | Request]:
         if response.meta.get(EU_FALLBACK) and seen is None:
             self.logger.warning("lever site %r is on Lever's EU instance: add region = \"eu\" to its sources.toml "
                                 "entry to skip the US request", source.key)

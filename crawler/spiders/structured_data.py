@@ -39,7 +39,7 @@ from w3lib.url import canonicalize_url
 
 from crawler.items import JobPosting
 from crawler.linked_data import extract_job_postings
-from crawler.spiders.board import TOO_LARGE, SourceResult, failure_reason, fit_id, is_too_large, resolve_sources
+from crawler.spiders.source import TOO_LARGE, SourceResult, SourceSpider, failure_reason, fit_id, is_too_large
 from jobtrend.config import SourceConfig
 
 FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|gz|png|jpe?g|gif|svg|webp|ico|css|js|mp[34]|mov|xml)$", re.I)
@@ -88,19 +88,16 @@ class SiteCrawl:
         return path.rsplit("/", 1)[0] if "." in last else path
 
 
-class StructuredDataSpider(scrapy.Spider):
+class StructuredDataSpider(SourceSpider):
     """Fetch each configured career page or sitemap, and the job pages it leads to; yield their JobPostings."""
 
-    api_base_setting: ClassVar[str] = ""  # no API: replayed crawls map hosts instead (ReplayHostsMiddleware)
-    api_base_settings: ClassVar[tuple[str, ...]] = ()
+    api_base_settings: ClassVar[tuple[str, ...]] = ()  # no API: replayed crawls map hosts (ReplayHostsMiddleware)
+    source_noun: ClassVar[str] = "site"
     default_max_pages: ClassVar[int] = 200
     max_depth: ClassVar[int] = 2
 
-    def __init__(self, *args: Any, boards: str | Iterable[str] | None = None,
-                 sources: Iterable[SourceConfig] | None = None, **kwargs: Any):
+    def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.sources: list[SourceConfig] = resolve_sources(self.name, boards, sources)
-        self.source_results: dict[str, SourceResult] = {}
         self.sites: dict[str, SiteCrawl] = {}
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
@@ -172,13 +169,13 @@ class StructuredDataSpider(scrapy.Spider):
                 if not wanted or canonicalize_url(url) in site.requested:
                     continue
                 if site.fetched >= site.max_pages:
-                    self.count(site, "over_page_limit")
-                    if not self.stats_value(site, "source_error/page_limit_reached"):
+                    self.count(site.source, "over_page_limit")
+                    if not self.source_stat(site.source, "source_error/page_limit_reached"):
                         self.incomplete(site, "page_limit_reached")
                     continue
                 request = self.page_request(site, url, kind, page.depth + 1)
             except ValueError:  # a malformed URL (``http://[x``) is no link to follow
-                self.count(site, "invalid_link")
+                self.count(site.source, "invalid_link")
                 continue
             yield request
 
@@ -203,17 +200,17 @@ class StructuredDataSpider(scrapy.Spider):
             if page.depth == 0:
                 self.page_error(site, page, "not_html")
             else:
-                self.count(site, "not_html")
+                self.count(site.source, "not_html")
             return
         data = extract_job_postings(response.text, response.url, company=site.source.company)
-        self.count(site, "pages")
+        self.count(site.source, "pages")
         for error in data.errors:
             self.logger.warning("%s page %s: %s", self.name, response.url, error)
-            self.count(site, "item_error/invalid_json_ld")
+            self.count(site.source, "item_error/invalid_json_ld")
         for fields in data.postings:
             yield from self.keep(site, response, fields, held=len(data.postings) > 1)
         if not data.postings:
-            self.count(site, "pages_without_posting")
+            self.count(site.source, "pages_without_posting")
         follows = page.kind == "listing" or (not data.postings and not site.sitemap)
         if follows and page.depth < self.max_depth:
             yield from self.follow_urls(site, page, links(response), "page")
@@ -237,7 +234,7 @@ class StructuredDataSpider(scrapy.Spider):
         if sitemap is None or sitemap.type not in ("urlset", "sitemapindex"):
             self.page_error(site, page, "invalid_sitemap")
             return
-        self.count(site, "sitemap_urls", len(entries))
+        self.count(site.source, "sitemap_urls", len(entries))
         if sitemap.type == "urlset":
             yield from self.follow_urls(site, page, entries, "page")
         elif page.depth < self.max_depth:
@@ -250,7 +247,7 @@ class StructuredDataSpider(scrapy.Spider):
         site = self.sites[key]
         reason = failure_reason(failure)
         if page.depth > 0 and reason == "robots_txt_forbidden":
-            self.count(site, "robots_txt_forbidden_link")
+            self.count(site.source, "robots_txt_forbidden_link")
             site.fetched -= 1  # never fetched: not a page against max_pages
         else:
             self.page_error(site, page, reason)
@@ -266,7 +263,7 @@ class StructuredDataSpider(scrapy.Spider):
             external_id = processed["external_id"] = fit_id(processed["external_id"])
             site.seen.add(external_id)
             if external_id in site.emitted:
-                self.count(site, "duplicate_posting")
+                self.count(site.source, "duplicate_posting")
             elif held:
                 site.held.setdefault(external_id, processed)
             else:
@@ -302,26 +299,9 @@ class StructuredDataSpider(scrapy.Spider):
 
     def incomplete(self, site: SiteCrawl, reason: str) -> None:
         """Count one reason the source cannot be complete; the first one is the reason of its partial end."""
-        self.crawler.stats.inc_value(f"jobtrend/source/{site.source.label}/source_error/{reason}")
-        self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
+        self.count_source_error(site.source, reason)
         if site.status == "ok":
             site.status, site.failure = "partial", reason
-
-    def source_failed(self, source: SourceConfig, reason: str, seen: set[str] | None = None) -> None:
-        """Record, count and log a source whose crawl cannot be complete."""
-        self.source_results[source.key] = SourceResult("failed", reason, seen or ())
-        self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
-        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/source_error/{reason}")
-        self.logger.warning("%s site %r failed: %s", self.name, source.key, reason)
-
-    def count(self, site: SiteCrawl, name: str, n: int = 1) -> None:
-        """Add ``n`` to a per-source stat (and to the crawl-wide ``jobtrend/<kind>/<name>``)."""
-        self.crawler.stats.inc_value(f"jobtrend/source/{site.source.label}/{name}", n)
-        self.crawler.stats.inc_value(f"jobtrend/{self.name}/{name}", n)
-
-    def stats_value(self, site: SiteCrawl, name: str) -> int:
-        """The current value of a per-source stat (0 when unset)."""
-        return self.crawler.stats.get_value(f"jobtrend/source/{site.source.label}/{name}", 0)
 
 
 def links(response: TextResponse) -> Iterator[str]:

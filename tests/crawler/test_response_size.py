@@ -6,7 +6,7 @@ from scrapy.exceptions import DownloadCancelledError
 from twisted.python.failure import Failure
 
 from crawler.extensions.response_size import BODY_BYTES_META, TOO_LARGE_META, ResponseSizeExtension
-from crawler.spiders.board import failure_reason
+from crawler.spiders.source import failure_reason
 
 
 def _receive(extension, request, *chunks, spider=None):

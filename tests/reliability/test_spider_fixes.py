@@ -20,10 +20,10 @@ from scrapy.exceptions import DropItem
 from crawler.pipelines.clean_html import CleanHtmlPipeline
 from crawler.pipelines.validate_posting import ValidatePostingPipeline
 from crawler.spiders.ashby import AshbySpider
-from crawler.spiders.board import EXTERNAL_ID_MAX, fit_id
 from crawler.spiders.greenhouse import GreenhouseSpider
 from crawler.spiders.jsonld import JsonLdSpider
 from crawler.spiders.lever import LeverSpider
+from crawler.spiders.source import EXTERNAL_ID_MAX, fit_id
 from jobtrend.config import SourceConfig
 from tests.crawler.conftest import make_spider, parse_board
 

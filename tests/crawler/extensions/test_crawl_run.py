@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from crawler.extensions.crawl_run import CrawlRunExtension, outcome
 from crawler.items import JobPosting
 from crawler.pipelines.store_posting import StorePostingPipeline
-from crawler.spiders.board import SourceResult
+from crawler.spiders.source import SourceResult
 from jobtrend.config import SourceConfig
 from jobtrend.models import CrawlRun, Posting, Source
 

@@ -3,7 +3,7 @@ lists nothing is flagged and closes nothing until a second empty crawl confirms 
 
 from sqlalchemy import select
 
-from crawler.spiders.board import SourceResult
+from crawler.spiders.source import SourceResult
 from jobtrend.models import Source
 from tests.crawler.extensions.test_crawl_run import crawl, ok, open_ids
 

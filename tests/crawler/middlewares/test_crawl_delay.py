@@ -23,7 +23,7 @@ from twisted.python.failure import Failure
 
 from crawler.middlewares.crawl_delay import CrawlDelayMiddleware, CrawlDelayTooLong, floor_delay
 from crawler.replay import ReplayResponse
-from crawler.spiders.board import failure_reason
+from crawler.spiders.source import failure_reason
 from jobtrend.config import SourceConfig
 from tests.crawler.conftest import REPLAY, TEST_USER_AGENT, read_database, run_crawl_child, write_config
 from tests.crawler.test_lever_end_to_end import ScriptedReplayServer

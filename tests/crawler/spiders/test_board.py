@@ -10,10 +10,10 @@ from twisted.internet.error import ConnectionRefusedError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawler.spiders.ashby import AshbySpider
-from crawler.spiders.board import SeenIds, resolve_sources
 from crawler.spiders.greenhouse import GreenhouseSpider
+from crawler.spiders.source import SeenIds, resolve_sources
 from jobtrend.config import SourceConfig
-from tests.crawler.conftest import board_path, make_spider, parse_board, response_for, write_config
+from tests.crawler.conftest import board_path, make_spider, parse_board, response_for
 
 SOURCE = SourceConfig("ashby", "render")
 
@@ -105,12 +105,11 @@ def test_sources_given_explicitly_are_filtered_to_the_spider_kind():
     assert resolve_sources("ashby", None, sources) == [sources[0]]
 
 
-def test_sources_come_from_config_or_from_boards_argument(tmp_path, monkeypatch):
+def test_sources_come_from_config_or_from_boards_argument():
     configured = [SourceConfig("ashby", "cohere", company="Cohere"), SourceConfig("ashby", "harvey"),
                   SourceConfig("greenhouse", "stripe")]
-    monkeypatch.setenv("JOBTREND_CONFIG_DIR", str(write_config(tmp_path, configured)))
-    assert [s.key for s in resolve_sources("ashby", None, None)] == ["cohere", "harvey"]
-    chosen = resolve_sources("ashby", " cohere, newco,,cohere", None)
+    assert [s.key for s in resolve_sources("ashby", None, None, configured)] == ["cohere", "harvey"]
+    chosen = resolve_sources("ashby", " cohere, newco,,cohere", None, configured)
     assert [(s.key, s.company) for s in chosen] == [("cohere", "Cohere"), ("newco", None)]
 
 

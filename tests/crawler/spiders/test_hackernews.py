@@ -17,6 +17,7 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import insert
 from twisted.python.failure import Failure
 
+from crawler.extensions.crawl_run import crawled_threads
 from crawler.replay import ReplayServer
 from crawler.spiders.hackernews import (
     HackerNewsSpider,
@@ -25,7 +26,6 @@ from crawler.spiders.hackernews import (
     ThreadsResult,
     choose_threads,
     comment_html,
-    crawled_threads,
     hiring_threads,
 )
 from jobtrend.config import SourceConfig
