@@ -12,7 +12,7 @@ from pathlib import Path
 
 from analysis.drift import ALL, DEFAULTS, DriftSettings
 from analysis.role_rules import COHORTS  # a cohort without trend points fires nothing
-from jobtrend.config import SLUG_RE, SOURCE_KINDS, ConfigError, _reject_unknown, _typed, read_toml
+from jobtrend.config import SLUG_RE, SOURCE_KINDS, ConfigError, read_toml, reject_unknown, typed
 from jobtrend.health import STATES
 
 RULES_FILE = "alerts.toml"
@@ -104,19 +104,19 @@ def load_alert_rules(path: Path | str, *, frameworks: Iterable[str] | None = Non
     if missing_ok and not path.exists():
         return ()
     data = read_toml(path)
-    _reject_unknown(path, data, {"rules"}, "")
-    entries = _typed(path, data, "rules", list, [], "")
+    reject_unknown(path, data, {"rules"}, "")
+    entries = typed(path, data, "rules", list, [], "")
     known = set(frameworks) if frameworks is not None else None
     rules, names = [], set()
     for i, entry in enumerate(entries):
         prefix = f"rules[{i}]."
         if not isinstance(entry, dict):
             raise ConfigError(path, f"rules[{i}]", "a table with kind and name", entry)
-        kind = _typed(path, entry, "kind", str, None, prefix)
+        kind = typed(path, entry, "kind", str, None, prefix)
         if kind not in KINDS:
             raise ConfigError(path, prefix + "kind", "one of " + ", ".join(KINDS), kind)
-        _reject_unknown(path, entry, COMMON_KEYS | RULE_KEYS[kind], prefix)
-        name = _typed(path, entry, "name", str, None, prefix)
+        reject_unknown(path, entry, COMMON_KEYS | RULE_KEYS[kind], prefix)
+        name = typed(path, entry, "name", str, None, prefix)
         if name is None or not SLUG_RE.match(name) or len(name) > 100:
             raise ConfigError(path, prefix + "name", "a lower-case id such as 'pgvector-up' (at most 100 "
                               "characters), stored as alerts.rule", name)
@@ -124,16 +124,16 @@ def load_alert_rules(path: Path | str, *, frameworks: Iterable[str] | None = Non
             raise ConfigError(path, prefix + "name", "a name not used by another rule", name)
         names.add(name)
         rule = _BUILDERS[kind](path, entry, prefix, name, known)
-        if _typed(path, entry, "enabled", bool, True, prefix):
+        if typed(path, entry, "enabled", bool, True, prefix):
             rules.append(rule)
     return tuple(rules)
 
 
 def _threshold(path: Path, entry: dict, prefix: str, name: str, known: set[str] | None) -> ThresholdRule:
-    level = _typed(path, entry, "level", (int, float), None, prefix)
+    level = typed(path, entry, "level", (int, float), None, prefix)
     if level is None or not 0 < level < 1:
         raise ConfigError(path, prefix + "level", "a share between 0 and 1 (exclusive), e.g. 0.10", level)
-    hysteresis = _typed(path, entry, "hysteresis", (int, float), ThresholdRule.hysteresis, prefix)
+    hysteresis = typed(path, entry, "hysteresis", (int, float), ThresholdRule.hysteresis, prefix)
     if not 0 <= hysteresis < 1:
         raise ConfigError(path, prefix + "hysteresis", "a share of 0 or more, below 1, e.g. 0.02", hysteresis)
     return ThresholdRule(name, _framework(path, entry, prefix, known), float(level),
@@ -152,22 +152,22 @@ def _change_test(path: Path, entry: dict, prefix: str, rule: type,
                  examples: tuple[str, str]) -> tuple[float, float, int]:
     """``min_change``, ``alpha`` and ``trailing_weeks`` of a rule that tests a share against its trailing weeks
     (defaults: the class attributes of ``rule``; ``examples``: the values the messages suggest)."""
-    min_change = _typed(path, entry, "min_change", (int, float), rule.min_change, prefix)
+    min_change = typed(path, entry, "min_change", (int, float), rule.min_change, prefix)
     if not 0 < min_change < 1:
         raise ConfigError(path, prefix + "min_change", f"share points between 0 and 1, e.g. {examples[0]}",
                           min_change)
-    alpha = _typed(path, entry, "alpha", (int, float), rule.alpha, prefix)
+    alpha = typed(path, entry, "alpha", (int, float), rule.alpha, prefix)
     if not 0 < alpha < 1:
         raise ConfigError(path, prefix + "alpha", f"a significance level between 0 and 1, e.g. {examples[1]}",
                           alpha)
-    trailing = _typed(path, entry, "trailing_weeks", int, rule.trailing_weeks, prefix)
+    trailing = typed(path, entry, "trailing_weeks", int, rule.trailing_weeks, prefix)
     if trailing < 1:
         raise ConfigError(path, prefix + "trailing_weeks", "a number of weeks, at least 1", trailing)
     return float(min_change), float(alpha), trailing
 
 
 def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[str] | None) -> SourceHealthRule:
-    states = _typed(path, entry, "states", list, list(DEFAULT_HEALTH_STATES), prefix)
+    states = typed(path, entry, "states", list, list(DEFAULT_HEALTH_STATES), prefix)
     if not states:
         raise ConfigError(path, prefix + "states", "at least one health state", states)
     for j, state in enumerate(states):
@@ -179,7 +179,7 @@ def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[
 def _classifier_drift(path: Path, entry: dict, prefix: str, name: str,
                       _known: set[str] | None) -> ClassifierDriftRule:
     min_change, alpha, trailing = _change_test(path, entry, prefix, ClassifierDriftRule, ("0.10", "0.001"))
-    drop = _typed(path, entry, "confidence_drop", (int, float), ClassifierDriftRule.confidence_drop, prefix)
+    drop = typed(path, entry, "confidence_drop", (int, float), ClassifierDriftRule.confidence_drop, prefix)
     if not 0 < drop < 0.5:
         raise ConfigError(path, prefix + "confidence_drop", "a fall in mean confidence between 0 and 0.5 "
                           "(exclusive), e.g. 0.05", drop)
@@ -194,7 +194,7 @@ _BUILDERS = {"threshold": _threshold, "change": _change, "source_health": _sourc
 def _sources(path: Path, entry: dict, prefix: str) -> tuple[str, ...]:
     """``"*"`` (every source kind, each its own subject) or a list of source kinds and ``"all"``."""
     expected = f'"*" or a list of source kinds ({", ".join(SOURCE_KINDS)}) and "{ALL}"'
-    value = _typed(path, entry, "sources", (str, list), "*", prefix)
+    value = typed(path, entry, "sources", (str, list), "*", prefix)
     if value == "*":
         return SOURCE_KINDS
     if isinstance(value, str) or not value:
@@ -207,7 +207,7 @@ def _sources(path: Path, entry: dict, prefix: str) -> tuple[str, ...]:
 
 
 def _framework(path: Path, entry: dict, prefix: str, known: set[str] | None) -> str:
-    slug = _typed(path, entry, "framework", str, None, prefix)
+    slug = typed(path, entry, "framework", str, None, prefix)
     if slug == "*":
         return slug
     if slug is None or not SLUG_RE.match(slug):
@@ -218,21 +218,21 @@ def _framework(path: Path, entry: dict, prefix: str, known: set[str] | None) -> 
 
 
 def _direction(path: Path, entry: dict, prefix: str) -> str:
-    value = _typed(path, entry, "direction", str, "both", prefix)
+    value = typed(path, entry, "direction", str, "both", prefix)
     if value not in DIRECTIONS:
         raise ConfigError(path, prefix + "direction", "one of " + ", ".join(DIRECTIONS), value)
     return value
 
 
 def _cohort(path: Path, entry: dict, prefix: str) -> str:
-    value = _typed(path, entry, "cohort", str, "all", prefix)
+    value = typed(path, entry, "cohort", str, "all", prefix)
     if value not in COHORTS:
         raise ConfigError(path, prefix + "cohort", "one of " + ", ".join(COHORTS), value)
     return value
 
 
 def _min_postings(path: Path, entry: dict, prefix: str) -> int:
-    value = _typed(path, entry, "min_postings", int, 30, prefix)
+    value = typed(path, entry, "min_postings", int, 30, prefix)
     if value < 1:
         raise ConfigError(path, prefix + "min_postings", "a number of postings, at least 1", value)
     return value

@@ -1,0 +1,255 @@
+"""``jobtrend.toml``: read once, every table validated from that one dict.
+
+Each table is declared once below (key -> :class:`~jobtrend.config.fields.Key`) and read by
+:func:`~jobtrend.config.fields.read_table`; what involves several keys (the database URL and its environment
+override, the email port's default, the webhook URLs, the retry backoff, the cron expressions) is checked by
+a small function after that read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from jobtrend.config.errors import ConfigError
+from jobtrend.config.fields import (
+    REQUIRED,
+    Key,
+    Table,
+    at_least,
+    check_items,
+    more_than,
+    nonblank,
+    one_of,
+    read_table,
+    reject_unknown,
+    sub_table,
+)
+from jobtrend.config.files import read_toml
+from jobtrend.config.settings import (
+    DEFAULT_SCHEDULE,
+    SCHEDULER_JOBS,
+    SMTP_PASSWORD_ENV,
+    SMTP_SECURITY,
+    ClassifierSettings,
+    CrawlSettings,
+    EmailSettings,
+    NotifySettings,
+    ReportSettings,
+    RetentionSettings,
+    SchedulerSettings,
+    TrendSettings,
+)
+from jobtrend.redact import redact_url
+
+DATABASE_URL_ENV = "JOBTREND_DATABASE_URL"
+CONTACT_RE = re.compile(r"https?://\S+|[\w.+-]+@[\w-]+\.[\w.-]+")
+EMAIL_RE = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+WEBHOOK_RE = re.compile(r"^https?://[^\s/]+\S*$")
+
+AT_LEAST_1 = "an integer of at least 1"
+SECONDS = "a number of seconds, more than 0"
+CRON = 'a 5-field cron expression such as "0 */6 * * *", or "" or false to disable the job'
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):  # ZoneInfoNotFoundError is a KeyError
+        return False
+    return True
+
+
+def _address_of(value: str) -> str:
+    """The address of ``"Name <addr>"`` or of a bare ``addr`` ("" when it has line breaks)."""
+    if "\n" in value or "\r" in value:
+        return ""
+    return parseaddr(value)[1]
+
+
+DATABASE: Table = {"url": Key(str, "sqlite:///jobtrend.db")}
+CRAWL: Table = {
+    "user_agent": Key(str, CrawlSettings.user_agent, "an honest User-Agent with a contact URL or email, e.g. "
+                      "'mybot/1.0 (+https://example.org/bot)'", CONTACT_RE.search),
+    "download_delay": Key((int, float), CrawlSettings.download_delay, "a number of seconds, 0 or more", at_least(0)),
+    "concurrent_requests_per_domain": Key(int, CrawlSettings.concurrent_requests_per_domain, AT_LEAST_1,
+                                          at_least(1)),
+    "download_timeout": Key(int, CrawlSettings.download_timeout, AT_LEAST_1, at_least(1)),
+    # 0 would switch Scrapy's limit off, and with it the gzip-bomb guard of decompression
+    "download_maxsize": Key(int, CrawlSettings.download_maxsize, AT_LEAST_1, at_least(1)),
+    "batch_size": Key(int, CrawlSettings.batch_size, AT_LEAST_1, at_least(1)),
+    "obey_robots_txt": Key(bool, CrawlSettings.obey_robots_txt),
+}
+TRENDS: Table = {
+    "weeks": Key(int, TrendSettings.weeks),
+    "top": Key(int, TrendSettings.top),
+    "min_postings": Key(int, TrendSettings.min_postings),
+}
+CLASSIFIER: Table = {
+    "model": Key(str, ClassifierSettings.model, "a file path such as data/models/roles.npz", nonblank),
+}
+EMAIL: Table = {
+    "host": Key(str, REQUIRED, "the SMTP server's host name, e.g. smtp.example.org",
+                lambda host: host.strip() and not any(c.isspace() for c in host)),
+    "security": Key(str, EmailSettings.security, "one of " + ", ".join(SMTP_SECURITY), one_of(SMTP_SECURITY)),
+    "port": Key(int, None, "a TCP port, 1 to 65535", lambda port: 1 <= port <= 65535),  # None: by security
+    "username": Key(str, None, "a non-empty user name (or no key: no SMTP login)",
+                    lambda name: name.strip() and "\n" not in name and "\r" not in name),
+    "sender": Key(str, REQUIRED, 'an email address, e.g. "jobtrend@example.org" or "jobtrend <jobtrend@example.org>"',
+                  lambda sender: EMAIL_RE.match(_address_of(sender))),
+    "recipients": Key(list, REQUIRED, 'a list of at least one email address, e.g. ["me@example.org"]', bool),
+    "timeout": Key((int, float), EmailSettings.timeout, SECONDS, more_than(0)),
+}
+NOTIFY: Table = {
+    "webhooks": Key(list, []),
+    "max_attempts": Key(int, NotifySettings.max_attempts, AT_LEAST_1, at_least(1)),
+    "backoff_seconds": Key((int, float), NotifySettings.backoff_seconds, SECONDS, more_than(0)),
+    "backoff_max_seconds": Key((int, float), NotifySettings.backoff_max_seconds, SECONDS, more_than(0)),
+    "webhook_timeout": Key((int, float), NotifySettings.webhook_timeout, SECONDS, more_than(0)),
+}
+SCHEDULER: Table = {
+    "timezone": Key(str, SchedulerSettings.timezone, 'an IANA time zone name such as "UTC" or "Europe/Berlin"',
+                    _is_timezone),
+    "misfire_grace_seconds": Key(int, SchedulerSettings.misfire_grace_seconds,
+                                 "a number of seconds, an integer of at least 1", at_least(1)),
+    "crawl_timeout_seconds": Key(int, SchedulerSettings.crawl_timeout_seconds,
+                                 "a number of seconds, an integer of at least 1", at_least(1)),
+    "jobs": Key(dict, {}),  # job name -> cron expression, checked by _scheduler_jobs
+}
+RETENTION: Table = {
+    "days": Key(int, RetentionSettings.days, "a number of days, an integer of at least 1", at_least(1)),
+}
+REPORT: Table = {
+    "top": Key(int, ReportSettings.top, "a number of frameworks, an integer of at least 1", at_least(1)),
+    "trailing_weeks": Key(int, ReportSettings.trailing_weeks, "a number of weeks, an integer of at least 1",
+                          at_least(1)),
+}
+TABLES = ("database", "crawl", "trends", "classifier", "email", "notify", "scheduler", "report", "retention")
+
+
+def read_main(path: Path) -> dict[str, Any]:
+    """Read jobtrend.toml once and validate every table: the keyword arguments of
+    :class:`~jobtrend.config.Config` it gives (``database_url`` as written, a relative SQLite path unresolved)."""
+    data = read_toml(path)
+    database_url, crawl, trends = _main_tables(path, data)
+    return {
+        "database_url": database_url,
+        "crawl": crawl,
+        "trends": trends,
+        "classifier": read_table(path, sub_table(path, data, "classifier"), CLASSIFIER, "classifier.",
+                                 ClassifierSettings),
+        "notify": _notify(path, data),
+        "scheduler": _scheduler(path, sub_table(path, data, "scheduler")),
+        "retention": read_table(path, sub_table(path, data, "retention"), RETENTION, "retention.", RetentionSettings),
+        "report": read_table(path, sub_table(path, data, "report"), REPORT, "report.", ReportSettings),
+    }
+
+
+def load_main(path: Path) -> tuple[str, CrawlSettings, TrendSettings]:
+    """Read jobtrend.toml's database URL, crawl settings and trend settings only (what the crawler's Scrapy
+    settings need before any other table matters); :func:`read_main` reads every table."""
+    return _main_tables(path, read_toml(path))
+
+
+def load_notify(path: Path) -> NotifySettings:
+    """Read the ``[email]`` and ``[notify]`` tables of jobtrend.toml (no ``[email]`` table: no email channel)."""
+    return _notify(path, read_toml(path))
+
+
+def _main_tables(path: Path, data: dict) -> tuple[str, CrawlSettings, TrendSettings]:
+    reject_unknown(path, data, TABLES, "")
+    url = read_table(path, sub_table(path, data, "database"), DATABASE, "database.")["url"]
+    url = os.environ.get(DATABASE_URL_ENV) or url
+    if "://" not in url or not _parses_as_database_url(url):
+        raise ConfigError(path, "database.url", "a SQLAlchemy URL such as sqlite:///jobtrend.db", redact_url(url))
+    crawl = read_table(path, sub_table(path, data, "crawl"), CRAWL, "crawl.", CrawlSettings)
+    trends = read_table(path, sub_table(path, data, "trends"), TRENDS, "trends.", TrendSettings)
+    return url, crawl, trends
+
+
+def _parses_as_database_url(url: str) -> bool:
+    """Whether SQLAlchemy can read ``url`` (a port that is not a number, for one, it cannot)."""
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True
+
+
+def _notify(path: Path, data: dict) -> NotifySettings:
+    email = _email(path, sub_table(path, data, "email")) if "email" in data else None
+    values = read_table(path, sub_table(path, data, "notify"), NOTIFY, "notify.")
+    webhooks = values.pop("webhooks")
+    check_items(path, webhooks, "webhooks", "notify.", lambda url: isinstance(url, str) and WEBHOOK_RE.match(url),
+                "an http:// or https:// URL", lambda url: redact_url(url, keep_path=False))
+    if len(set(webhooks)) != len(webhooks):
+        raise ConfigError(path, "notify.webhooks", "URLs listed once each")
+    if values["backoff_max_seconds"] < values["backoff_seconds"]:
+        raise ConfigError(path, "notify.backoff_max_seconds",
+                          f"a number of seconds, at least backoff_seconds ({values['backoff_seconds']})",
+                          values["backoff_max_seconds"])
+    return NotifySettings(email=email, webhooks=tuple(webhooks), **values)
+
+
+def _email(path: Path, table: dict) -> EmailSettings:
+    if "password" in table:
+        raise ConfigError(path, "email.password",
+                          f"no password in the file: set the environment variable {SMTP_PASSWORD_ENV}")
+    values = read_table(path, table, EMAIL, "email.")
+    if values["port"] is None:
+        values["port"] = 465 if values["security"] == "ssl" else EmailSettings.port
+    recipients = values.pop("recipients")
+    check_items(path, recipients, "recipients", "email.",
+                lambda address: isinstance(address, str) and EMAIL_RE.match(address),
+                "an email address such as me@example.org")
+    if len(set(recipients)) != len(recipients):
+        raise ConfigError(path, "email.recipients", "addresses listed once each", recipients)
+    return EmailSettings(recipients=tuple(recipients), **values)
+
+
+def _scheduler(path: Path, table: dict) -> SchedulerSettings:
+    values = read_table(path, table, SCHEDULER, "scheduler.")
+    return SchedulerSettings(**{**values, "jobs": _scheduler_jobs(path, values["jobs"], values["timezone"])})
+
+
+def _scheduler_jobs(path: Path, table: dict, timezone: str) -> dict[str, str | None]:
+    """``[scheduler.jobs]``: each job's cron expression read in ``timezone`` ("" or false: None, disabled)."""
+    reject_unknown(path, table, SCHEDULER_JOBS, "scheduler.jobs.")
+    jobs: dict[str, str | None] = dict(DEFAULT_SCHEDULE)
+    for name, value in table.items():
+        key = f"scheduler.jobs.{name}"
+        if value is False or value == "":
+            jobs[name] = None
+            continue
+        if not isinstance(value, str):
+            raise ConfigError(path, key, CRON, value)
+        cron = jobs[name] = " ".join(value.split())
+        fields = cron.split(" ")
+        if len(fields) == 5 and re.search(r"\d", fields[4]):
+            # APScheduler 3 numbers weekdays from Monday = 0, cron from Sunday = 0: names avoid the trap.
+            raise ConfigError(path, key, "day-of-week names (mon, tue, ... sun, or ranges like mon-fri), not "
+                              "numbers", value)
+        try:
+            CronTrigger.from_crontab(cron, timezone=timezone)
+        except ValueError as exc:
+            raise ConfigError(path, key, f"{CRON} ({exc})", value) from None
+    return jobs
+
+
+def resolve_sqlite_path(url: str, config_dir: Path) -> str:
+    """Make a relative SQLite path relative to the directory above the config directory (the project root)."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url.startswith(prefix + "/") or url == "sqlite://" or ":memory:" in url:
+        return url
+    rest = url[len(prefix):]
+    if rest.startswith("file:"):
+        return url
+    return prefix + str((config_dir.resolve().parent / rest).resolve())
