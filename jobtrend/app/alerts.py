@@ -10,7 +10,7 @@ from typing import Any
 
 from analysis.alerts import evaluate_alerts, load_alert_rules, rules_path
 from jobtrend.app import AppError
-from jobtrend.config import Config, ConfigError, NotifySettings
+from jobtrend.config import Config, NotifySettings
 from jobtrend.db import open_engine
 
 SCHEDULED_WEEKS = 2  # the scheduler looks at the current week and the two before it: a first run notifies no history
@@ -43,12 +43,10 @@ def has_recipients(settings: NotifySettings | None) -> bool:
 def alerts(config: Config, *, rules_file: Path | None = None, weeks: int | None = None,
            dry_run: bool = False) -> AlertsResult:
     """Evaluate the rules (``rules_file``, default ``alerts.toml`` in the config folder) over the current week and
-    ``weeks`` before it (None: every week); ``dry_run`` stores and queues nothing. AppError on a bad rules file."""
+    ``weeks`` before it (None: every week); ``dry_run`` stores and queues nothing. ConfigError on a bad rules
+    file."""
     path = rules_file or rules_path(config.config_dir)
-    try:
-        rules = load_alert_rules(path, frameworks=[f.slug for f in config.frameworks])
-    except ConfigError as exc:
-        raise AppError(f"configuration error: {exc}") from None
+    rules = load_alert_rules(path, frameworks=[f.slug for f in config.frameworks])
     notify = None if dry_run else config.notify
     if not rules:
         return AlertsResult(path, 0, (), dry_run, has_recipients(notify))

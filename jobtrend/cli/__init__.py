@@ -77,6 +77,8 @@ class JobtrendGroup(click.Group):
             return super().invoke(ctx)
         except (AppError, SchemaMissing) as exc:
             raise click.ClickException(str(exc)) from None
+        except ConfigError as exc:  # a file a command reads besides jobtrend.toml (alerts.toml, --rules)
+            raise click.ClickException(f"configuration error: {exc}") from None
         except SQLAlchemyError as exc:
             detail = exc.orig if isinstance(exc, DBAPIError) else exc
             raise click.ClickException(f"database error: {error_message(detail)}") from None

@@ -78,7 +78,7 @@ def test_analyze_links_duplicates_from_the_command_line_and_the_scheduler(tmp_pa
     output = _cli(config_dir, "analyze")
     assert "1 of 2 postings are duplicates of 1 canonical postings" in output
     with engine.connect() as conn:
-        assert dict(conn.execute(select(Posting.id, Posting.duplicate_of_id))) == {ids[0]: None, ids[1]: ids[0]}
+        assert dict(conn.execute(select(Posting.id, Posting.duplicate_of_id)).all()) == {ids[0]: None, ids[1]: ids[0]}
         assert conn.scalar(select(func.count()).select_from(Classification)) == 2
 
     third = add_posting(engine, source, title="ML Engineer", text=ML_ROLE)

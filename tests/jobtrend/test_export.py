@@ -2,12 +2,12 @@
 
 import csv
 import datetime as dt
-import sys
 
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
 
+import jobtrend.export
 from jobtrend.db import make_engine
 from jobtrend.export import PARQUET_HINT, ExportError, export
 from tests.jobtrend.test_config import invoke_cli, write_config
@@ -94,9 +94,9 @@ def test_a_failed_export_leaves_the_old_file_untouched(demo_db_url, tmp_path, mo
 
 
 def test_parquet_without_pyarrow_names_the_extra(demo_db_url, tmp_path, monkeypatch):
-    for name in [m for m in sys.modules if m == "pyarrow" or m.startswith("pyarrow.")]:
-        monkeypatch.delitem(sys.modules, name)
-    monkeypatch.setitem(sys.modules, "pyarrow", None)  # import pyarrow now raises ImportError
+    """Without the [parquet] extra jobtrend.export imports with ``pa = None`` (its import of pyarrow failed)."""
+    monkeypatch.setattr(jobtrend.export, "pa", None)
+    monkeypatch.setattr(jobtrend.export, "pq", None)
     with pytest.raises(ExportError) as info:
         export(demo_db_url, "postings", "parquet", tmp_path / "p.parquet")
     assert str(info.value) == PARQUET_HINT and "pip install -e '.[parquet]'" in PARQUET_HINT
