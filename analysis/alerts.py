@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select, tuple_
 
+from analysis import notify
 from analysis.alert_rules import (
     COHORTS,
     DEFAULT_HEALTH_STATES,
@@ -46,6 +47,7 @@ from analysis.alert_rules import (
 )
 from analysis.drift import DriftPoint, current_model_version, drift_points
 from analysis.trends import proportion_change_test, two_proportion_test
+from jobtrend.db import insert_ignoring_conflicts, session_factory
 from jobtrend.models import Alert, Framework, Source, TrendPoint
 from jobtrend.weeks import iso_week_label, monday_of, utcnow
 
@@ -365,8 +367,6 @@ def _mark_stored(engine: Engine, fired: list[FiredAlert]) -> list[FiredAlert]:
 
 def _store(engine: Engine, alerts: list[FiredAlert], now: dt.datetime) -> None:
     """Insert the alerts, skipping any another run stored meanwhile."""
-    from jobtrend.db import insert_ignoring_conflicts, session_factory
-
     rows = [{"rule": a.rule, "subject": a.subject, "period_start": a.period_start, "value": a.value,
              "threshold": a.threshold, "direction": a.direction, "fired_at": now,
              "details": a.details | {"title": a.title}}
@@ -380,13 +380,11 @@ def notify_new_alerts(engine: Engine, notify_settings: Any, alerts: Iterable[Fir
 
     The outbox's ``dedupe_key`` (``alert:RULE:SUBJECT:WEEK``) makes queueing the same alert twice a no-op.
     """
-    from analysis.notify import queue_for_recipients
-
     count = 0
     for alert in alerts:
         if not alert.new:
             continue
-        queue_for_recipients(engine, notify_settings, subject=alert.title, body=alert.body,
+        notify.queue_for_recipients(engine, notify_settings, subject=alert.title, body=alert.body,
                              dedupe_key=alert.dedupe_key, payload=alert.as_json())
         count += 1
     return count

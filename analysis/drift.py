@@ -317,8 +317,8 @@ def share_band(trailing_k: int, trailing_n: int, n: int, settings: DriftSettings
 
 
 def _edge(inside: Callable[[int], bool], start: int, end: int) -> int:
-    """The k farthest from ``start`` (inside) towards ``end`` that is ``inside``, by bisection: ``inside`` holds
-    from ``start`` up to one edge and not past it (the test's p only falls as k moves away from the baseline)."""
+    """The k farthest from ``start`` (inside) towards ``end`` that is ``inside``, by bisection: ``inside`` holds from
+    ``start`` up to one edge and not past it (the test's p only falls as k moves away from the baseline)."""
     if inside(end):
         return end
     near, far = start, end  # inside(near), not inside(far)

@@ -5,7 +5,7 @@ Two postings are the same job when one of these holds (``docs/duplicates.md`` ha
 - **link**: a Hacker News comment links to the other posting: the posting's external id appears as a whole
   path segment or query value of a URL in the comment's text (HN shortens long link text with ``...``, so a
   cut-off last segment of at least ``MIN_PREFIX`` characters matching the start of the id also counts);
-- **board text**: two board postings (any source but HN) of the same company (:func:`company_key`) with the
+- **board text**: two board postings (any source but HN) of the same company (:func:`company_block_key`) with the
   same role (:func:`title_key`: case, punctuation, abbreviations, plurals and location qualifiers such as
   "(US/CAN)" or "- Shanghai" ignored; seniority, team and shift kept) whose descriptions share at least
   ``Thresholds.board`` of their word 3-shingles (Jaccard);
@@ -104,8 +104,9 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
 
 
-def company_key(name: str | None) -> str:
-    """The company's blocking key: "Sully.ai", "Sully AI" and "Sully, Inc." are all "sully"."""
+def company_block_key(name: str | None) -> str:
+    """The company's blocking key: "Sully.ai", "Sully AI" and "Sully, Inc." are all "sully". Looser than
+    :func:`analysis.mentions.squashed_name` (which only compares a name with taxonomy entries)."""
     text = fold(name or "")
     text = re.sub(r"\(.*?\)|https?://\S+", " ", text)  # "(YC W23)", "(formerly X)", links
     text = DOMAIN_SUFFIX.sub(" ", text).replace("&", " and ")
@@ -222,10 +223,10 @@ class JobRecord:
         return self.kind in AGGREGATORS
 
     @property
-    def company_key(self) -> str:
+    def company_block_key(self) -> str:
         if "company" not in self._cache:
             name = self.company or (hn_company(self.text) if self.aggregated else "")
-            self._cache["company"] = company_key(name)
+            self._cache["company"] = company_block_key(name)
         return self._cache["company"]
 
     @property
@@ -257,11 +258,11 @@ class JobRecord:
 
     def block(self) -> tuple[str, ...] | None:
         """Postings can match on text only within one block; None when this one cannot match on text."""
-        if not self.has_text or not self.company_key:
+        if not self.has_text or not self.company_block_key:
             return None
         if self.aggregated:
-            return ("hn", self.company_key)
-        return ("board", self.company_key, self.title_key)
+            return ("hn", self.company_block_key)
+        return ("board", self.company_block_key, self.title_key)
 
 
 # On a tie in posted_at (a career page's JSON-LD often copies the board API's timestamp to the millisecond),

@@ -205,7 +205,7 @@ class Matcher:
         self._by_name = {}  # normalised name or form -> slug, to recognise the employer's own entry
         for f in self.frameworks:
             for name in (f.name, *f.aliases, *f.exact):
-                self._by_name.setdefault(company_key(name), f.slug)
+                self._by_name.setdefault(squashed_name(name), f.slug)
         self.pattern = re.compile(self._pattern_source())
         self._starts = self._start_automaton()
 
@@ -296,7 +296,7 @@ class Matcher:
 
     def own_entry(self, company: str | None) -> str | None:
         """The slug of the entry that is the employer ``company`` itself ("Cohere", "Databricks, Inc."), if any."""
-        return self._by_name.get(company_key(company)) if company else None
+        return self._by_name.get(squashed_name(company)) if company else None
 
     def explain(self, text: str, context_words: int = 8) -> list[Explanation]:
         """Every candidate match with its surrounding words: what it counted for, or why a gate rejected it."""
@@ -337,8 +337,10 @@ def ancestors(frameworks: Iterable[FrameworkConfig]) -> dict[str, tuple[str, ...
 LEGAL_SUFFIXES = re.compile(r"\b(inc|llc|ltd|gmbh|corp|corporation|co|sa|sas|bv|plc|limited)\b\.?", re.I)
 
 
-def company_key(name: str | None) -> str:
-    """A company or entry name reduced for comparison: lower case, no legal suffix, letters and digits only."""
+def squashed_name(name: str | None) -> str:
+    """A company or entry name squashed for comparison: lower case, no legal suffix, letters and digits only
+    ("Hugging Face, Inc." is "huggingface"). Not :func:`analysis.duplicates.company_block_key`, which keeps words
+    and drops more ("the", a domain suffix, a trailing "AI") to group one company's postings."""
     if not name:
         return ""
     return re.sub(r"[^a-z0-9]+", "", LEGAL_SUFFIXES.sub("", name.lower()))

@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.mentions import Matcher, ancestors
-from jobtrend.config import REPO_ROOT, FrameworkConfig
+from jobtrend.config import REPO_ROOT, FrameworkConfig, load_sources
+from jobtrend.hn_first_line import parse_first_line
 
 GOLD_PATH = REPO_ROOT / "tests" / "data" / "mentions_gold.jsonl.gz"
 CONTEXT_CHARS = 60
 
 
 @dataclass(frozen=True)
-class GoldPosting:
+class MentionGoldPosting:
     """One labelled posting: the text the matcher reads and the entries it really mentions."""
 
     id: str
@@ -47,14 +48,14 @@ class GoldSet:
     """The labelled postings and the taxonomy slugs that existed when they were labelled."""
 
     taxonomy_slugs: frozenset[str]
-    postings: tuple[GoldPosting, ...]
+    postings: tuple[MentionGoldPosting, ...]
 
 
 @dataclass(frozen=True)
 class Disagreement:
     """A slug the matcher reported without a label (``fp``) or a label it missed (``fn``), with context."""
 
-    posting: GoldPosting
+    posting: MentionGoldPosting
     slug: str
     kind: str  # "fp" or "fn"
     context: str
@@ -99,7 +100,7 @@ def _open(path: Path):
     return path.open(encoding="utf-8")
 
 
-def load_gold(path: Path = GOLD_PATH) -> GoldSet:
+def load_mention_gold(path: Path = GOLD_PATH) -> GoldSet:
     """The labelled set in ``path`` (``.jsonl`` or ``.jsonl.gz``): a header line, then one posting per line."""
     slugs: frozenset[str] | None = None
     postings = []
@@ -111,9 +112,9 @@ def load_gold(path: Path = GOLD_PATH) -> GoldSet:
             if row.get("kind") == "header":
                 slugs = frozenset(row["taxonomy_slugs"])
                 continue
-            postings.append(GoldPosting(str(row["id"]), row["source"], str(row["external_id"]), row["title"],
-                                        row["text"], frozenset(row["labels"]), tuple(row.get("unlisted", ())),
-                                        row.get("note")))
+            postings.append(MentionGoldPosting(str(row["id"]), row["source"], str(row["external_id"]),
+                                               row["title"], row["text"], frozenset(row["labels"]),
+                                               tuple(row.get("unlisted", ())), row.get("note")))
     if slugs is None:
         raise ValueError(f"{path}: no header line with taxonomy_slugs")
     unknown = sorted({s for p in postings for s in p.labels} - slugs)
@@ -128,15 +129,13 @@ def reported(matcher: Matcher, text: str, company: str | None = None) -> set[str
     return set(matcher.find_with_parents(text, company))
 
 
-def posting_company(posting: GoldPosting, board_companies: dict[str, str]) -> str | None:
+def posting_company(posting: MentionGoldPosting, board_companies: dict[str, str]) -> str | None:
     """The company the pipeline would store for a gold posting: the board's configured company (Ashby), or
     the company named on an HN post's first line."""
     kind, _, key = posting.source.partition(":")
     if kind == "ashby":
         return board_companies.get(key, key)
     if kind == "hn":
-        from jobtrend.hn_first_line import parse_first_line
-
         lines = posting.text.split("\n")
         return parse_first_line(lines[1] if len(lines) > 1 else lines[0]).company
     return None
@@ -144,8 +143,6 @@ def posting_company(posting: GoldPosting, board_companies: dict[str, str]) -> st
 
 def demo_board_companies() -> dict[str, str]:
     """Company names of the bundled Ashby boards, as the crawler stores them."""
-    from jobtrend.config import REPO_ROOT, load_sources
-
     return {s.key: s.company for s in load_sources(REPO_ROOT / "data" / "demo" / "sources.toml")
             if s.kind == "ashby" and s.company}
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from analysis.classifier_eval import evaluate as score
-from analysis.classifier_eval import load_gold, reliability_png, report
-from analysis.classify import ROLES_GOLD, ROLES_TEST
+from analysis.classifier_eval import reliability_png, report
+from analysis.classify import ROLES_GOLD, ROLES_TEST, load_role_gold
 from jobtrend.app.analyze import Explanation, explain, load_model
 from jobtrend.app.analyze import classify as classify_postings
 from jobtrend.app.analyze import train as train_model
@@ -91,7 +91,7 @@ def evaluate(app: AppContext, which: str, gold: Path | None, reliability: Path |
     model = load_model(model_path or app.config.model_path)
     path = gold or {"test": ROLES_TEST, "dev": ROLES_GOLD}[which]
     title = f"{path.name}" if gold else LABELLED_SETS[which]
-    postings = load_gold(path)
+    postings = load_role_gold(path)
     click.echo(report(score(model, postings, draws=draws), title))
     if reliability:
         png = reliability_png(model, postings, f"model {model.version} on {path.name}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from analysis.mentions_eval import GOLD_PATH, load_gold, report, unlisted_counts
+from analysis.mentions_eval import GOLD_PATH, load_mention_gold, report, unlisted_counts
 from analysis.mentions_eval import evaluate as score
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.config import load_frameworks
@@ -46,7 +46,7 @@ def mentions(app: AppContext, show: int, gold: Path | None, taxonomy: Path | Non
         jobtrend evaluate mentions --show -1 --unlisted
     """
     frameworks = load_frameworks(taxonomy) if taxonomy else app.config.frameworks
-    gold_set = load_gold(gold or GOLD_PATH)
+    gold_set = load_mention_gold(gold or GOLD_PATH)
     click.echo(report(score(gold_set, frameworks), show=show))
     if show_unlisted:
         click.echo("\nunlisted (postings): " + ", ".join(f"{name} {n}" for name, n in

@@ -79,9 +79,9 @@ def test_training_postings_from_the_database_leave_out_duplicates_and_empty_text
 
 
 def test_gold_postings_in_the_database_are_not_trained_on(engine):
-    from analysis.classifier_eval import load_gold
+    from analysis.classify import load_role_gold
 
-    gold = load_gold()[0]
+    gold = load_role_gold()[0]
     source = add_source(engine)
     add_posting(engine, source, title=gold.title, text=gold.text)
     add_posting(engine, source, title="ML Engineer", text=ML_BODY)

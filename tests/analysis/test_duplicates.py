@@ -10,7 +10,7 @@ from sqlalchemy import select
 from analysis.duplicates import (
     JobRecord,
     assign_canonicals,
-    company_key,
+    company_block_key,
     dedupe,
     link_references,
     match,
@@ -54,7 +54,7 @@ def record(rid, text="", *, kind="ashby", source="acme", company="Acme", title="
     ("OpenAI", "openai"), ("AI", "ai"), ("Cohere", "cohere"), ("Crédit Agricole", "credit agricole"),
 ])
 def test_company_key(name, key):
-    assert company_key(name) == key
+    assert company_block_key(name) == key
 
 
 @pytest.mark.parametrize(("a", "b"), [

@@ -11,10 +11,10 @@ from click.testing import CliRunner
 
 from analysis.mentions_eval import (
     GOLD_PATH,
-    GoldPosting,
     GoldSet,
+    MentionGoldPosting,
     evaluate,
-    load_gold,
+    load_mention_gold,
     report,
     scores,
     unlisted_counts,
@@ -32,11 +32,11 @@ RAY_SERVE = FrameworkConfig("ray-serve", "Ray Serve", "serving", aliases=("ray s
 TINY = (PYTORCH, SPARK, RAY, RAY_SERVE)
 
 
-def posting(pid: str, text: str, labels=(), unlisted=()) -> GoldPosting:
-    return GoldPosting(pid, "test:tiny", pid, text.split("\n")[0], text, frozenset(labels), tuple(unlisted))
+def posting(pid: str, text: str, labels=(), unlisted=()) -> MentionGoldPosting:
+    return MentionGoldPosting(pid, "test:tiny", pid, text.split("\n")[0], text, frozenset(labels), tuple(unlisted))
 
 
-def gold(*postings: GoldPosting, slugs=("pytorch", "spark", "ray", "ray-serve")) -> GoldSet:
+def gold(*postings: MentionGoldPosting, slugs=("pytorch", "spark", "ray", "ray-serve")) -> GoldSet:
     return GoldSet(frozenset(slugs), postings)
 
 
@@ -113,7 +113,7 @@ def test_load_gold_reads_header_and_postings(tmp_path):
     path = tmp_path / "gold.jsonl.gz"
     _write(path, [{"id": "a", "source": "hn:2026-01", "external_id": 1, "title": "T", "text": "T\nPyTorch",
                    "labels": ["pytorch"], "unlisted": ["jupyter"]}])
-    loaded = load_gold(path)
+    loaded = load_mention_gold(path)
     assert loaded.taxonomy_slugs == {"pytorch", "spark"}
     assert loaded.postings[0].labels == {"pytorch"} and loaded.postings[0].external_id == "1"
     assert unlisted_counts(loaded) == {"jupyter": 1}
@@ -124,10 +124,10 @@ def test_load_gold_rejects_labels_outside_the_header_and_a_missing_header(tmp_pa
     row = {"id": "a", "source": "s", "external_id": "1", "title": "T", "text": "T", "labels": ["keras"]}
     _write(path, [row])
     with pytest.raises(ValueError, match="keras"):
-        load_gold(path)
+        load_mention_gold(path)
     _write(path, [dict(row, labels=[])], header=False)
     with pytest.raises(ValueError, match="header"):
-        load_gold(path)
+        load_mention_gold(path)
 
 
 # --- the committed set ---------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_load_gold_rejects_labels_outside_the_header_and_a_missing_header(tmp_pa
 
 @pytest.fixture(scope="module")
 def committed() -> GoldSet:
-    return load_gold(GOLD_PATH)
+    return load_mention_gold(GOLD_PATH)
 
 
 def test_committed_set_is_large_enough_and_well_formed(committed):
