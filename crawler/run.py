@@ -35,7 +35,7 @@ from crawler.spiders.jsonld import JsonLdSpider
 from crawler.spiders.lever import LeverSpider
 from crawler.spiders.source import SOURCES_SETTING
 from jobtrend.config import Config, SourceConfig, load_config
-from jobtrend.db import make_engine, require_schema
+from jobtrend.db import open_engine, require_schema
 from jobtrend.models import CrawlRun, Source
 
 logger = logging.getLogger(__name__)
@@ -178,13 +178,9 @@ def make_process(settings: Settings) -> CrawlerProcess:
 
 def summarise(database_url: str, run_ids: list[int], elapsed: float) -> dict:
     """Per-source figures read back from crawl_runs, with totals and the rate."""
-    engine = make_engine(database_url)
     query = select(CrawlRun, Source.kind, Source.key).join(Source).where(CrawlRun.id.in_(run_ids))
-    try:
-        with Session(engine) as session:
-            rows = session.execute(query.order_by(CrawlRun.id)).all()
-    finally:
-        engine.dispose()
+    with open_engine(database_url) as engine, Session(engine) as session:
+        rows = session.execute(query.order_by(CrawlRun.id)).all()
     sources = {}
     stored = 0
     for run, kind, key in rows:

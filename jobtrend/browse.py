@@ -22,7 +22,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from jobtrend.cookbook import SCHEMA_DOC, Recipe, column_descriptions, load_cookbook
-from jobtrend.db import make_engine
+from jobtrend.db import open_engine
 
 TITLE = "jobtrend"
 DESCRIPTION = ("Job postings for AI engineering roles from public job boards (Ashby, Greenhouse, Lever), Hacker "
@@ -68,12 +68,9 @@ def sqlite_path(database_url: str) -> Path:
 
 
 def _require_tables(path: Path) -> None:
-    engine = make_engine(f"sqlite:///{path}", read_only=True)
-    try:
+    with open_engine(f"sqlite:///{path}", read_only=True) as engine:
         if not inspect(engine).has_table("postings"):
             raise BrowseError(f"database {path} has no jobtrend tables: run `jobtrend init` first")
-    finally:
-        engine.dispose()
 
 
 def database_name(path: Path) -> str:

@@ -94,13 +94,10 @@ class SchemaMissing(RuntimeError):
 
 def require_schema(database_url: str) -> None:
     """Fail early, with the fix in the message, when the database has not been migrated."""
-    engine = make_engine(database_url)
-    try:
+    with open_engine(database_url) as engine:
         if not inspect(engine).has_table("postings"):
             raise SchemaMissing(f"database {engine.url.render_as_string(hide_password=True)} has no jobtrend "
                                 "tables: run `jobtrend init` first")
-    finally:
-        engine.dispose()
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

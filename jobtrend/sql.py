@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from sqlalchemy import text
 
-from jobtrend.db import make_engine
+from jobtrend.db import open_engine
 
 READ_STATEMENTS = ("select", "with", "explain", "show", "values", "table", "pragma")
 READER_ROLE = "pg_read_all_data"
@@ -122,16 +122,12 @@ def run_read_only(url: str, query: str, params: dict, limit: int, *, check: bool
     if check:
         check_read_statement(query)
     bound = bind_params(query, params)
-    engine = make_engine(url, read_only=True)
-    try:
-        with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                columns, rows = _fetch_postgres(conn, query, bound, limit + 1, warn)
-            else:
-                columns, rows = _fetch_sqlite(conn, query, bound, limit + 1)
-            conn.rollback()
-    finally:
-        engine.dispose()
+    with open_engine(url, read_only=True) as engine, engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            columns, rows = _fetch_postgres(conn, query, bound, limit + 1, warn)
+        else:
+            columns, rows = _fetch_sqlite(conn, query, bound, limit + 1)
+        conn.rollback()
     return columns, rows[:limit], len(rows) > limit
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from jobtrend.cli import AppContext, pass_app
-from jobtrend.db import make_engine, session_factory
+from jobtrend.db import open_engine, session_factory
 from jobtrend.health import HEALTH_COLUMNS, health_rows
 from jobtrend.output import FORMATS, render
 
@@ -25,10 +25,6 @@ def sources(app: AppContext, include_disabled: bool, fmt: str) -> None:
         jobtrend sources
         jobtrend sources --format json | jq '.[] | select(.health != "ok")'
     """
-    engine = make_engine(app.db_config.database_url)
-    try:
-        with session_factory(engine)() as session:
-            rows = health_rows(session, include_disabled=include_disabled)
-    finally:
-        engine.dispose()
+    with open_engine(app.db_config.database_url) as engine, session_factory(engine)() as session:
+        rows = health_rows(session, include_disabled=include_disabled)
     click.echo(render(HEALTH_COLUMNS, rows, fmt))
