@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from jobtrend.cli import main
+from jobtrend.cli import COMMANDS
 from jobtrend.cli.database import run_read_only
 from jobtrend.config import CrawlSettings
 from jobtrend.db import make_engine, session_factory
@@ -50,7 +50,7 @@ def test_docs_have_sql_examples():
     assert len(list(sql_examples())) >= 5
 
 
-@pytest.mark.parametrize("command", sorted(main.commands))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_every_command_is_in_the_readme(command):
     assert f"jobtrend {command}" in (ROOT / "README.md").read_text()
 

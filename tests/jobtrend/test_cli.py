@@ -1,18 +1,22 @@
 """The CLI: every command documents itself, `init` builds the database, `sql` answers and never writes."""
 
+import importlib
 import json
+import pkgutil
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
+import jobtrend.cli
 from jobtrend.cli import main
 from jobtrend.db import make_engine, session_factory
 from jobtrend.models import Posting, Source
 from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import invoke_cli, write_config
 
-COMMANDS = sorted(main.commands)
+COMMANDS = sorted(jobtrend.cli.COMMANDS)
 
 
 @pytest.fixture
@@ -48,6 +52,28 @@ def _count(url):
         n = conn.execute(select(func.count()).select_from(Posting)).scalar()
     engine.dispose()
     return n
+
+
+def _reachable(command: click.Command) -> set[click.Command]:
+    """The command and every subcommand under it."""
+    found = {command}
+    for sub in getattr(command, "commands", {}).values():
+        found |= _reachable(sub)
+    return found
+
+
+def test_every_command_module_is_reachable_from_the_group():
+    """The group loads commands by name (jobtrend.cli.COMMANDS): each name gives the command of that name, and
+    no command defined in a module of jobtrend/cli is left out of the group."""
+    ctx = click.Context(main)
+    loaded = {name: main.get_command(ctx, name) for name in COMMANDS}
+    assert all(isinstance(cmd, click.Command) and cmd.name == name for name, cmd in loaded.items())
+    reachable = set().union(*(_reachable(cmd) for cmd in loaded.values()))
+    defined = {value for info in pkgutil.iter_modules(jobtrend.cli.__path__)
+               for value in vars(importlib.import_module(f"jobtrend.cli.{info.name}")).values()
+               if isinstance(value, click.Command) and value is not main}
+    assert len(defined) > len(COMMANDS) and defined <= reachable
+    assert main.get_command(ctx, "no-such-command") is None
 
 
 @pytest.mark.parametrize("command", COMMANDS)
