@@ -28,7 +28,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import platform
 import re
 import zipfile
@@ -47,6 +46,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from analysis.role_features import LexiconFeatures, lexicon_phrases, title_flags
 from analysis.role_rules import AI_SWE, ML_ENGINEER, NOT_AI, body_without_title, title_family, weak_label
+from jobtrend.files import atomic_write
 from jobtrend.messages import one_line
 
 MODEL_FORMAT = 2
@@ -390,7 +390,8 @@ class RoleModel:
         return result
 
     def save(self, path: Path) -> None:
-        """Write the model as an ``.npz`` archive (a temporary file, then renamed into place)."""
+        """Write the model as an ``.npz`` archive, atomically (:func:`jobtrend.files.atomic_write`: a temporary
+        file, fsynced, then renamed into place); :class:`jobtrend.files.WriteFailed` when it cannot be written."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         header = {"format": MODEL_FORMAT, "version": self.version, "meta": self.meta,
@@ -406,9 +407,7 @@ class RoleModel:
             arrays[f"scale_{name}"] = self.space.dense_scale[name]
         buffer = io.BytesIO()
         np.savez_compressed(buffer, **arrays)
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # two processes saving never share one
-        tmp.write_bytes(buffer.getvalue())
-        tmp.replace(path)
+        atomic_write(path, buffer.getvalue())  # a unique temporary name: two processes saving never share one
 
     @classmethod
     def load(cls, path: Path) -> RoleModel:

@@ -35,6 +35,7 @@ import re
 import smtplib
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -44,6 +45,7 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from jobtrend import __version__
+from jobtrend.addresses import PRIVATE_ADDRESS, PrivateAddressError, checked_connection, public_addresses, url_refusal
 from jobtrend.config import SMTP_PASSWORD_ENV, EmailSettings, NotifySettings
 from jobtrend.db import insert_ignoring_conflicts, session_factory
 from jobtrend.messages import ERROR_MAX, error_line, one_line
@@ -260,7 +262,8 @@ def _send(row: Outbox, settings: NotifySettings) -> None:
             raise DeliveryError("email is not configured: jobtrend.toml has no [email] table")
         send_email(build_email(row, settings.email), settings.email, row.recipient)
     elif row.channel == "webhook":
-        post_webhook(row.recipient, row.body, timeout=settings.webhook_timeout)
+        post_webhook(row.recipient, row.body, timeout=settings.webhook_timeout,
+                     allow_private=settings.allow_private_addresses)
     else:
         raise DeliveryError(f"unknown channel {row.channel!r}")
 
@@ -356,26 +359,68 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class _AddressCheck:
+    """Mixed into urllib's HTTP(S) handlers: the connection resolves its host once and refuses, before connecting,
+    when an address is private, loopback or link-local (:func:`jobtrend.addresses.checked_connection`), so a DNS
+    answer cannot aim a webhook at this machine, the local network or a metadata service. Through a proxy, which
+    resolves the host itself, the host's addresses are checked before the request instead."""
+
+    def do_open(self, http_class, req, **http_conn_args):  # noqa: ANN001 - urllib's signature
+        if req.has_proxy() or req._tunnel_host:  # the proxy connects: check where it is sent
+            target = urllib.parse.urlsplit(req.full_url)
+            try:
+                public_addresses(target.hostname, target.port)
+            except PrivateAddressError as exc:
+                raise urllib.error.URLError(exc) from None
+            return super().do_open(http_class, req, **http_conn_args)
+
+        def checked(*args, **kwargs):  # http.client connects through _create_connection
+            connection = http_class(*args, **kwargs)
+            connection._create_connection = checked_connection
+            return connection
+
+        return super().do_open(checked, req, **http_conn_args)
 
 
-def post_webhook(url: str, body: str, *, timeout: float = 30) -> int:
+class _CheckedHTTPHandler(_AddressCheck, urllib.request.HTTPHandler):
+    pass
+
+
+class _CheckedHTTPSHandler(_AddressCheck, urllib.request.HTTPSHandler):
+    pass
+
+
+_openers = {  # notify.allow_private_addresses -> the opener
+    False: urllib.request.build_opener(_NoRedirect, _CheckedHTTPHandler, _CheckedHTTPSHandler),
+    True: urllib.request.build_opener(_NoRedirect),
+}
+PRIVATE_WEBHOOK = ("webhook URL rejected: its host is a private, loopback or link-local address "
+                   "(notify.allow_private_addresses is false)")
+
+
+def post_webhook(url: str, body: str, *, timeout: float = 30, allow_private: bool = False) -> int:
     """POST ``body`` (JSON) to ``url``; return the status, raising :class:`DeliveryError` unless it is 2xx.
 
-    Errors never name the URL, which may hold a token.
+    Unless ``allow_private``, a host that is, or resolves to, a private, loopback or link-local address is
+    refused before any connection (``notify.allow_private_addresses``). Errors never name the URL, which may
+    hold a token.
     """
     if not WEBHOOK_URL_RE.match(url):  # never let urllib open file://, ftp:// or data: (a row edited by hand)
         raise DeliveryError("webhook URL rejected: only http:// and https:// URLs are posted to")
+    if url_refusal(url, allow_private) == PRIVATE_ADDRESS:
+        raise DeliveryError(PRIVATE_WEBHOOK)
     request = urllib.request.Request(url, data=body.encode("utf-8"), method="POST",
                                      headers={"Content-Type": "application/json",
                                               "User-Agent": f"jobtrend/{__version__}"})
     try:
-        with _opener.open(request, timeout=timeout) as response:
+        with _openers[bool(allow_private)].open(request, timeout=timeout) as response:
             status = response.status
             response.read(65536)
     except urllib.error.HTTPError as exc:
         raise DeliveryError(f"webhook answered HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, PrivateAddressError):
+            raise DeliveryError(PRIVATE_WEBHOOK) from None
         raise DeliveryError(f"webhook unreachable: {' '.join(str(exc.reason).split())}") from None
     except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, garbled answers
         raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {' '.join(str(exc).split())}") from None

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from analysis import notify
 from analysis.drift import DriftPoint, week_drift
 from analysis.trends import proportion_change_test, wilson_interval
+from jobtrend.files import atomic_write
 from jobtrend.health import HEALTH_ORDER
 from jobtrend.messages import one_line
 from jobtrend.models import Alert, Classification, Framework, Mention, Posting, Report, Source, TrendPoint
@@ -536,11 +537,11 @@ def standalone_html(report: WeeklyReport) -> str:
 
 
 def write_report_file(report: WeeklyReport, path: Path | str) -> Path:
-    """Write the report as a standalone HTML file (charts embedded), for a browser; return the path."""
+    """Write the report as a standalone HTML file (charts embedded), for a browser; return the path. The file is
+    replaced atomically (:func:`jobtrend.files.atomic_write`): a failed write keeps the previous one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(standalone_html(report), encoding="utf-8")
-    return path
+    return atomic_write(path, standalone_html(report))
 
 
 def store_report(engine: Engine, report: WeeklyReport, *, force: bool = False) -> bool:

@@ -5,7 +5,8 @@
 
     python -m crawler.run --source ashby --board cohere --replay data/demo
 
-which prints the summary as JSON. ``JOBTREND_CONFIG_DIR`` and ``JOBTREND_DATABASE_URL`` choose the
+which prints the summary as JSON, and exits 1 with one line on stderr (:func:`failure_line`) when the disk was
+full or sources could not be recorded. ``JOBTREND_CONFIG_DIR`` and ``JOBTREND_DATABASE_URL`` choose the
 configuration and the database, as everywhere else.
 """
 
@@ -18,15 +19,18 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.middlewares.replay_hosts import replay_hosts_url
+from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT, close_spider
 from crawler.replay import ReplayServer
 from crawler.spiders.ashby import AshbySpider
 from crawler.spiders.greenhouse import GreenhouseSpider
@@ -62,6 +66,12 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
     "kind:key", the crawl_runs figures (status, seen, new, updated, dropped, errors, closed, reason), plus
     ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``. ``spider_args`` gives
     keyword arguments per kind, e.g. ``{"hackernews": {"since": "2011-04"}}``.
+
+    Nothing crawled goes unreported. A source whose start could not be recorded in crawl_runs (the database
+    locked past its timeout, a full disk) was not crawled: it is in the summary as ``failed`` with the reason
+    ``not_recorded:<error>``, and ``not_recorded`` counts them. A full disk stops the whole crawl (every spider
+    is closed with the reason ``disk_full``) and the summary's ``disk_full`` holds the database's message.
+    :func:`failure_line` turns either into the line that makes the crawl's exit status non-zero.
     """
     plan = plan_sources(config, tuple(kinds or SPIDERS), keys)
     require_schema(config.database_url)
@@ -70,9 +80,10 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
             api_base = stack.enter_context(ReplayServer(Path(replay_dir))).url
         settings = crawl_settings(config, api_base=api_base, replay=replay_dir is not None, extra=extra_settings)
         started = time.perf_counter()
-        run_ids = run_spiders(settings, plan, spider_args or {})
+        runs = run_spiders(settings, plan, spider_args or {})
         elapsed = time.perf_counter() - started
-    return summarise(config.database_url, run_ids, elapsed)
+    summary = summarise(config.database_url, runs.run_ids, elapsed)
+    return with_unrecorded(summary, runs)
 
 
 def plan_sources(config: Config, kinds: Sequence[str], keys: Iterable[str] | None) -> dict[str, list[SourceConfig]]:
@@ -103,10 +114,11 @@ def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool 
                    extra: dict[str, Any] | None = None) -> Settings:
     """crawler.settings, then the values from ``config``, then replay and API base, then ``extra``.
 
-    The one place a :class:`~jobtrend.config.Config` becomes Scrapy settings: politeness, the database, and every
-    configured source (``JOBTREND_SOURCES``, where a spider not given its sources finds them). The values from
-    ``config`` have "cmdline" priority here; the Scrapy command line applies them with "project" priority
-    instead (crawler/addons.py), so that ``scrapy crawl -s NAME=VALUE`` still wins.
+    The one place a :class:`~jobtrend.config.Config` becomes Scrapy settings: politeness, the budgets of one source,
+    the private-address switch, the database, and every configured source (``JOBTREND_SOURCES``, where a spider
+    not given its sources finds them). The values from ``config`` have "cmdline" priority here; the Scrapy command
+    line applies them with "project" priority instead (crawler/addons.py), so that ``scrapy crawl -s NAME=VALUE``
+    still wins.
     """
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
@@ -118,6 +130,10 @@ def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool 
         "DOWNLOAD_MAXSIZE": crawl.download_maxsize,
         "DOWNLOAD_TIMEOUT": crawl.download_timeout,
         "JOBTREND_BATCH_SIZE": crawl.batch_size,
+        "JOBTREND_ALLOW_PRIVATE_ADDRESSES": crawl.allow_private_addresses,
+        "JOBTREND_MAX_BOARD_PAGES": crawl.max_board_pages,
+        "JOBTREND_MAX_BOARD_POSTINGS": crawl.max_board_postings,
+        "JOBTREND_MAX_LISTING_PAGES": crawl.max_listing_pages,
         CONFIGURED_FROM_SETTING: str(config.config_dir),
         "JOBTREND_DATABASE_URL": config.database_url,
         SOURCES_SETTING: config.sources,
@@ -136,23 +152,46 @@ def crawl_settings(config: Config, *, api_base: str | None = None, replay: bool 
     return settings
 
 
+@dataclass
+class SpiderRuns:
+    """What the spiders of one crawl left: their crawl_runs ids, the sources whose start could not be recorded
+    (``kind:key`` -> ``not_recorded:<error>``) and, after a full disk, the database's message."""
+
+    run_ids: list[int] = field(default_factory=list)
+    unrecorded: dict[str, str] = field(default_factory=dict)
+    disk_full: str | None = None
+
+
 def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]],
-                spider_args: dict[str, dict[str, Any]]) -> list[int]:
-    """Run one spider per kind that has sources, all in one CrawlerProcess; return the crawl_runs ids."""
+                spider_args: dict[str, dict[str, Any]]) -> SpiderRuns:
+    """Run one spider per kind that has sources, all in one CrawlerProcess; a spider closed for a full disk
+    closes the others too (``disk_full``: the crawl stops). Return what they recorded."""
+    runs = SpiderRuns()
     jobs = [(kind, sources) for kind, sources in plan.items() if sources]
     if not jobs:
-        return []
+        return runs
     process = make_process(settings)
     crawlers = []
+
+    def stop_all_on_disk_full(spider, reason: str) -> None:
+        # the store may meet the full disk while its spider is already closing ("finished"): read the stats too
+        if reason != DISK_FULL and not any(c.stats.get_value(DISK_FULL_STAT) for c in crawlers):
+            return
+        for other in crawlers:
+            if other.crawling and getattr(other.engine, "spider", None) not in (None, spider):
+                close_spider(other, DISK_FULL)
+
     for kind, sources in jobs:
         crawler = process.create_crawler(SPIDERS[kind])
+        crawler.signals.connect(stop_all_on_disk_full, signal=signals.spider_closed)
         process.crawl(crawler, sources=sources, **spider_args.get(kind, {}))
         crawlers.append(crawler)
     process.start()
-    ids = []
     for crawler in crawlers:
-        ids += getattr(crawler.spider, "crawl_run_ids", {}).values()
-    return ids
+        runs.run_ids += getattr(crawler.spider, "crawl_run_ids", {}).values()
+        runs.unrecorded |= getattr(crawler.spider, "unrecorded", None) or {}
+        runs.disk_full = runs.disk_full or crawler.stats.get_value(DISK_FULL_STAT)
+    return runs
 
 
 def make_process(settings: Settings) -> CrawlerProcess:
@@ -192,6 +231,28 @@ def summarise(database_url: str, run_ids: list[int], elapsed: float) -> dict:
             "postings_stored": stored, "postings_per_s": round(stored / elapsed, 1) if elapsed else 0.0}
 
 
+def with_unrecorded(summary: dict, runs: SpiderRuns) -> dict:
+    """The summary with the sources that have no crawl_runs row (failed, ``not_recorded:<error>``), their count
+    (``not_recorded``) and a full disk's message (``disk_full``)."""
+    for label, reason in runs.unrecorded.items():
+        summary["sources"].setdefault(label, dict.fromkeys(SUMMARY_FIELDS, 0) | {
+            "status": "failed", "errors": 1, "reason": reason})
+    summary["not_recorded"] = len(runs.unrecorded)
+    summary["disk_full"] = runs.disk_full
+    return summary
+
+
+def failure_line(summary: dict) -> str | None:
+    """The one line that makes a crawl end with a non-zero exit status, or None: a full disk, or sources whose
+    crawl could not be recorded (and were not crawled)."""
+    if summary.get("disk_full"):
+        return f"disk full: {summary['disk_full']}; the crawl was stopped and nothing was closed"
+    if summary.get("not_recorded"):
+        return (f"{summary['not_recorded']} sources could not be recorded in crawl_runs and were not crawled "
+                "(reason not_recorded:<error> above)")
+    return None
+
+
 def parse_setting(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
@@ -217,6 +278,11 @@ def main(argv: list[str] | None = None) -> int:
                         spider_args={"hackernews": {"since": args.since}} if args.since else None)
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    failure = failure_line(summary)
+    if failure:
+        sys.stdout.flush()
+        print(failure, file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,7 +4,9 @@ What comes from jobtrend's configuration (``jobtrend.toml``'s ``[crawl]`` and ``
 is set by :func:`crawler.run.crawl_settings` only, on top of this module:
 
 - ``USER_AGENT``, ``ROBOTSTXT_OBEY``, ``DOWNLOAD_DELAY`` and ``AUTOTHROTTLE_START_DELAY``,
-  ``CONCURRENT_REQUESTS_PER_DOMAIN``, ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE`` (from ``[crawl]``);
+  ``CONCURRENT_REQUESTS_PER_DOMAIN``, ``DOWNLOAD_TIMEOUT``, ``DOWNLOAD_MAXSIZE``, the budgets
+  ``JOBTREND_MAX_BOARD_PAGES``, ``JOBTREND_MAX_BOARD_POSTINGS``, ``JOBTREND_MAX_LISTING_PAGES`` and
+  ``JOBTREND_ALLOW_PRIVATE_ADDRESSES`` (from ``[crawl]``; their defaults here are CrawlSettings');
 - ``JOBTREND_DATABASE_URL``, ``JOBTREND_BATCH_SIZE``, ``JOBTREND_SOURCES`` (every configured source: the spiders
   read theirs from it) and ``JOBTREND_CONFIGURED_FROM`` (the configuration directory).
 
@@ -12,6 +14,8 @@ is set by :func:`crawler.run.crawl_settings` only, on top of this module:
 scrapy.cfg) gets the same values from the one hook below, ``ADDONS``: crawler/addons.py loads the configuration
 (``JOBTREND_CONFIG_DIR``, ``JOBTREND_DATABASE_URL``) and calls crawl_settings.
 """
+
+from jobtrend.config.settings import CrawlSettings as _crawl  # the defaults of [crawl] (lower case: no setting)
 
 # --- Project ------------------------------------------------------------------------------------------------
 BOT_NAME = "jobtrend"
@@ -40,6 +44,15 @@ RETRY_AFTER_MAX = 120  # seconds; a longer Retry-After is not waited for and the
 CRAWL_DELAY_MAX = 120  # seconds; a host whose robots.txt Crawl-delay is longer is not crawled (crawl_delay.py)
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524]
 RETRY_TIMES = 2
+# a download that timed out (DOWNLOAD_TIMEOUT: the whole download) is not retried: a server dribbling its answer
+# would hold its host's only download slot for another timeout each time (crawler/middlewares/retry_after.py)
+TIMEOUT_RETRY_TIMES = 0
+
+# --- Budgets of one source and the address check: crawl_settings sets them from [crawl] (CrawlSettings) ------
+JOBTREND_MAX_BOARD_PAGES = _crawl.max_board_pages  # pages of one paginated board (Lever)
+JOBTREND_MAX_BOARD_POSTINGS = _crawl.max_board_postings  # postings of one board, or of one Hacker News thread
+JOBTREND_MAX_LISTING_PAGES = _crawl.max_listing_pages  # Algolia listing pages of one Hacker News source
+JOBTREND_ALLOW_PRIVATE_ADDRESSES = _crawl.allow_private_addresses  # crawler/middlewares/address_guard.py
 
 # --- Off: no cache (every crawl must see the live board); no telnet console and no remote-control HTTP server
 # (Scrapy 2.19 starts one by default: it runs code sent to it), so a crawl listens on no port at all ----------
@@ -63,6 +76,11 @@ REPLAY_HOSTS_URL = ""  # e.g. "http://127.0.0.1:8765/sites": crawler/middlewares
 
 # --- Components: robots.txt middleware, pipelines in order with gaps, the crawl-run recorder -----------------
 DOWNLOADER_MIDDLEWARES = {
+    # first of all, before robots.txt is fetched for a new host: a redirect off its host is not followed
+    # (crawler/middlewares/redirect_guard.py), a private, loopback or link-local address is not requested
+    # (crawler/middlewares/address_guard.py)
+    "crawler.middlewares.redirect_guard.RedirectGuardMiddleware": 20,
+    "crawler.middlewares.address_guard.AddressGuardMiddleware": 30,
     # Scrapy's own lets through requests sent while robots.txt downloads: crawler/middlewares/robotstxt.py
     "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
     "crawler.middlewares.robotstxt.RobotsTxtMiddleware": 100,
@@ -79,6 +97,8 @@ EXTENSIONS = {
     "crawler.extensions.response_size.ResponseSizeExtension": 510,
 }
 ITEM_PIPELINES = {
+    # first: NUL and other control characters out of every field (PostgreSQL refuses NUL in text)
+    "crawler.pipelines.strip_control_chars.StripControlCharsPipeline": 50,
     "crawler.pipelines.clean_html.CleanHtmlPipeline": 100,
     "crawler.pipelines.validate_posting.ValidatePostingPipeline": 200,
     "crawler.pipelines.store_posting.StorePostingPipeline": 300,

@@ -7,6 +7,7 @@ connections, insert-or-ignore).
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from jobtrend.config import REPO_ROOT, FrameworkConfig, SourceConfig
+from jobtrend.messages import error_message
 from jobtrend.models import Framework, Source
 
 ALEMBIC_DIR = REPO_ROOT / "alembic"
@@ -177,3 +179,32 @@ def sync_frameworks(session: Session, frameworks: Iterable[FrameworkConfig]) -> 
             row.name, row.category = entry.name, entry.category
     session.flush()
     return {f.slug: f.id for f in session.scalars(select(Framework))}
+
+
+DISK_FULL_MESSAGES = ("database or disk is full", "could not extend file", "no space left on device")
+POSTGRES_DISK_FULL = "53100"  # SQLSTATE disk_full
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it wraps) is a write refused for lack of space: SQLite's SQLITE_FULL ("database or
+    disk is full"), PostgreSQL's SQLSTATE 53100 ("could not extend file ...: No space left on device"), or an
+    OSError ENOSPC."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+            return True
+        if getattr(exc, "sqlstate", None) == POSTGRES_DISK_FULL:
+            return True
+        if any(text in str(exc).lower() for text in DISK_FULL_MESSAGES):
+            return True
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return False
+
+
+def disk_full_message(exc: BaseException) -> str:
+    """The database's own words for a full disk, on one line, without SQLAlchemy's statement and parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    return error_message(orig)

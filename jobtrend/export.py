@@ -1,10 +1,12 @@
 """Exports for analysts: the ``posting_facts`` and ``weekly_framework_share`` views as CSV or Parquet files.
 
 Rows are streamed from a read-only connection in batches (a server-side cursor on PostgreSQL), so memory
-stays flat however large the view; the file is written next to its destination under a temporary name and
-renamed into place only when complete, so a failed export never leaves a half-written file. The view is
-reflected, so its columns keep their types (a DATE is a date on SQLite too) in both formats. Parquet needs
-pyarrow (``pip install -e '.[parquet]'``).
+stays flat however large the view; the file is written through :func:`jobtrend.files.atomic_output` (a
+temporary file beside it, fsynced and renamed into place only when complete), so a failed export never leaves a
+half-written file. The view is reflected, so its columns keep their types (a DATE is a date on SQLite too) in
+both formats. A CSV text cell a spreadsheet would run as a formula gets a leading ``'``
+(:func:`jobtrend.output.formula_safe`) unless ``raw_csv``. Parquet needs pyarrow (``pip install -e
+'.[parquet]'``).
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 try:  # the optional [parquet] extra; without it `export --format parquet` says how to install it
     import pyarrow as pa
@@ -27,7 +28,8 @@ from sqlalchemy import Date, MetaData, Table, inspect, literal, select, types
 from sqlalchemy.engine import Connection
 
 from jobtrend.db import make_engine
-from jobtrend.output import plain
+from jobtrend.files import WriteFailed, atomic_output
+from jobtrend.output import formula_safe, plain
 
 VIEWS = {"postings": "posting_facts", "trends": "weekly_framework_share"}
 EXPORT_FORMATS = ("csv", "parquet")
@@ -49,9 +51,11 @@ class ExportResult:
 
 
 def export(url: str, what: str, fmt: str, out: Path, *, since: dt.date | None = None, cohort: str | None = None,
-           batch_size: int = BATCH_SIZE) -> ExportResult:
+           batch_size: int = BATCH_SIZE, raw_csv: bool = False) -> ExportResult:
     """Write the rows of the ``what`` view (``postings`` or ``trends``) to ``out`` as ``fmt``; return what
-    was written. ``since`` keeps weeks from that Monday on; ``cohort`` keeps one cohort (trends only)."""
+    was written. ``since`` keeps weeks from that Monday on; ``cohort`` keeps one cohort (trends only);
+    ``raw_csv`` writes CSV text cells as they are (no ``'`` before a formula). A file that cannot be written is
+    an ExportError (``cannot write FILE: reason``), the previous file kept."""
     if what not in VIEWS:
         raise ExportError(f"unknown export {what!r}: choose {' or '.join(VIEWS)}")
     if fmt not in EXPORT_FORMATS:
@@ -75,10 +79,15 @@ def export(url: str, what: str, fmt: str, out: Path, *, since: dt.date | None = 
             schema = _arrow_schema(table, conn) if fmt == "parquet" else None
             result = conn.execution_options(stream_results=True, yield_per=batch_size).execute(query)
             batches = (list(map(tuple, part)) for part in result.partitions(batch_size))
-            if schema is not None:
-                rows = _atomic(out, lambda path: _write_parquet(path, schema, batches))
-            else:
-                rows = _atomic(out, lambda path: _write_csv(path, columns, batches))
+            try:
+                if schema is not None:
+                    with atomic_output(out) as fh:
+                        rows = _write_parquet(fh, schema, batches)
+                else:
+                    with atomic_output(out, encoding="utf-8", newline="") as fh:
+                        rows = _write_csv(fh, columns, batches, raw_csv)
+            except WriteFailed as exc:
+                raise ExportError(str(exc)) from None
             result.close()
             conn.rollback()
     finally:
@@ -115,34 +124,19 @@ def _typed(value: dt.date, column):
     return literal(value, Date) if isinstance(column.type, Date | types.NullType) else literal(value.isoformat())
 
 
-def _atomic(out: Path, write) -> int:
-    """Run ``write(temp_path)`` on a temporary file beside ``out`` and rename it into place on success."""
-    fd, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        rows = write(Path(temp))
-        os.replace(temp, out)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return rows
-
-
-def _write_csv(path: Path, columns: Sequence[str], batches: Iterator[list[tuple]]) -> int:
+def _write_csv(fh: IO[str], columns: Sequence[str], batches: Iterator[list[tuple]], raw: bool) -> int:
     rows = 0
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for batch in batches:
-            writer.writerows([_csv_value(v) for v in row] for row in batch)
-            rows += len(batch)
+    writer = csv.writer(fh)
+    writer.writerow(columns)
+    for batch in batches:
+        writer.writerows([_csv_value(v, raw) for v in row] for row in batch)
+        rows += len(batch)
     return rows
 
 
-def _csv_value(value):
-    if isinstance(value, list | tuple):
-        return ",".join(str(v) for v in value)
-    return plain(value)
+def _csv_value(value, raw: bool):
+    value = ",".join(str(v) for v in value) if isinstance(value, list | tuple) else plain(value)
+    return value if raw else formula_safe(value)
 
 
 def _require_pyarrow():
@@ -189,9 +183,9 @@ def _arrow_schema(table: Table, conn: Connection):
     return pa.schema([(column.name, _arrow_type(column, conn)) for column in table.columns])
 
 
-def _write_parquet(path: Path, schema, batches: Iterator[list[tuple]]) -> int:
+def _write_parquet(fh: IO[bytes], schema, batches: Iterator[list[tuple]]) -> int:
     rows = 0
-    with pq.ParquetWriter(path, schema) as writer:
+    with pq.ParquetWriter(fh, schema) as writer:
         for batch in batches:
             arrays = [pa.array([_arrow_value(row[i], field.type) for row in batch], type=field.type)
                       for i, field in enumerate(schema)]

@@ -5,9 +5,11 @@ States (``sources.health``):
 - ``new``: never crawled;
 - ``ok``: the last crawl read the board and it listed postings;
 - ``empty``: the board answered with no postings and never listed any;
-- ``zero_yield``: the board answered with no postings after listing some. Flagged: an API that suddenly
-  lists nothing is as likely broken as empty, so the first such crawl closes nothing; from the second one in a
-  row on, the board is taken at its word and its postings are closed;
+- ``zero_yield``: the board answered with no postings after listing some: its last state was ``ok``, or it
+  still has open postings, whatever came before (a board that failed, or never ended ``ok`` while its postings
+  were stored, and now lists nothing is no more believable). Flagged: an API that suddenly lists nothing is as
+  likely broken as empty, so the first such crawl closes nothing; from the second one in a row on, the board is
+  taken at its word and its postings are closed;
 - ``gone``: the board answered 404 or 410 (removed or renamed). Its postings are not closed: a board can come
   back, and one failure is no proof;
 - ``failing``: any other failure (network, 5xx after retries, truncated or non-JSON body, robots.txt).
@@ -30,15 +32,16 @@ GONE_REASONS = ("http_404", "http_410")
 STATES = ("new", "ok", "empty", "zero_yield", "gone", "failing")
 
 
-def next_state(previous: str, status: str, error: str | None, seen: int) -> str:
-    """The health after a crawl that ended with ``status`` (ok/failed/partial), ``error`` and ``seen`` postings."""
+def next_state(previous: str, status: str, error: str | None, seen: int, has_open: bool = False) -> str:
+    """The health after a crawl that ended with ``status`` (ok/failed/partial), ``error`` and ``seen`` postings;
+    ``has_open``: the source has open postings."""
     if status == "partial":
         return previous
     if status == "failed":
         return "gone" if error in GONE_REASONS else "failing"
     if seen > 0:
         return "ok"
-    return "zero_yield" if previous in ("ok", "zero_yield") else "empty"
+    return "zero_yield" if previous in ("ok", "zero_yield") or has_open else "empty"
 
 
 def record_crawl(session: Session, source_id: int, *, status: str, error: str | None, seen: int,
@@ -50,7 +53,9 @@ def record_crawl(session: Session, source_id: int, *, status: str, error: str | 
     now = now or utcnow()
     source = session.get(Source, source_id)
     previous = source.health or "new"
-    state = next_state(previous, status, error, seen)
+    has_open = status == "ok" and seen == 0 and session.execute(select(Posting.id).where(
+        Posting.source_id == source_id, Posting.closed_at.is_(None)).limit(1)).first() is not None
+    state = next_state(previous, status, error, seen, has_open)
     if state != previous:
         source.health, source.health_since = state, now
     source.last_crawled_at = now

@@ -1,5 +1,11 @@
 """Render query results as an aligned text table, CSV, JSON or a Markdown table: one function, used by every
-command."""
+command.
+
+The values are scraped text as often as not, so the table, CSV and Markdown formats pass every text through
+:func:`jobtrend.messages.terminal_text` (no escape sequence, control character or bidi override reaches the
+reader's terminal), and CSV puts a ``'`` before a text cell a spreadsheet would run as a formula
+(:func:`formula_safe`; ``raw_csv`` leaves it). JSON is exact: it escapes control characters itself.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from jobtrend.messages import terminal_text
+
 FORMATS = ("table", "csv", "json", "markdown")
+# What makes a spreadsheet (Excel, LibreOffice, Google Sheets) read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def plain(value: Any) -> Any:
@@ -25,16 +35,35 @@ def plain(value: Any) -> Any:
     return value
 
 
-def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table") -> str:
-    """Format ``rows`` under ``columns`` as ``table``, ``csv``, ``json`` (a list of objects) or ``markdown``."""
+def formula_safe(value: Any, original: str | None = None) -> Any:
+    """A CSV cell a spreadsheet will not run: text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return (or cleaned from an ``original`` that did) gets a leading ``'``. Numbers, dates and None are returned
+    as they are: only text is changed, so -5 stays -5."""
+    if isinstance(value, str) and (value.startswith(FORMULA_STARTS) or (original or "").startswith(FORMULA_STARTS)):
+        return "'" + value
+    return value
+
+
+def _csv_cell(value: Any, raw: bool) -> Any:
+    value = plain(value)
+    if not isinstance(value, str):
+        return value
+    shown = terminal_text(value, multiline=True)
+    return shown if raw else formula_safe(shown, value)
+
+
+def render(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: str = "table", *,
+           raw_csv: bool = False) -> str:
+    """Format ``rows`` under ``columns`` as ``table``, ``csv``, ``json`` (a list of objects) or ``markdown``.
+    ``raw_csv``: CSV text cells as they are, without the ``'`` before a formula."""
     if fmt == "json":
         return json.dumps([dict(zip(columns, map(plain, row), strict=True)) for row in rows], indent=2,
                           ensure_ascii=False)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(columns)
-        writer.writerows([[plain(v) for v in row] for row in rows])
+        writer.writerow([_csv_cell(c, raw_csv) for c in columns])
+        writer.writerows([[_csv_cell(v, raw_csv) for v in row] for row in rows])
         return buf.getvalue().rstrip("\n")
     if fmt == "markdown":
         return _markdown(columns, rows)
@@ -48,12 +77,13 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
-    text = str(plain(value))
+    text = terminal_text(str(plain(value)))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[_cell(v).replace("\n", " ") for v in row] for row in rows]
+    columns = [terminal_text(str(c)) for c in columns]
+    cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
     numeric = [all(isinstance(r[i], int | float | decimal.Decimal) or r[i] is None for r in rows) and rows
                for i in range(len(columns))]
@@ -68,11 +98,13 @@ def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def markdown_cell(value: Any) -> str:
-    """One Markdown table cell: the full value on one line, with pipes and backslashes escaped."""
+    """One Markdown table cell: the full value on one line (safe for a terminal), with pipes and backslashes
+    escaped."""
     if value is None:
         return ""
-    text = str(plain(value)).replace("\\", "\\\\").replace("|", "\\|")
-    return " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+    text = str(plain(value))
+    text = " ".join(text.split()) if ("\n" in text or "\r" in text) else text
+    return terminal_text(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -22,6 +22,23 @@ result says ``closes_unseen = False`` never closes postings: a Hacker News crawl
 so a posting it did not list is not gone. A spider may itself end a source "partial" (some of its requests
 failed, the others were read); ``errors`` then counts the failed requests (``source_error/<reason>``).
 
+The start must be recorded: a crawl whose "running" rows cannot be written (SQLite locked past its busy timeout,
+a full disk) would crawl sources nobody hears of, missing from ``crawl_runs`` and from the summary. So when
+``spider_opened`` cannot write them, the spider is closed before it sends a request (``CloseSpider``, reason
+``not_recorded``, or ``disk_full``), each of its sources is counted (``jobtrend/source_error/not_recorded:<error>``)
+and listed in ``spider.unrecorded`` (``kind:key`` -> ``not_recorded:<error>``, the error being the exception's
+class, or ``disk_full``), which :func:`crawler.run.run_crawl` reports as failed sources.
+
+A full disk (``jobtrend/disk_full`` in the stats, set by the store pipeline or here; reason ``disk_full``) ends
+every source of the spider ``failed`` with the error ``disk_full``: the row gets its status, error and counts (a
+small in-place update, which a full disk often still allows; without ``stats``), nothing is closed and the
+source's health is left alone (the disk failed, not the board). A row that cannot be written stays "running" and
+the next crawl marks it ``interrupted``.
+
+A posting whose external id the ``strip_control_chars`` pipeline had to clean is stored under the cleaned id; the
+spider's seen set holds the id as listed. ``spider.cleaned_ids`` maps one to the other, and the cleaned id counts
+as seen whenever the listed one was, so the posting is not closed.
+
 A spider that needs its sources' history gets it here too, the way Scrapy's ``SpiderState`` extension sets
 ``spider.state``: when the spider says ``reads_crawled_threads`` (the Hacker News spider), ``spider_opened`` also
 sets ``spider.crawled_threads`` to, per source key, the threads earlier crawls read completely
@@ -38,12 +55,15 @@ import re
 import socket
 
 from scrapy import signals
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import CloseSpider, NotConfigured
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from jobtrend.db import ensure_source, make_engine, session_factory
+from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT
+from crawler.pipelines.strip_control_chars import CLEANED_IDS
+from jobtrend.db import disk_full_message, ensure_source, is_disk_full, make_engine, session_factory
 from jobtrend.health import record_crawl
+from jobtrend.messages import error_message
 from jobtrend.models import CrawlRun, Posting, Source
 from jobtrend.processes import process_alive
 from jobtrend.weeks import utcnow
@@ -53,6 +73,7 @@ logger = logging.getLogger(__name__)
 POSTINGS = Posting.__table__
 CLOSE_CHUNK = 500
 INTERRUPTED = "interrupted"
+NOT_RECORDED = "not_recorded"  # the close reason of a spider whose start could not be recorded
 STALE_AFTER = dt.timedelta(hours=24)  # a running row of another host older than this is dead
 THREAD_STAT_RE = re.compile(r"^thread/(\d{4}-\d{2})/(\d+)$")  # a Hacker News thread read completely, in a run's stats
 
@@ -81,6 +102,7 @@ class CrawlRunExtension:
         if sources is None:
             return
         self.engine = make_engine(self.database_url)
+        failure = None
         try:
             with session_factory(self.engine).begin() as session:
                 source_ids = [ensure_source(session, s.kind, s.key, s.company) for s in sources]
@@ -95,43 +117,91 @@ class CrawlRunExtension:
                     session.add(run)
                     session.flush()
                     self.runs[source.key] = (run.id, source_id)
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             self.runs.clear()
-            self.stats.inc_value("jobtrend/crawl_run_error")
-            logger.error("could not record the crawl's start: %s", exc, exc_info=exc)
+            failure = exc
         spider.crawl_run_ids = {key: ids[0] for key, ids in self.runs.items()}
-        if getattr(spider, "reads_crawled_threads", False):
-            spider.crawled_threads = {source.key: crawled_threads(self.engine, source) for source in sources}
+        if getattr(spider, "reads_crawled_threads", False):  # not read (None) for a spider that is not crawling
+            spider.crawled_threads = {source.key: None if failure else crawled_threads(self.engine, source)
+                                      for source in sources}
+        if failure is not None:
+            self.not_recorded(spider, sources, failure)
+
+    def not_recorded(self, spider, sources, exc: BaseException) -> None:
+        """The start of the crawl could not be written: count and list every source as failed
+        (``not_recorded:<error>``) and close the spider before it sends a request (raises CloseSpider)."""
+        disk_full = is_disk_full(exc)
+        reason = f"{NOT_RECORDED}:{DISK_FULL if disk_full else type(exc).__name__}"
+        spider.unrecorded = {source.label: reason for source in sources}
+        self.stats.inc_value("jobtrend/crawl_run_error")
+        self.stats.inc_value(f"jobtrend/source_error/{reason}", len(sources))
+        if disk_full:
+            self.stats.set_value(DISK_FULL_STAT, disk_full_message(exc))
+            logger.error("disk full: %s; the crawl of %d sources is not started", disk_full_message(exc),
+                         len(sources))
+        else:
+            logger.error("could not record the start of the crawl of %d %s sources (%s): %s; they are not crawled",
+                         len(sources), getattr(spider, "name", "?"), reason, error_message(exc))
+        raise CloseSpider(DISK_FULL if disk_full else NOT_RECORDED)
 
     def spider_closed(self, spider, reason: str) -> None:
+        cleaned = getattr(spider, CLEANED_IDS, None) or {}
         for source in getattr(spider, "sources", ()):
             if source.key in self.runs:
-                self.finish(source, spider.source_results.get(source.key), reason)
+                self.finish(source, spider.source_results.get(source.key), reason, cleaned.get(source.key, {}))
         if self.engine is not None:
             self.engine.dispose()
 
-    def finish(self, source, result, reason: str) -> None:
-        """Write one source's outcome and counts, closing its vanished postings when the crawl was ok."""
+    def finish(self, source, result, reason: str, cleaned_ids: dict[str, str] | None = None) -> None:
+        """Write one source's outcome and counts, closing its vanished postings when the crawl was ok.
+        ``cleaned_ids``: ids as listed -> as stored, for ids the strip_control_chars pipeline changed."""
         run_id, source_id = self.runs[source.key]
         own = source_stats(self.stats.get_stats(), source.label)
+        if reason == DISK_FULL or self.stats.get_value(DISK_FULL_STAT):
+            self.finish_disk_full(source, run_id, own, result)
+            return
         status, error = outcome(result, reason, own)
         try:
             with session_factory(self.engine).begin() as session:
                 seen = len(result.seen_ids) if result else 0
                 may_close = record_crawl(session, source_id, status=status, error=error, seen=seen)
                 closes = may_close and getattr(result, "closes_unseen", True)
-                closed = close_unseen(session, source_id, result.seen_ids) if closes else 0
+                also_seen = {stored for listed, stored in (cleaned_ids or {}).items() if listed in result.seen_ids} \
+                    if closes else set()
+                closed = close_unseen(session, source_id, result.seen_ids, also_seen) if closes else 0
                 run = session.get(CrawlRun, run_id)
                 run.finished_at, run.status, run.error, run.stats = utcnow(), status, error, own
                 run.seen = seen
                 run.new, run.updated, run.dropped = own.get("new", 0), own.get("updated", 0), own.get("dropped", 0)
                 run.errors, run.closed = error_count(own, status), closed
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             self.stats.inc_value("jobtrend/crawl_run_error")
-            logger.error("could not record the crawl of %s: %s", source.label, exc, exc_info=exc)
+            if is_disk_full(exc):  # nothing of this transaction was written: nothing closed
+                self.stats.set_value(DISK_FULL_STAT, disk_full_message(exc))
+                logger.error("disk full: %s; stopping the crawl, nothing is closed", disk_full_message(exc))
+                self.finish_disk_full(source, run_id, own, result)
+            else:
+                logger.error("could not record the crawl of %s: %s", source.label, exc, exc_info=exc)
             return
         log = logger.info if status == "ok" else logger.warning
         log("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
+
+    def finish_disk_full(self, source, run_id: int, own: dict, result) -> None:
+        """Mark the source's row failed with ``disk_full`` and its counts, where the full disk still allows it;
+        close nothing and leave the source's health alone."""
+        values = {"finished_at": utcnow(), "status": "failed", "error": DISK_FULL, "closed": 0,
+                  "seen": len(result.seen_ids) if result else 0, "new": own.get("new", 0),
+                  "updated": own.get("updated", 0), "dropped": own.get("dropped", 0),
+                  "errors": error_count(own, "failed")}
+        try:
+            with session_factory(self.engine).begin() as session:
+                session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**values))
+        except (SQLAlchemyError, OSError) as exc:
+            self.stats.inc_value("jobtrend/crawl_run_error")
+            logger.error("could not mark the crawl of %s failed (%s): %s; it stays running until the next crawl",
+                         source.label, DISK_FULL, error_message(getattr(exc, "orig", None) or exc))
+            return
+        logger.warning("crawl of %s: failed (%s), 0 closed", source.label, DISK_FULL)
 
 
 def this_process() -> dict:
@@ -223,11 +293,12 @@ def error_count(own: dict, status: str) -> int:
     return errors + max(failed_requests, 1 if status == "failed" else 0)
 
 
-def close_unseen(session, source_id: int, seen_ids: set[str]) -> int:
-    """Set ``closed_at`` on the source's open postings that were not seen; return how many."""
+def close_unseen(session, source_id: int, seen_ids: set[str], also_seen: set[str] = frozenset()) -> int:
+    """Set ``closed_at`` on the source's open postings that were not seen (in ``seen_ids`` or ``also_seen``);
+    return how many."""
     rows = session.execute(select(POSTINGS.c.id, POSTINGS.c.external_id).where(
         POSTINGS.c.source_id == source_id, POSTINGS.c.closed_at.is_(None)))
-    gone = [row_id for row_id, external_id in rows if external_id not in seen_ids]
+    gone = [row_id for row_id, external_id in rows if external_id not in seen_ids and external_id not in also_seen]
     now = utcnow()
     for start in range(0, len(gone), CLOSE_CHUNK):
         chunk = gone[start:start + CLOSE_CHUNK]

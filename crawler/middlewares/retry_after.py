@@ -8,6 +8,13 @@ ends. Other hosts go on being crawled, and the download slot is not held, so its
 they were. A wait above ``RETRY_AFTER_MAX`` seconds is not waited for: the response is passed on and the board
 fails with ``http_<status>``. Waits are counted (``retry_after/count``, ``retry_after/seconds``,
 ``retry_after/max_exceeded``); everything else (retry counts, ``RETRY_TIMES``, giving up) is Scrapy's.
+
+A download that timed out (``DOWNLOAD_TIMEOUT``, ``crawl.download_timeout``: the whole download, from connecting
+to the last byte of the body) is retried at most ``TIMEOUT_RETRY_TIMES`` times (0: never), not ``RETRY_TIMES``: a
+server that dribbles its answer (a byte every 10 s) does so again, and with one request at a time per host each
+attempt holds the host's only download slot for the whole timeout while its other boards wait. So one slow board
+costs its host one timeout, not three; it fails with ``download_error:DownloadTimeoutError`` (nothing closed) and
+is counted as ``retry/timeout_not_retried``.
 """
 
 from __future__ import annotations
@@ -20,15 +27,20 @@ from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
 from scrapy.utils.asyncio import sleep
 from scrapy.utils.httpobj import urlparse_cached
 from scrapy.utils.response import response_status_message
+from twisted.internet.error import TCPTimedOutError
+from twisted.internet.error import TimeoutError as ConnectTimeoutError
 
 logger = logging.getLogger(__name__)
 
 DELTA_SECONDS = re.compile(r"[0-9]+")
+TIMED_OUT = (DownloadTimeoutError, ConnectTimeoutError, TCPTimedOutError)
+TIMEOUTS_META = "jobtrend_timeouts"  # how many times this request timed out
 
 
 class RetryAfterMiddleware(RetryMiddleware):
@@ -38,6 +50,7 @@ class RetryAfterMiddleware(RetryMiddleware):
                  clock: Callable[[], float] = time.time,
                  sleeper: Callable[[float], Awaitable[None]] = sleep):
         super().__init__(settings)
+        self.timeout_retries = settings.getint("TIMEOUT_RETRY_TIMES", 0)
         self.max_wait = max_wait
         self.stats = stats
         self.clock = clock  # wall clock, for HTTP-dates
@@ -56,6 +69,20 @@ class RetryAfterMiddleware(RetryMiddleware):
         wait = self.resume_at.get(origin(request), 0.0) - time.monotonic()
         if wait > 0:
             await self.sleep(wait)
+
+    def process_exception(self, request: Request, exception: Exception) -> Request | Response | None:
+        """Retry like Scrapy, except a timed-out download past ``TIMEOUT_RETRY_TIMES``."""
+        if isinstance(exception, TIMED_OUT) and not request.meta.get("dont_retry", False):
+            timeouts = request.meta.get(TIMEOUTS_META, 0) + 1
+            if timeouts > self.timeout_retries:
+                self.stats.inc_value("retry/timeout_not_retried")
+                logger.warning("not retrying %s: it timed out (%s)", request, type(exception).__name__)
+                return None
+            retry = super().process_exception(request, exception)
+            if isinstance(retry, Request):
+                retry.meta[TIMEOUTS_META] = timeouts
+            return retry
+        return super().process_exception(request, exception)
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:

@@ -1,7 +1,12 @@
-"""Fill ``description_text`` from ``description_html`` with :func:`jobtrend.text.html_to_text`."""
+"""Fill ``description_text`` from ``description_html`` with :func:`jobtrend.text.html_to_text`.
+
+The HTML arrives without control characters (``strip_control_chars`` runs first), but a character reference
+can still name one (``&#1;``); the text loses those the same way.
+"""
 
 from __future__ import annotations
 
+from crawler.pipelines.strip_control_chars import strip_control_chars
 from jobtrend.text import html_to_text
 
 
@@ -10,5 +15,6 @@ class CleanHtmlPipeline:
 
     def process_item(self, item):
         html = item.get("description_html")
-        item["description_text"] = html_to_text(html if isinstance(html, str) else "")  # a list or an object: none
+        text = html_to_text(html if isinstance(html, str) else "")  # a list or an object: none
+        item["description_text"] = strip_control_chars(text)
         return item

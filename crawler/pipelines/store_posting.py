@@ -5,8 +5,19 @@ new ones (``first_seen_at = last_seen_at = now``; ``posted_at`` is the source's 
 rows whose ``content_hash`` (sha256 of title, newline, text) changed, and touch ``last_seen_at`` of the
 unchanged ones in one set-based UPDATE. Every stored row is re-opened (``closed_at = NULL``): it is on the board.
 ``posted_at`` and ``first_seen_at`` never change after the insert. Counts go to
-``jobtrend/source/<kind>:<key>/new|updated|unchanged``; a database error is logged and counted
-(``jobtrend/store_error/<Exception>``, ``jobtrend/source/<kind>:<key>/store_error``), and the crawl goes on.
+``jobtrend/source/<kind>:<key>/new|updated|unchanged``.
+
+A batch that fails for its data (a value the database refuses, a constraint) is stored again row by row, each
+in its own transaction, so that one bad posting loses only itself, not its board's other postings nor other
+boards' ones in the same batch. Each posting lost is logged and counted (``jobtrend/store_error/<Exception>``,
+``jobtrend/source/<kind>:<key>/store_error``, which makes that source's crawl "partial": nothing of it is
+closed), and the crawl goes on. A batch lost to the connection or a lock is counted whole, without retrying.
+
+A full disk (SQLite's "database or disk is full", PostgreSQL's "could not extend file" or SQLSTATE 53100, an
+OSError ENOSPC: :func:`is_disk_full`) is not retried at all: it is logged once as ``disk full: ...`` without a
+traceback, kept as ``jobtrend/disk_full`` in the stats, every posting from then on is counted as lost without a
+write, and the spider is closed with the reason ``disk_full`` (the crawl-run extension marks its sources failed,
+closing nothing; :func:`crawler.run.run_crawl` stops the other spiders and reports it).
 """
 
 from __future__ import annotations
@@ -18,11 +29,20 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.defer import deferred_from_coro
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from jobtrend.db import ensure_source, insert_ignoring_conflicts, make_engine, session_factory
+from jobtrend.db import (
+    disk_full_message,
+    ensure_source,
+    insert_ignoring_conflicts,
+    is_disk_full,
+    make_engine,
+    session_factory,
+)
+from jobtrend.messages import error_message
 from jobtrend.models import Posting
 from jobtrend.weeks import monday_of, utcnow
 
@@ -31,26 +51,31 @@ logger = logging.getLogger(__name__)
 POSTINGS = Posting.__table__
 FIELDS = ("url", "title", "company", "location", "remote", "employment_type", "department")
 LOOKUP_CHUNK = 500
+DISK_FULL = "disk_full"  # the close reason, the crawl_runs error and the stat (jobtrend/disk_full) of a full disk
+DISK_FULL_STAT = "jobtrend/disk_full"
+STORE_ERRORS = (SQLAlchemyError, UnicodeError, OSError)  # UnicodeError: a value the driver could not encode
 
 
 class StorePostingPipeline:
     """Write postings to the ``postings`` table, ``batch_size`` at a time, and flush the rest at close."""
 
-    def __init__(self, database_url: str, batch_size: int, stats):
+    def __init__(self, database_url: str, batch_size: int, stats, crawler=None):
         self.database_url = database_url
         self.batch_size = max(1, batch_size)
         self.stats = stats
+        self.crawler = crawler
         self.buffer: list = []
         self.source_ids: dict[tuple[str, str], int] = {}
         self.engine = None
         self.sessions = None
+        self.disk_full = False
 
     @classmethod
     def from_crawler(cls, crawler):
         url = crawler.settings.get("JOBTREND_DATABASE_URL")
         if not url:
             raise NotConfigured("JOBTREND_DATABASE_URL is not set")
-        return cls(url, crawler.settings.getint("JOBTREND_BATCH_SIZE", 500), crawler.stats)
+        return cls(url, crawler.settings.getint("JOBTREND_BATCH_SIZE", 500), crawler.stats, crawler)
 
     def open_spider(self):
         self.engine = make_engine(self.database_url)
@@ -67,17 +92,38 @@ class StorePostingPipeline:
         self.engine.dispose()
 
     def flush(self) -> None:
-        """Store the buffered postings in one transaction; log and count a database error."""
+        """Store the buffered postings in one transaction; on a data error, again one by one (see the module
+        docstring); log and count what is lost."""
         batch, self.buffer = self.buffer, []
         if not batch:
             return
-        try:
-            ids = self.resolve_sources(batch)
-            with self.sessions.begin() as session:
-                counts = store_batch(session, batch, ids, utcnow())
-        except SQLAlchemyError as exc:
-            self.count_failure(batch, exc)
+        if self.disk_full:
+            self.count_lost(batch, DISK_FULL)
             return
+        try:
+            self.store(batch)
+            return
+        except STORE_ERRORS as exc:
+            if self.stop_if_disk_full(batch, exc):
+                return
+            if len(batch) == 1 or not about_rows(exc):
+                self.count_failure(batch, exc)
+                return
+            logger.warning("could not store a batch of %d postings (%s); storing them one by one",
+                           len(batch), error_message(exc))
+        for at, item in enumerate(batch):
+            try:
+                self.store([item])
+            except STORE_ERRORS as exc:
+                if self.stop_if_disk_full(batch[at:], exc):
+                    return
+                self.count_failure([item], exc)
+
+    def store(self, batch: list) -> None:
+        """Store ``batch`` in one transaction and count the outcomes; raise what the database raised."""
+        ids = self.resolve_sources(batch)
+        with self.sessions.begin() as session:
+            counts = store_batch(session, batch, ids, utcnow())
         for (label, outcome), n in counts.items():
             self.stats.inc_value(f"jobtrend/source/{label}/{outcome}", n)
 
@@ -92,15 +138,66 @@ class StorePostingPipeline:
         return self.source_ids
 
     def count_failure(self, batch: list, exc: Exception) -> None:
-        """Log a failed batch and count the postings it lost, per source."""
-        logger.error("could not store %d postings: %s", len(batch), exc, exc_info=exc)
-        self.stats.inc_value(f"jobtrend/store_error/{type(exc).__name__}")
+        """Log a failed batch (or posting) and count the postings it lost, per source."""
+        if len(batch) == 1:
+            logger.error("could not store posting %r of %s: %s", batch[0].get("external_id"), label_of(batch[0]),
+                         error_message(exc))
+        else:
+            logger.error("could not store %d postings: %s", len(batch), exc, exc_info=exc)
+        self.count_lost(batch, type(exc).__name__)
+
+    def count_lost(self, batch: list, error: str) -> None:
+        """Count the postings of ``batch`` as lost to the database, per source (``store_error``)."""
+        self.stats.inc_value(f"jobtrend/store_error/{error}", len(batch))
         for label, n in Counter(label_of(i) for i in batch).items():
             self.stats.inc_value(f"jobtrend/source/{label}/store_error", n)
+
+    def stop_if_disk_full(self, batch: list, exc: BaseException) -> bool:
+        """When ``exc`` says the disk is full: say so once, count ``batch`` as lost, stop storing and close the
+        spider (reason ``disk_full``); return whether it did."""
+        if not is_disk_full(exc):
+            return False
+        if not self.disk_full:
+            self.disk_full = True
+            message = disk_full_message(exc)
+            self.stats.set_value(DISK_FULL_STAT, message)
+            logger.error("disk full: %s; stopping the crawl, nothing is closed", message)
+            close_spider(self.crawler, DISK_FULL)
+        self.count_lost(batch, DISK_FULL)
+        return True
 
 
 def label_of(item) -> str:
     return f"{item['source_kind']}:{item['source_key']}"
+
+
+def about_rows(exc: BaseException) -> bool:
+    """Whether a failed batch may hold a few bad rows worth storing one by one: a value the database refused
+    (DataError, a NUL on PostgreSQL), a constraint (IntegrityError), a value the driver could not encode. Not a
+    lost connection or a lock timeout (OperationalError), which every row would meet again, each after its
+    timeout."""
+    if isinstance(exc, DBAPIError):
+        return isinstance(exc, DataError | IntegrityError | ProgrammingError)
+    return isinstance(exc, SQLAlchemyError | UnicodeError)
+
+
+def close_spider(crawler, reason: str) -> None:
+    """Ask the crawler's engine to close its spider with ``reason``, soon; nothing when it has no open spider (a
+    test of the pipeline alone, a spider closed in the meantime)."""
+    engine = getattr(crawler, "engine", None)
+    if engine is None or getattr(engine, "spider", None) is None:
+        return
+    deferred_from_coro(close_if_open(engine, reason))
+
+
+async def close_if_open(engine, reason: str) -> None:
+    """Close the engine's spider with ``reason`` unless it was closed already."""
+    if getattr(engine, "spider", None) is None:
+        return
+    try:
+        await engine.close_spider_async(reason=reason)
+    except RuntimeError:  # "Spider not opened": it closed on its own between the two checks
+        logger.debug("spider already closed; not closing it again (%s)", reason)
 
 
 def store_batch(session: Session, items: Iterable, source_ids: dict[tuple[str, str], int],

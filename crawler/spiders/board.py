@@ -10,6 +10,13 @@ A paginated board also overrides :meth:`BoardSpider.decode` and :meth:`BoardSpid
 fetched one after the other, and it is "ok" only once its last page has been read (the ids of all its pages are
 its seen set); a page that fails fails the whole board.
 
+Every board has a budget: at most ``crawl.max_board_pages`` pages (``JOBTREND_MAX_BOARD_PAGES``) and
+``crawl.max_board_postings`` postings (``JOBTREND_MAX_BOARD_POSTINGS``, counted over its pages). A board that
+reaches one ends "partial" (``page_limit_reached``, ``posting_limit_reached``): the postings read are stored,
+none is closed, and no further page is asked for, so a server that always answers a full page of new ids (or
+one page of millions of jobs) cannot fill the database. Payloads are decoded by
+:func:`~crawler.spiders.source.decode_json` (depth-bounded: a job nested too deep is skipped, ``too_deep``).
+
 Nothing is raised out of a callback: a failed board is logged, counted in stats
 (``jobtrend/source_error/<reason>``) and recorded as failed; a bad job inside a good board is counted
 (``jobtrend/item_error/<reason>``) and skipped.
@@ -20,7 +27,6 @@ robots.txt is obeyed for every board request, also when they go out together: se
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 
 import scrapy
@@ -28,7 +34,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.items import JobPosting
-from crawler.spiders.source import SourceResult, SourceSpider
+from crawler.spiders.source import PAGE_LIMIT, POSTING_LIMIT, SourceResult, SourceSpider, capped, json_list
 from jobtrend.config import SourceConfig
 
 
@@ -68,20 +74,28 @@ class BoardSpider(SourceSpider):
     def parse_board(self, response: Response, source: SourceConfig,
                     seen: set[str] | None = None) -> Iterator[JobPosting | scrapy.Request]:
         """Decode one page of the board, yield its jobs, then request the next page or record the board as ok
-        (or failed, with why). A full page that adds no new id means the server ignores the paging: failed."""
+        (or failed, with why). A full page that adds no new id means the server ignores the paging: failed.
+        A board over its budget of pages or postings ends partial (see the module docstring)."""
         jobs, reason = self.decode(response.body)
         if reason:
             self.source_failed(source, reason)
             return
         seen = set() if seen is None else seen
         known = len(seen)
-        yield from self.parse_jobs(jobs, source, seen)
+        self.count(source, "pages")
+        room = self.budget("JOBTREND_MAX_BOARD_POSTINGS") - known
+        yield from self.parse_jobs(jobs if len(jobs) <= room else capped(jobs, room), source, seen)
+        if len(jobs) > room:
+            self.source_partial(source, POSTING_LIMIT, seen)
+            return
         next_url = self.next_page_url(response, jobs)
         if next_url is None:
             self.source_results[source.key] = SourceResult("ok", None, seen)
             self.logger.info("%s board %r: %d postings", self.name, source.key, len(seen))
         elif len(seen) == known:
             self.source_failed(source, "pagination_stalled")
+        elif self.source_stat(source, "pages") >= self.budget("JOBTREND_MAX_BOARD_PAGES"):
+            self.source_partial(source, PAGE_LIMIT, seen)
         else:
             yield self.board_request(next_url, source, seen)
 
@@ -93,11 +107,6 @@ class BoardSpider(SourceSpider):
 
 
 def decode_board(body: bytes) -> tuple[list, str | None]:
-    """The board's ``jobs`` list, or an empty list and ``invalid_json`` / ``unexpected_shape``."""
-    try:
-        payload = json.loads(body)
-    except ValueError:  # JSONDecodeError and UnicodeDecodeError
-        return [], "invalid_json"
-    if not isinstance(payload, dict) or not isinstance(payload.get("jobs"), list):
-        return [], "unexpected_shape"
-    return payload["jobs"], None
+    """The board's ``jobs`` list, or an empty list and ``invalid_json`` / ``unexpected_shape`` (``too_deep`` when
+    the jobs list itself was nested too deep to be read)."""
+    return json_list(body, lambda payload: payload.get("jobs") if isinstance(payload, dict) else None)

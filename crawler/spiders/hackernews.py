@@ -31,15 +31,23 @@ The stored postings cannot tell it: a late comment to one month's thread is post
 
 A thread that fails (``http_404``, ``invalid_json``, ...) is logged and counted (``jobtrend/source_error/<reason>``)
 and the others go on; the source ends "partial" (``threads_failed:<failed>/<chosen>``), or "failed" when every
-chosen thread or the listing failed. HN postings are never closed: a crawl reads a few threads, so a posting it
-did not see says nothing (:class:`ThreadsResult` tells the crawl-run extension so).
+chosen thread or the listing failed.
+
+Budgets: the listing is read for at most ``crawl.max_listing_pages`` pages (``JOBTREND_MAX_LISTING_PAGES``) of
+at most ``hits_per_page`` stories each (only a story's id, title and time are kept); a listing that would go on
+ends there, the threads found so far are read, and the source ends "partial" (``listing_limit_reached``), so a
+search that keeps answering new hits cannot grow the crawl without end. A thread holds at most
+``crawl.max_board_postings`` postings: the rest are left out and the thread counts as failed
+(``posting_limit_reached``), so it is not recorded as read completely.
+
+HN postings are never closed: a crawl reads a few threads, so a posting it did not see says nothing
+(:class:`ThreadsResult` tells the crawl-run extension so).
 """
 
 from __future__ import annotations
 
 import calendar
 import datetime as dt
-import json
 import re
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -53,7 +61,15 @@ from twisted.python.failure import Failure
 
 from crawler.extensions.crawl_run import thread_stat
 from crawler.items import JobPosting
-from crawler.spiders.source import SourceResult, SourceSpider, failure_reason
+from crawler.spiders.source import (
+    POSTING_LIMIT,
+    TOO_DEEP,
+    SourceResult,
+    SourceSpider,
+    capped,
+    failure_reason,
+    json_list,
+)
 from jobtrend.config import SourceConfig
 from jobtrend.hn_first_line import first_line_of, parse_first_line
 
@@ -61,6 +77,8 @@ THREAD_TITLE_RE = re.compile(r"^Ask HN: Who is hiring\? \((\w+) (\d{4})\)$", re.
 MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MONTHS = {name.lower(): number for number, name in enumerate(calendar.month_name) if name}
 ITEM_PAGE = "https://news.ycombinator.com/item?id={}"
+LISTING_LIMIT = "listing_limit_reached"  # the listing had more pages (or hits) than crawl.max_listing_pages allows
+HIT_FIELDS = ("objectID", "title", "created_at_i")  # what is kept of a listed story
 TITLE_MAX = 200
 NO_HEADLINE = "(no headline)"
 
@@ -92,6 +110,8 @@ class Progress:
     pending: dict[int, Thread] = field(default_factory=dict)
     failed: list[tuple[Thread, str]] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
+    listing_pages: int = 0
+    cut: str | None = None  # why the listing was not read to its end (LISTING_LIMIT)
 
 
 class HackerNewsSpider(SourceSpider):
@@ -159,14 +179,31 @@ class HackerNewsSpider(SourceSpider):
             self.source_failed(source, reason)
             return
         progress = self.progress[source.key]
-        new = {str(h.get("objectID")): h for h in hits if str(h.get("objectID")) not in progress.hits}
+        progress.listing_pages += 1
+        if getattr(hits, "too_deep", 0):
+            self.item_error(source, TOO_DEEP, hits.too_deep)
+        if len(hits) > self.hits_per_page:  # more than asked for: a page is at most hits_per_page stories
+            hits = hits[:self.hits_per_page]
+            self.listing_cut(source, progress)
+        new = {str(h.get("objectID")): {k: h.get(k) for k in HIT_FIELDS} for h in hits
+               if str(h.get("objectID")) not in progress.hits}
         progress.hits.update(new)
         floor = self.floor(source, progress)
         times = [h["created_at_i"] for h in hits if isinstance(h.get("created_at_i"), int)]
         if len(hits) >= self.hits_per_page and new and times and floor and month_of(min(times)) >= floor:
-            yield self.listing_request(source, before=min(times))
-            return
+            if progress.listing_pages < self.budget("JOBTREND_MAX_LISTING_PAGES"):
+                yield self.listing_request(source, before=min(times))
+                return
+            self.listing_cut(source, progress)
         yield from self.request_threads(source, progress)
+
+    def listing_cut(self, source: SourceConfig, progress: Progress) -> None:
+        """The listing is read no further (its budget): counted once, the source ends partial."""
+        if progress.cut is None:
+            progress.cut = LISTING_LIMIT
+            self.count_source_error(source, LISTING_LIMIT)
+            self.logger.warning("%s: listing cut after %d pages (crawl.max_listing_pages): reading the threads "
+                                "found so far", source.label, progress.listing_pages)
 
     def floor(self, source: SourceConfig, progress: Progress) -> str | None:
         """The oldest month this crawl may read: ``since``, the source's option, else the oldest thread read."""
@@ -202,8 +239,12 @@ class HackerNewsSpider(SourceSpider):
             self.thread_error(source, thread, reason)
             return
         seen: set[str] = set()
-        yield from self.parse_jobs(comments, source, seen)
+        budget = self.budget("JOBTREND_MAX_BOARD_POSTINGS")
+        yield from self.parse_jobs(comments if len(comments) <= budget else capped(comments, budget), source, seen)
         self.progress[source.key].seen |= seen
+        if len(comments) > budget:  # the postings read are stored; the thread is not read completely
+            self.thread_error(source, thread, POSTING_LIMIT)
+            return
         read = thread_stat(thread.month, thread.story_id)  # read completely: later crawls skip it (crawl_run.py)
         self.crawler.stats.set_value(f"jobtrend/source/{source.label}/{read}", len(seen))
         self.logger.info("%s thread %s (%d): %d postings", source.label, thread.month, thread.story_id, len(seen))
@@ -261,31 +302,32 @@ class HackerNewsSpider(SourceSpider):
         failed, chosen = len(progress.failed), progress.chosen
         status = "ok" if not failed else "partial" if failed < chosen else "failed"
         reason = f"threads_failed:{failed}/{chosen}" if failed else None
+        if status == "ok" and progress.cut:  # the listing was cut short: threads may be missing
+            status, reason = "partial", progress.cut
         self.source_results[source.key] = ThreadsResult(status, reason, progress.seen)
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 def decode_hits(body: bytes) -> tuple[list, str | None]:
-    """The ``hits`` of an Algolia search response, or ``invalid_json`` / ``unexpected_shape``."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        return [], "invalid_json"
-    if not isinstance(payload, dict) or not isinstance(payload.get("hits"), list):
-        return [], "unexpected_shape"
-    return [h for h in payload["hits"] if isinstance(h, dict)], None
+    """The ``hits`` of an Algolia search response (a :class:`~crawler.spiders.source.JsonList`: how many values
+    were nested too deep), or ``invalid_json`` / ``unexpected_shape``."""
+    hits, reason = json_list(body, lambda payload: payload.get("hits") if isinstance(payload, dict) else None)
+    if not reason:
+        hits[:] = [h for h in hits if isinstance(h, dict)]
+    return hits, reason
 
 
 def decode_thread(body: bytes, story_id: int) -> tuple[list, str | None]:
-    """The top-level comments (``children``) of an Algolia item tree, or why the body is unusable."""
-    try:
-        story = json.loads(body)
-    except ValueError:
-        return [], "invalid_json"
-    if not isinstance(story, dict) or story.get("id") != story_id or not isinstance(story.get("children"), list):
-        return [], "unexpected_shape"
-    return story["children"], None
+    """The top-level comments (``children``) of an Algolia item tree without their replies (never read), or why
+    the body is unusable. Decoded depth-bounded: a comment holding a value nested too deep is skipped
+    (``too_deep``), the others are read."""
+    comments, reason = json_list(body, lambda story: story.get("children") if isinstance(story, dict) and
+                                 story.get("id") == story_id else None)
+    if not reason:
+        comments[:] = [{k: v for k, v in c.items() if k != "children"} if isinstance(c, dict) else c
+                       for c in comments]
+    return comments, reason
 
 
 def hiring_threads(hits) -> list[Thread]:

@@ -15,7 +15,6 @@ case-sensitive. An unknown site is ``404 {"ok":false,"error":"Document not found
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from urllib.parse import parse_qs, quote, urlsplit
 
@@ -26,6 +25,7 @@ from w3lib.url import add_or_replace_parameter
 
 from crawler.items import JobPosting, text_field
 from crawler.spiders.board import BoardSpider
+from crawler.spiders.source import json_list
 from jobtrend.config import SourceConfig
 
 REMOTE_BY_WORKPLACE = {"remote": True, "onsite": False, "on-site": False, "hybrid": False}
@@ -73,13 +73,7 @@ class LeverSpider(BoardSpider):
         return super().parse_board(response, source, seen)
 
     def decode(self, body: bytes) -> tuple[list, str | None]:
-        try:
-            payload = json.loads(body)
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError
-            return [], "invalid_json"
-        if not isinstance(payload, list):
-            return [], "unexpected_shape"
-        return payload, None
+        return json_list(body)  # a bare array
 
     def next_page_url(self, response: Response, jobs: list) -> str | None:
         query = parse_qs(urlsplit(response.url).query)

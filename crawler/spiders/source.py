@@ -17,7 +17,15 @@
   ``crawl_runs.stats``);
 - :meth:`SourceSpider.parse_jobs`, for sources whose payload is a JSON list of jobs (a board, a Hacker News
   thread): one :class:`~crawler.items.JobPosting` per usable job through the hooks :meth:`SourceSpider.skip_job`
-  and :meth:`SourceSpider.parse_job`, a bad job skipped and counted.
+  and :meth:`SourceSpider.parse_job`, a bad job skipped and counted;
+- :func:`decode_json` (and :func:`json_list`, the list a payload holds), the one JSON decoder of the spiders'
+  payloads: depth-bounded, so a document nested a thousand levels deep neither raises ``RecursionError`` out of
+  a callback nor reaches the pipelines; a value nested deeper than ``MAX_JSON_DEPTH`` is cut out, and the job
+  holding it skipped and counted (``too_deep``);
+- the budgets of one source (``crawl.max_board_pages``, ``crawl.max_board_postings``): a source that reaches one
+  ends "partial" (:meth:`SourceSpider.source_partial`), so nothing of it is closed;
+- :meth:`SourceSpider.allows_redirect`: the hosts besides its own a request may be redirected to
+  (``crawler/middlewares/redirect_guard.py`` refuses the others).
 
 Nothing is raised out of a callback: a failed source is logged, counted and recorded as failed.
 """
@@ -25,6 +33,8 @@ Nothing is raised out of a callback: a failed source is logged, counted and reco
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
@@ -39,8 +49,11 @@ from twisted.python.failure import Failure
 
 from crawler.extensions.response_size import TOO_LARGE_META
 from crawler.items import JobPosting
+from crawler.middlewares.address_guard import PrivateAddressRefused
 from crawler.middlewares.crawl_delay import CrawlDelayTooLong
-from jobtrend.config import SourceConfig
+from crawler.middlewares.redirect_guard import REDIRECT_OFF_HOST, RedirectOffHost
+from jobtrend.addresses import PRIVATE_ADDRESS
+from jobtrend.config import CrawlSettings, SourceConfig
 from jobtrend.models import Posting
 
 EXTERNAL_ID_MAX = Posting.__table__.c.external_id.type.length  # 200
@@ -148,14 +161,22 @@ class SourceSpider(scrapy.Spider):
         return False
 
     def parse_jobs(self, jobs: list, source: SourceConfig, seen: set[str]) -> Iterator[JobPosting]:
-        """Yield one item per usable job, adding every listed job's id to ``seen``; skip and count bad ones."""
+        """Yield one item per usable job, adding every listed job's id to ``seen``; skip and count bad ones
+        (a job of a :class:`JsonList` that held a value nested too deep is listed, so seen, but not stored)."""
+        cut = getattr(jobs, "too_deep", 0)
         for job in jobs:
             if not isinstance(job, dict):
-                self.item_error(source, "not_a_dict")
+                self.item_error(source, TOO_DEEP if job == CUT_VALUE else "not_a_dict")
                 continue
             external_id = job_id(job)
             if external_id is None:
-                self.item_error(source, "missing_id")
+                self.item_error(source, TOO_DEEP if job.get("id") == CUT_VALUE else "missing_id")
+                continue
+            if cut and holds_cut_value(job):
+                seen.add(external_id)  # listed: a stored copy stays open
+                self.logger.warning("%s %s %r job %s skipped: nested more than %d levels deep", self.name,
+                                    self.source_noun, source.key, external_id, MAX_JSON_DEPTH)
+                self.item_error(source, TOO_DEEP)
                 continue
             if self.skip_job(job, source):
                 continue
@@ -184,15 +205,32 @@ class SourceSpider(scrapy.Spider):
         self.count_source_error(source, reason)
         self.logger.warning("%s %s %r failed: %s", self.name, self.source_noun, source.key, reason)
 
+    def source_partial(self, source: SourceConfig, reason: str, seen: Iterable[str] = ()) -> None:
+        """Record, count and log a source read only in part (a budget reached): its postings in ``seen`` are
+        stored, and none of the others is closed."""
+        self.source_results[source.key] = SourceResult("partial", reason, seen)
+        self.count_source_error(source, reason)
+        self.logger.warning("%s %s %r partial: %s", self.name, self.source_noun, source.key, reason)
+
+    def budget(self, name: str) -> int:
+        """A budget of one source from the settings (``JOBTREND_MAX_BOARD_PAGES``, ``JOBTREND_MAX_BOARD_POSTINGS``,
+        ``JOBTREND_MAX_LISTING_PAGES``: ``crawl.max_board_pages``, ...), at least 1."""
+        return max(1, self.settings.getint(name, BUDGET_DEFAULTS[name]))
+
+    def allows_redirect(self, request: scrapy.Request, url: str) -> bool:
+        """Whether ``request`` may be redirected to ``url`` on another host than its own (the redirect guard
+        asks; a redirect on the same host is always followed). Boards and Hacker News: never."""
+        return False
+
     def count_source_error(self, source: SourceConfig, reason: str) -> None:
         """Count one failed request of ``source`` (``crawl_runs.errors`` adds them up)."""
         self.crawler.stats.inc_value(f"jobtrend/source_error/{reason}")
         self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/source_error/{reason}")
 
-    def item_error(self, source: SourceConfig, reason: str) -> None:
-        """Count a job skipped inside an otherwise good source."""
-        self.crawler.stats.inc_value(f"jobtrend/item_error/{reason}")
-        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/item_error/{reason}")
+    def item_error(self, source: SourceConfig, reason: str, n: int = 1) -> None:
+        """Count a job (``n`` of them) skipped inside an otherwise good source."""
+        self.crawler.stats.inc_value(f"jobtrend/item_error/{reason}", n)
+        self.crawler.stats.inc_value(f"jobtrend/source/{source.label}/item_error/{reason}", n)
 
     def count(self, source: SourceConfig, name: str, n: int = 1) -> None:
         """Add ``n`` to a per-source stat and to the crawl-wide ``jobtrend/<kind>/<name>``."""
@@ -227,6 +265,10 @@ def failure_reason(failure: Failure) -> str:
         return f"http_{failure.value.response.status}"
     if failure.check(CrawlDelayTooLong):
         return CRAWL_DELAY_TOO_LONG
+    if failure.check(RedirectOffHost):
+        return REDIRECT_OFF_HOST
+    if failure.check(PrivateAddressRefused):
+        return PRIVATE_ADDRESS
     if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
         return "robots_txt_forbidden"
     request = getattr(failure, "request", None)  # set by Scrapy on a download failure
@@ -237,6 +279,14 @@ def failure_reason(failure: Failure) -> str:
 
 TOO_LARGE = "too_large"  # a body over crawl.download_maxsize, as sent or once decompressed
 CRAWL_DELAY_TOO_LONG = "crawl_delay_too_long"  # robots.txt asks for more than CRAWL_DELAY_MAX between requests
+TOO_DEEP = "too_deep"  # a JSON value nested more than MAX_JSON_DEPTH levels deep
+PAGE_LIMIT = "page_limit_reached"  # a paginated board had more pages than crawl.max_board_pages
+POSTING_LIMIT = "posting_limit_reached"  # a board (or HN thread) listed more than crawl.max_board_postings
+BUDGET_DEFAULTS = {  # when a setting is absent: [crawl]'s defaults, as in crawler/settings.py
+    "JOBTREND_MAX_BOARD_PAGES": CrawlSettings.max_board_pages,
+    "JOBTREND_MAX_BOARD_POSTINGS": CrawlSettings.max_board_postings,
+    "JOBTREND_MAX_LISTING_PAGES": CrawlSettings.max_listing_pages,
+}
 
 
 def is_too_large(exc: BaseException) -> bool:
@@ -265,3 +315,127 @@ def fit_id(external_id: str) -> str:
         return external_id
     digest = hashlib.sha256(external_id.encode("utf-8", "surrogatepass")).hexdigest()[:40]
     return f"{external_id[:EXTERNAL_ID_MAX - 41]}~{digest}"
+
+
+# --- JSON, depth-bounded ------------------------------------------------------------------------------------------
+
+MAX_JSON_DEPTH = 128  # nesting levels kept; real payloads nest under 10 (HN reply chains: 2 levels a reply)
+CUT_VALUE = "\x00jobtrend:too_deep"  # what stands for a value nested deeper (decoded from the text below)
+_CUT_JSON = '"\\u0000jobtrend:too_deep"'
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # a JSON string (run on valid JSON only: linear)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_TOKEN = re.compile(r'[\[\]{}"\\]')  # what decides the depth, in text that may not be JSON
+
+
+class JsonList(list):
+    """A list decoded by :func:`decode_json` from a document in which ``too_deep`` values were cut."""
+
+    too_deep: int = 0
+
+
+def decode_json(body: bytes) -> tuple[Any, int]:
+    """The JSON document ``body`` (bytes in UTF-8, -16 or -32, as ``json.loads`` reads them) and how many of its
+    values were nested more than ``MAX_JSON_DEPTH`` levels deep: each of those is replaced by ``CUT_VALUE``, so
+    what is returned is never deeper. ``ValueError`` (``UnicodeDecodeError`` included) when it is not JSON.
+
+    ``json.loads`` alone raises ``RecursionError`` near 1,000 levels, out of any spider callback, and a document
+    just under that decodes but breaks the pipelines (``json.dumps`` of a posting's extras) instead. A valid
+    document is decoded once and its depth measured on the text (strings removed, then the brackets counted:
+    linear); only a document deeper than the bound is scanned token by token and decoded again with the deep
+    values cut out.
+    """
+    text = body.decode(json.detect_encoding(body), "surrogatepass")
+    try:
+        payload = json.loads(text)
+        if json_depth(text) <= MAX_JSON_DEPTH:
+            return payload, 0
+    except RecursionError:
+        pass
+    text, cut = cut_deep_values(text, MAX_JSON_DEPTH)
+    try:
+        return json.loads(text), cut
+    except RecursionError:  # not with MAX_JSON_DEPTH levels, whatever the caller's stack: never raised out
+        raise ValueError("JSON nested too deep") from None
+
+
+def json_list(body: bytes, pick=lambda payload: payload) -> tuple[list, str | None]:
+    """The list ``pick`` finds in the JSON document ``body`` (a :class:`JsonList` saying
+    how many values were cut too deep), or an empty list and ``invalid_json`` / ``unexpected_shape`` /
+    ``too_deep``."""
+    try:
+        payload, cut = decode_json(body)
+    except ValueError:  # JSONDecodeError and UnicodeDecodeError
+        return [], "invalid_json"
+    found = pick(payload)
+    if not isinstance(found, list):
+        return [], TOO_DEEP if found == CUT_VALUE else "unexpected_shape"
+    jobs = JsonList(found)
+    jobs.too_deep = cut
+    return jobs, None
+
+
+def capped(jobs: list, room: int) -> list:
+    """The first ``room`` jobs of a page (a :class:`JsonList` stays one)."""
+    kept = JsonList(jobs[:max(0, room)])
+    kept.too_deep = getattr(jobs, "too_deep", 0)
+    return kept
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in the valid JSON ``text``."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    depth = deepest = 0
+    for char in brackets:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def cut_deep_values(text: str, max_depth: int) -> tuple[str, int]:
+    """``text`` with every array or object that opens more than ``max_depth`` levels deep replaced by the JSON
+    string of ``CUT_VALUE``, and how many were; linear in the text, JSON or not (an array left open runs to the
+    end and is cut there, leaving JSON that does not decode)."""
+    pieces, cut, depth, start, kept_to, in_string, escaped_at = [], 0, 0, -1, 0, False, -1
+    for token in _TOKEN.finditer(text):
+        at, char = token.start(), token.group()
+        if in_string:
+            if at == escaped_at:
+                continue
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth == max_depth + 1:
+                start = at
+        elif char in "]}":
+            if depth == max_depth + 1 and start >= 0:
+                pieces += [text[kept_to:start], _CUT_JSON]
+                kept_to, start, cut = at + 1, -1, cut + 1
+            depth -= 1
+    if start >= 0:  # never closed: not JSON
+        pieces += [text[kept_to:start], _CUT_JSON]
+        kept_to, cut = len(text), cut + 1
+    pieces.append(text[kept_to:])
+    return "".join(pieces), cut
+
+
+def holds_cut_value(value: Any) -> bool:
+    """Whether ``value`` (decoded by :func:`decode_json`, so at most ``MAX_JSON_DEPTH`` deep) holds ``CUT_VALUE``."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item == CUT_VALUE:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False

@@ -8,7 +8,12 @@ yields every JobPosting on it (``crawler.linked_data``), then fetches the job pa
 - from a career page: the links :meth:`wanted_link` accepts; a fetched page without a JobPosting is read as a
   sub-listing (a department page) and its links are followed too, up to ``max_depth`` (2) links from the key;
 - from a sitemap: its ``<loc>`` URLs that :meth:`wanted_link` accepts (a sitemap index: its sitemaps, once);
-- at most ``max_pages`` pages per source besides the key (option, default 200), each URL once.
+- at most ``max_pages`` pages per source besides the key (option, default 200, at most 10,000), each URL once.
+
+``follow`` is compiled by RE2 (:mod:`jobtrend.patterns`), which matches in time linear in the link whatever the
+pattern: ``(a+)+b`` over a long link of ``a`` is no longer a hang. A pattern RE2 refuses is refused when the
+configuration loads (``invalid_option:follow`` for one given otherwise). A redirect leaves the page's host only
+for the key's host or a URL ``follow`` matches (:meth:`StructuredDataSpider.allows_redirect`).
 
 A source is "ok" only when its key and every page the spider decided to fetch were read, so the crawl-run
 extension may close the postings it did not see. A key that cannot be read fails the source (``http_404``,
@@ -16,6 +21,9 @@ extension may close the postings it did not see. A key that cannot be read fails
 job page (or a sitemap of an index) that cannot be read makes it "partial" with the first such reason
 (``job_page:http_404``, ``sitemap:http_500``), each counted as ``source_error/<reason>``; so does reaching
 ``max_pages`` (``page_limit_reached``). Neither closes anything; the postings that were read are still stored.
+A page whose postings could not all be read is such a page too, never one without postings: a JSON-LD block
+naming ``JobPosting`` that cannot be read (``jsonld_unreadable``), or markup the parser gave up on for its size
+(``too_large``); see :mod:`crawler.linked_data`.
 Links forbidden by robots.txt are skipped and counted (``robots_txt_forbidden_link``), not failures.
 
 A posting found on a page holding several postings (a listing) is held back until the source is done, and
@@ -41,6 +49,8 @@ from crawler.items import JobPosting
 from crawler.linked_data import extract_job_postings
 from crawler.spiders.source import TOO_LARGE, SourceResult, SourceSpider, failure_reason, fit_id, is_too_large
 from jobtrend.config import SourceConfig
+from jobtrend.config.sources import MAX_SITE_PAGES
+from jobtrend.patterns import compile_pattern
 
 FILE_SUFFIX = re.compile(r"\.(?:pdf|docx?|xlsx?|pptx?|zip|gz|png|jpe?g|gif|svg|webp|ico|css|js|mp[34]|mov|xml)$", re.I)
 JOB_PATH = re.compile(r"/(?:jobs?|careers?|positions?|openings?|vacanc(?:y|ies)|roles?|postings?)/[^/]", re.I)
@@ -61,7 +71,7 @@ class SiteCrawl:
     """The state of one source's crawl: pages in flight, ids seen, postings held back, the first failure."""
 
     source: SourceConfig
-    follow: re.Pattern | None
+    follow: Any  # the ``follow`` option compiled by RE2 (jobtrend.patterns), or None
     max_pages: int
     pending: int = 0
     fetched: int = 0
@@ -128,6 +138,15 @@ class StructuredDataSpider(SourceSpider):
         below_key = parts.path.startswith(site.key_dir + "/") and parts.path.rstrip("/") != site.key_dir
         return below_key or bool(JOB_PATH.search(parts.path))
 
+    def allows_redirect(self, request: scrapy.Request, url: str) -> bool:
+        """A career site's request may be redirected to its key's host (``www.`` ignored), or to a URL its
+        ``follow`` pattern matches (a URL it would have fetched as a link); other hosts are refused
+        (``crawler/middlewares/redirect_guard.py``)."""
+        site = self.sites.get(request.cb_kwargs.get("key"))
+        if site is None or urlsplit(url).scheme not in ("http", "https"):
+            return False
+        return bare_host(url) == site.host or (site.follow is not None and bool(site.follow.search(url)))
+
     def post_process_item(self, item: JobPosting, response: Response, fields: dict) -> Iterable[JobPosting]:
         """Adjust or drop one posting before it is yielded (``fields`` are what the page said)."""
         yield item
@@ -138,12 +157,12 @@ class StructuredDataSpider(SourceSpider):
         """The crawl state of ``source``, or None (the source recorded as failed) when its config is unusable."""
         if urlsplit(source.key).scheme not in ("http", "https"):
             return self.source_failed(source, "invalid_key")
-        try:
-            follow = re.compile(source.options["follow"]) if source.options.get("follow") else None
-        except re.error:
+        try:  # RE2: linear in the link whatever the pattern, so no link a site serves can hang the crawl
+            follow = compile_pattern(source.options["follow"]) if source.options.get("follow") else None
+        except (ValueError, TypeError):
             return self.source_failed(source, "invalid_option:follow")
         max_pages = source.options.get("max_pages", self.default_max_pages)
-        if not isinstance(max_pages, int) or max_pages < 1:
+        if not isinstance(max_pages, int) or isinstance(max_pages, bool) or not 1 <= max_pages <= MAX_SITE_PAGES:
             return self.source_failed(source, "invalid_option:max_pages")
         site = self.sites[source.key] = SiteCrawl(source, follow, max_pages)
         return site
@@ -207,6 +226,8 @@ class StructuredDataSpider(SourceSpider):
         for error in data.errors:
             self.logger.warning("%s page %s: %s", self.name, response.url, error)
             self.count(site.source, "item_error/invalid_json_ld")
+        if data.unreadable:  # it may have held postings: not a page without any, and the source is not complete
+            self.page_error(site, page, data.unreadable)
         for fields in data.postings:
             yield from self.keep(site, response, fields, held=len(data.postings) > 1)
         if not data.postings:

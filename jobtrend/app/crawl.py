@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.run import run_crawl
+from crawler.run import failure_line, run_crawl
 from jobtrend.app import AppError
 from jobtrend.config import Config
 from jobtrend.locks import JobLock, Locked
@@ -42,6 +42,12 @@ class CrawlResult:
         """Every source crawled failed (none crawled: False)."""
         return bool(self.sources) and all(s.get("status") == "failed" for s in self.sources.values())
 
+    @property
+    def failure(self) -> str | None:
+        """Why the crawl as a whole failed although it ran: a full disk stopped it, or sources could not be
+        recorded in crawl_runs (``not_recorded:<error>``) and were not crawled; None otherwise."""
+        return failure_line(self.summary)
+
     def counts(self) -> dict[str, Any]:
         """The totals kept in ``job_runs.details``."""
         sources = self.sources.values()
@@ -49,6 +55,7 @@ class CrawlResult:
                 "seen": sum(s.get("seen") or 0 for s in sources),
                 "new": sum(s.get("new") or 0 for s in sources),
                 "updated": sum(s.get("updated") or 0 for s in sources),
+                "not_recorded": self.summary.get("not_recorded") or 0,
                 "elapsed_s": round(self.summary.get("elapsed_s") or 0, 1)}
 
 

@@ -21,6 +21,7 @@ from jobtrend.app import AppError
 from jobtrend.app.alerts import has_recipients
 from jobtrend.config import Config
 from jobtrend.db import open_engine
+from jobtrend.files import atomic_write
 from jobtrend.models import Classification, Posting, Report
 from jobtrend.weeks import iso_week_label, last_complete_week
 
@@ -95,12 +96,12 @@ def stored_report(config: Config, week: dt.date | None = None) -> StoredReport:
 
 
 def write_file(report: WeeklyReport | StoredReport, path: Path) -> Path:
-    """Write a report as a standalone HTML file (charts embedded); AppError when the file cannot be written."""
+    """Write a report as a standalone HTML file (charts embedded), atomically (a previous file is replaced whole or
+    kept); AppError when the file cannot be written."""
     try:
         if isinstance(report, StoredReport):
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(report.html, encoding="utf-8")
-            return path
+            return atomic_write(path, report.html)
         return write_report_file(report, path)
     except OSError as exc:
         raise AppError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -16,6 +15,8 @@ from jobtrend.app.analyze import train as train_model
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.cli.drift import drift
 from jobtrend.cli.lines import classify_line
+from jobtrend.files import WriteFailed, atomic_write
+from jobtrend.messages import terminal_text
 from jobtrend.progress import progress_bar
 
 MODEL_OPTION = click.option("--model", "model_path", type=click.Path(path_type=Path, dir_okay=False),
@@ -50,8 +51,11 @@ def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
         jobtrend classifier train
         jobtrend classifier train --bundled --model /tmp/roles.npz
     """
-    result = train_model(app.config if bundled else app.db_config, bundled=bundled, model_path=model_path,
-                         progress=progress_bar)
+    try:
+        result = train_model(app.config if bundled else app.db_config, bundled=bundled, model_path=model_path,
+                             progress=progress_bar)
+    except WriteFailed as exc:  # the model file (written atomically: a previous model is kept)
+        raise click.ClickException(str(exc)) from None
     model = result.model
     click.echo(f"model {model.version} saved to {result.path}")
     labelled, meta = model.meta["labelled"], model.meta
@@ -95,13 +99,10 @@ def evaluate(app: AppContext, which: str, gold: Path | None, reliability: Path |
     click.echo(report(score(model, postings, draws=draws), title))
     if reliability:
         png = reliability_png(model, postings, f"model {model.version} on {path.name}")
-        partial = reliability.with_name(f".{reliability.name}.{os.getpid()}.tmp")
         try:
-            partial.write_bytes(png)
-            partial.replace(reliability)  # a reader never sees half a file
-        except OSError as exc:
-            partial.unlink(missing_ok=True)
-            raise click.ClickException(f"cannot write {reliability}: {exc.strerror or exc}") from None
+            atomic_write(reliability, png)  # a reader never sees half a file
+        except WriteFailed as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo(f"reliability diagram written to {reliability}")
 
 
@@ -125,7 +126,8 @@ def classify(app: AppContext, posting_id: int | None) -> None:
 
 
 def explanation_lines(found: Explanation) -> list[str]:
-    """The posting's verdict now, its stored classification, and the evidence each way."""
+    """The posting's verdict now, its stored classification, and the evidence each way (made safe for a terminal:
+    the title and the terms come from scraped text)."""
     p, stored = found.prediction, found.stored
     verdict = f"{p.role} (probability {p.probability:.2f})" if p.is_ai_role else "not an AI engineering role"
     lines = [f"posting {found.posting_id}: {found.title}" + (f" ({found.company})" if found.company else ""),
@@ -142,7 +144,7 @@ def explanation_lines(found: Explanation) -> list[str]:
                 continue
             shown = ", ".join(f"{term} {weight:+.3f}" for term, weight in terms) or "(none)"
             lines.append(f"  towards {side}: {shown}")
-    return lines
+    return [terminal_text(line) for line in lines]
 
 
 classifier.add_command(drift)

@@ -6,6 +6,7 @@ import click
 
 from jobtrend.app.analyze import explain_mentions
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.messages import terminal_text
 
 
 @click.command()
@@ -25,8 +26,8 @@ def mentions(app: AppContext, posting_id: int) -> None:
     """
     config = app.db_config
     posting, found = explain_mentions(config, posting_id)
-    click.echo(f"posting {posting.id}: {posting.title or '(no title)'}"
-               + (f" ({posting.company})" if posting.company else ""))
+    click.echo(terminal_text(f"posting {posting.id}: {posting.title or '(no title)'}"
+                             + (f" ({posting.company})" if posting.company else "")))
     if not found:
         click.echo("no framework matched")
     for line in explanation_lines(found):
@@ -34,7 +35,8 @@ def mentions(app: AppContext, posting_id: int) -> None:
 
 
 def explanation_lines(found) -> list[str]:
-    """Two lines per match: verdict and entry, then the match in [brackets] within its context."""
+    """Two lines per match: verdict and entry, then the match in [brackets] within its context (scraped text,
+    made safe for a terminal)."""
     lines = []
     for e in found:
         entry = " -> ".join((e.slug, *e.parents))
@@ -44,4 +46,4 @@ def explanation_lines(found) -> list[str]:
     counted = sum(1 for e in found if e.counted)
     if found:
         lines.append(f"{counted} counted, {len(found) - counted} not counted")
-    return lines
+    return [terminal_text(line) for line in lines]

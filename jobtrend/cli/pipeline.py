@@ -31,7 +31,9 @@ from jobtrend.progress import progress_bar
 def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -> None:
     """Crawl the configured job boards and store their postings.
 
-    Exit status 1 when no source could be crawled; per-source failures are listed and stored in crawl_runs.
+    Exit status 1 when no source could be crawled, when sources could not be recorded in crawl_runs (the
+    database locked: they are listed as not_recorded and were not crawled) or when the disk is full (the crawl
+    stops, nothing is closed); per-source failures are listed and stored in crawl_runs.
     One crawl at a time per database: while the scheduler (or another `jobtrend crawl`) crawls, this one exits 1
     rather than send every host twice the requests.
 
@@ -52,6 +54,8 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings) -
                            since=since, settings=extra, progress=progress_bar)
     click.echo(crawl_table(result.sources))
     click.echo(crawl_totals(result.summary))
+    if result.failure:
+        raise click.ClickException(result.failure)
     if result.all_failed:
         raise click.ClickException("every source failed; see the reasons above and `crawl_runs`")
 

@@ -8,6 +8,7 @@ import click
 
 from jobtrend.app.report import stored_report, weekly_report, write_file
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.messages import terminal_text
 from jobtrend.weeks import parse_iso_week
 
 
@@ -54,7 +55,7 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
     if stored:
         found = stored_report(config, week)
         if out is None:
-            click.echo(found.text)
+            click.echo(terminal_text(found.text, multiline=True))  # postings' companies and titles are scraped
         else:
             click.echo(f"wrote {write_file(found, out)} (the report of {found.label} stored "
                        f"{found.generated_at:%Y-%m-%d %H:%M} UTC)")

@@ -31,6 +31,7 @@ from jobtrend.config.fields import (
     Table,
     array_of_tables,
     at_least,
+    between,
     check_items,
     more_than,
     nonblank,
@@ -79,7 +80,7 @@ __all__ = [
     "REQUIRED", "SCHEDULER_JOBS", "SLUG_RE", "SMTP_PASSWORD_ENV", "SMTP_SECURITY", "SOURCE_KINDS", "SOURCE_OPTIONS",
     "ClassifierSettings", "Config", "ConfigError", "CrawlSettings", "EmailSettings", "FrameworkConfig", "Key",
     "NotifySettings", "ReportSettings", "RetentionSettings", "SchedulerSettings", "SourceConfig", "Table",
-    "TrendSettings", "array_of_tables", "at_least", "check_items", "default_config_dir", "load_config",
+    "TrendSettings", "array_of_tables", "at_least", "between", "check_items", "default_config_dir", "load_config",
     "load_frameworks", "load_main", "load_notify", "load_sources", "more_than", "nonblank", "one_of", "read_fields",
     "read_main", "read_table", "read_toml", "reject_unknown", "resolve_sqlite_path", "sub_table", "typed",
 ]

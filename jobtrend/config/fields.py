@@ -118,6 +118,12 @@ def at_least(low: float) -> Callable[[float], bool]:
     return lambda value: value >= low
 
 
+def between(low: float, high: float) -> Callable[[float], bool]:
+    """A check: the value is ``low`` or more and ``high`` or less (a sane upper bound: a typo such as ``1e9``
+    seconds is refused rather than crawled with)."""
+    return lambda value: low <= value <= high
+
+
 def more_than(low: float) -> Callable[[float], bool]:
     """A check: the value is more than ``low``."""
     return lambda value: value > low

@@ -21,7 +21,8 @@ def load_config(config_dir: Path | str | None = None) -> Config:
     main["database_url"] = resolve_sqlite_path(main["database_url"], directory)
     return Config(
         config_dir=directory,
-        sources=load_sources(directory / "sources.toml"),
+        sources=load_sources(directory / "sources.toml",
+                             allow_private_addresses=main["crawl"].allow_private_addresses),
         frameworks=load_frameworks(directory / "frameworks.toml"),
         **main,
     )

@@ -19,12 +19,14 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from jobtrend.addresses import url_refusal
 from jobtrend.config.errors import ConfigError
 from jobtrend.config.fields import (
     REQUIRED,
     Key,
     Table,
     at_least,
+    between,
     check_items,
     more_than,
     nonblank,
@@ -76,17 +78,46 @@ def _address_of(value: str) -> str:
 
 
 DATABASE: Table = {"url": Key(str, "sqlite:///jobtrend.db")}
+# Every number of [crawl] has an upper bound besides its lower one: a typo (1e9 seconds, a page budget of 10^12)
+# is a configuration error, not a crawl that never ends. docs/configuration.md gives the bounds.
+MAX_DELAY = 120  # seconds between requests to one host: robots.txt Crawl-delays over CRAWL_DELAY_MAX are refused
+MAX_CONCURRENCY = 16  # parallel requests to one host
+MAX_TIMEOUT = 600  # seconds for one download, from connecting to its last byte
+MAX_MAXSIZE = 1024 * 1024 * 1024  # bytes: the largest real boards are ~14 MB
+MAX_BATCH = 10_000  # postings per transaction (SQLite allows 32,766 parameters a statement)
+MAX_BOARD_PAGES = 1000
+MAX_BOARD_POSTINGS = 100_000
+MAX_LISTING_PAGES = 100
+
+
+def _integer(low: int, high: int, unit: str = "") -> str:
+    """What an integer key between ``low`` and ``high`` expects: "an integer of at least 1 and at most 600
+    (seconds)"."""
+    return f"an integer of at least {low} and at most {high}" + (f" ({unit})" if unit else "")
+
+
 CRAWL: Table = {
     "user_agent": Key(str, CrawlSettings.user_agent, "an honest User-Agent with a contact URL or email, e.g. "
                       "'mybot/1.0 (+https://example.org/bot)'", CONTACT_RE.search),
-    "download_delay": Key((int, float), CrawlSettings.download_delay, "a number of seconds, 0 or more", at_least(0)),
-    "concurrent_requests_per_domain": Key(int, CrawlSettings.concurrent_requests_per_domain, AT_LEAST_1,
-                                          at_least(1)),
-    "download_timeout": Key(int, CrawlSettings.download_timeout, AT_LEAST_1, at_least(1)),
+    "download_delay": Key((int, float), CrawlSettings.download_delay,
+                          f"a number of seconds, 0 or more and at most {MAX_DELAY}", between(0, MAX_DELAY)),
+    "concurrent_requests_per_domain": Key(int, CrawlSettings.concurrent_requests_per_domain,
+                                          _integer(1, MAX_CONCURRENCY), between(1, MAX_CONCURRENCY)),
+    "download_timeout": Key(int, CrawlSettings.download_timeout, _integer(1, MAX_TIMEOUT, "seconds"),
+                            between(1, MAX_TIMEOUT)),
     # 0 would switch Scrapy's limit off, and with it the gzip-bomb guard of decompression
-    "download_maxsize": Key(int, CrawlSettings.download_maxsize, AT_LEAST_1, at_least(1)),
-    "batch_size": Key(int, CrawlSettings.batch_size, AT_LEAST_1, at_least(1)),
+    "download_maxsize": Key(int, CrawlSettings.download_maxsize, _integer(1, MAX_MAXSIZE, "bytes"),
+                            between(1, MAX_MAXSIZE)),
+    "batch_size": Key(int, CrawlSettings.batch_size, _integer(1, MAX_BATCH), between(1, MAX_BATCH)),
     "obey_robots_txt": Key(bool, CrawlSettings.obey_robots_txt),
+    "max_board_pages": Key(int, CrawlSettings.max_board_pages, _integer(1, MAX_BOARD_PAGES, "pages"),
+                           between(1, MAX_BOARD_PAGES)),
+    "max_board_postings": Key(int, CrawlSettings.max_board_postings,
+                              _integer(1, MAX_BOARD_POSTINGS, "postings"),
+                              between(1, MAX_BOARD_POSTINGS)),
+    "max_listing_pages": Key(int, CrawlSettings.max_listing_pages,
+                             _integer(1, MAX_LISTING_PAGES, "pages"), between(1, MAX_LISTING_PAGES)),
+    "allow_private_addresses": Key(bool, CrawlSettings.allow_private_addresses),
 }
 TRENDS: Table = {
     "weeks": Key(int, TrendSettings.weeks),
@@ -114,6 +145,7 @@ NOTIFY: Table = {
     "backoff_seconds": Key((int, float), NotifySettings.backoff_seconds, SECONDS, more_than(0)),
     "backoff_max_seconds": Key((int, float), NotifySettings.backoff_max_seconds, SECONDS, more_than(0)),
     "webhook_timeout": Key((int, float), NotifySettings.webhook_timeout, SECONDS, more_than(0)),
+    "allow_private_addresses": Key(bool, NotifySettings.allow_private_addresses),
 }
 SCHEDULER: Table = {
     "timezone": Key(str, SchedulerSettings.timezone, 'an IANA time zone name such as "UTC" or "Europe/Berlin"',
@@ -190,6 +222,10 @@ def _notify(path: Path, data: dict) -> NotifySettings:
     webhooks = values.pop("webhooks")
     check_items(path, webhooks, "webhooks", "notify.", lambda url: isinstance(url, str) and WEBHOOK_RE.match(url),
                 "an http:// or https:// URL", lambda url: redact_url(url, keep_path=False))
+    if not values["allow_private_addresses"]:
+        check_items(path, webhooks, "webhooks", "notify.", lambda url: url_refusal(url) is None,
+                    "an http:// or https:// URL on a public host, not a private, loopback or link-local address "
+                    "(allow_private_addresses = true permits them)", lambda url: redact_url(url, keep_path=False))
     if len(set(webhooks)) != len(webhooks):
         raise ConfigError(path, "notify.webhooks", "URLs listed once each")
     if values["backoff_max_seconds"] < values["backoff_seconds"]:

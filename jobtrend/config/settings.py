@@ -10,7 +10,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class CrawlSettings:
-    """Politeness and batching for the crawler."""
+    """Politeness, batching, the budgets of one source and the address check for the crawler."""
 
     user_agent: str = "jobtrend/0.1 (+https://github.com/jobtrend/jobtrend)"
     download_delay: float = 1.0
@@ -19,6 +19,11 @@ class CrawlSettings:
     download_maxsize: int = 64 * 1024 * 1024
     batch_size: int = 500
     obey_robots_txt: bool = True
+    # budgets: a paginated board's pages, one board's (or Hacker News thread's) postings, the HN listing's pages
+    max_board_pages: int = 50  # Lever pages of 100: 5,000 postings; the largest real boards list ~1,000
+    max_board_postings: int = 5000
+    max_listing_pages: int = 10  # Algolia pages of 1,000 stories; the whoishiring account has ~170 stories
+    allow_private_addresses: bool = False  # crawl private, loopback and link-local addresses (jobtrend.addresses)
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,7 @@ class NotifySettings:
     backoff_seconds: float = 60
     backoff_max_seconds: float = 3600
     webhook_timeout: float = 30
+    allow_private_addresses: bool = False  # post to webhooks on private, loopback or link-local addresses
 
 
 SCHEDULER_JOBS = ("crawl", "analyze", "trends", "alerts", "deliver", "report", "prune")

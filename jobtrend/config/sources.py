@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobtrend.addresses import PRIVATE_ADDRESS, url_refusal
 from jobtrend.config.errors import ConfigError
-from jobtrend.config.fields import REQUIRED, Key, Table, array_of_tables, nonblank, one_of, read_fields
+from jobtrend.config.fields import REQUIRED, Key, Table, array_of_tables, between, nonblank, one_of, read_fields
 from jobtrend.config.files import read_toml
 from jobtrend.config.settings import SourceConfig
+from jobtrend.patterns import pattern_error
 
 SOURCE_KINDS = ("ashby", "greenhouse", "lever", "hackernews", "jsonld")
-# Extra keys a [[sources]] table of each kind may have, with their type and what is expected.
-SOURCE_OPTIONS: dict[str, dict[str, tuple[type, str]]] = {
+MAX_SITE_PAGES = 10_000  # max_pages: at one page a second, about three hours, the scheduler's crawl timeout
+# Extra keys a [[sources]] table of each kind may have: type, what is expected, and a check of the value.
+SOURCE_OPTIONS: dict[str, Table] = {
     "ashby": {},
     "greenhouse": {},
-    "lever": {"region": (str, '"global" or "eu" (the EU instance api.eu.lever.co)')},
-    "hackernews": {"since": (str, 'the first month to backfill, "YYYY-MM" (threads start in 2011-04)')},
+    "lever": {"region": Key(str, None, '"global" or "eu" (the EU instance api.eu.lever.co)')},
+    "hackernews": {"since": Key(str, None, 'the first month to backfill, "YYYY-MM" (threads start in 2011-04)')},
     "jsonld": {
-        "sitemap": (bool, "true when key is a sitemap.xml listing career pages"),
-        "follow": (str, "a regular expression; only links (or sitemap URLs) whose absolute URL it matches are "
-                        'fetched as job pages, on any host, e.g. "/jobs/[0-9]+$"'),
-        "max_pages": (int, "the most pages fetched per crawl besides the key page, an integer of at least 1 "
-                           "(default 200)"),
+        "sitemap": Key(bool, None, "true when key is a sitemap.xml listing career pages"),
+        "follow": Key(str, None, "a regular expression RE2 accepts (no backreferences or lookaround); only links (or "
+                                 "sitemap URLs) whose absolute URL it matches are fetched as job pages, on any host, "
+                                 'e.g. "/jobs/[0-9]+$"', lambda pattern: pattern_error(pattern) is None),
+        "max_pages": Key(int, None, "the most pages fetched per crawl besides the key page, an integer of at least 1 "
+                                    f"and at most {MAX_SITE_PAGES} (default 200)", between(1, MAX_SITE_PAGES)),
     },
 }
+URL_KEY_KINDS = ("jsonld",)  # kinds whose key is a URL the crawler fetches, checked like every crawl target
 # The keys every [[sources]] table has; the others are its kind's options (SOURCE_OPTIONS).
 SOURCE: Table = {
     "kind": Key(str, REQUIRED, "one of " + ", ".join(SOURCE_KINDS), one_of(SOURCE_KINDS)),
@@ -31,10 +36,18 @@ SOURCE: Table = {
     "company": Key(str, None),
     "enabled": Key(bool, True),
 }
+URL_EXPECTED = {
+    "scheme": "an http:// or https:// URL (the career page or sitemap)",
+    "host": "an http:// or https:// URL with a host name",
+    PRIVATE_ADDRESS: "a URL on a public host, not a private, loopback or link-local address "
+                     "(jobtrend.toml's crawl.allow_private_addresses = true permits them)",
+}
 
 
-def load_sources(path: Path) -> tuple[SourceConfig, ...]:
-    """Read sources.toml: a list of ``[[sources]]`` tables with kind, key, company, enabled and options."""
+def load_sources(path: Path, *, allow_private_addresses: bool = False) -> tuple[SourceConfig, ...]:
+    """Read sources.toml: a list of ``[[sources]]`` tables with kind, key, company, enabled and options.
+    A URL key naming a private, loopback or link-local host is refused unless ``allow_private_addresses``
+    (``crawl.allow_private_addresses`` of jobtrend.toml)."""
     seen: set[tuple[str, str]] = set()
     sources = []
     for prefix, entry in array_of_tables(path, read_toml(path), "sources", "a table with kind and key"):
@@ -42,6 +55,10 @@ def load_sources(path: Path) -> tuple[SourceConfig, ...]:
         if (values["kind"], values["key"]) in seen:
             raise ConfigError(path, prefix + "key", f"a key not already listed for {values['kind']}", values["key"])
         seen.add((values["kind"], values["key"]))
+        if values["kind"] in URL_KEY_KINDS:
+            refusal = url_refusal(values["key"], allow_private_addresses)
+            if refusal:
+                raise ConfigError(path, prefix + "key", URL_EXPECTED[refusal], values["key"])
         options = {k: v for k, v in entry.items() if k not in SOURCE}
         _check_options(path, values["kind"], options, prefix)
         sources.append(SourceConfig(**values, options=options))
@@ -50,10 +67,14 @@ def load_sources(path: Path) -> tuple[SourceConfig, ...]:
 
 def _check_options(path: Path, kind: str, options: dict, prefix: str) -> None:
     allowed = SOURCE_OPTIONS.get(kind, {})
-    for key, value in options.items():
+    for key in options:
         if key not in allowed:
             names = ", ".join([*SOURCE, *allowed])
             raise ConfigError(path, prefix + key, f"one of {names} for a {kind} source", "unknown key")
-        kind_of, expected = allowed[key]
-        if not isinstance(value, kind_of) or isinstance(value, bool) != (kind_of is bool):
-            raise ConfigError(path, prefix + key, expected, value)
+    for key, value in options.items():
+        spec = allowed[key]
+        if not isinstance(value, spec.kind) or isinstance(value, bool) != (spec.kind is bool):
+            raise ConfigError(path, prefix + key, spec.expected, value)
+        if spec.check is not None and not spec.check(value):
+            reason = pattern_error(value) if key == "follow" else None
+            raise ConfigError(path, prefix + key, spec.expected + (f" (RE2: {reason})" if reason else ""), value)

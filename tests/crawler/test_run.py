@@ -55,6 +55,7 @@ def test_settings_come_from_the_config_then_the_overrides(config):
     assert settings.getint("DOWNLOAD_TIMEOUT") == 3
     assert settings.getbool("ROBOTSTXT_OBEY") and not settings.getbool("TELNETCONSOLE_ENABLED")
     assert settings.getdict("ITEM_PIPELINES") == {
+        "crawler.pipelines.strip_control_chars.StripControlCharsPipeline": 50,
         "crawler.pipelines.clean_html.CleanHtmlPipeline": 100,
         "crawler.pipelines.validate_posting.ValidatePostingPipeline": 200,
         "crawler.pipelines.store_posting.StorePostingPipeline": 300,

@@ -10,6 +10,7 @@ import datetime as dt
 import pytest
 from scrapy.addons import AddonManager
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider
 from scrapy.settings import SETTINGS_PRIORITIES, Settings
 from scrapy.utils.test import get_crawler
 from sqlalchemy import insert
@@ -153,7 +154,12 @@ def test_the_extension_hands_the_threads_read_before_to_the_spider(engine, db_ur
 
 
 def test_history_the_extension_cannot_read_fails_the_source(tmp_path, engines_made):
-    spider = opened_spider(f"sqlite:///{tmp_path / 'not-migrated.db'}")
+    crawler = get_crawler(HackerNewsSpider, {"JOBTREND_DATABASE_URL": f"sqlite:///{tmp_path / 'not-migrated.db'}",
+                                             "HN_ALGOLIA_API_BASE": BASE})
+    spider = HackerNewsSpider.from_crawler(crawler, sources=[HN])
+    with pytest.raises(CloseSpider):  # nor can it record the crawl's start: the spider is closed before it starts
+        CrawlRunExtension.from_crawler(crawler).spider_opened(spider)
+    assert spider.unrecorded == {"hackernews:whoishiring": "not_recorded:OperationalError"}
     assert spider.crawled_threads == {"whoishiring": None}
     assert asyncio.run(collect(spider.start())) == []
     assert spider.source_results["whoishiring"].reason == "history_unreadable"

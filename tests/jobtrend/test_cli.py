@@ -17,6 +17,9 @@ from jobtrend.weeks import utcnow
 from tests.jobtrend.test_config import invoke_cli, write_config
 
 COMMANDS = sorted(jobtrend.cli.COMMANDS)
+# The test PostgreSQL login is a superuser, which `jobtrend sql` refuses without this flag; here the read-only
+# connection itself is what is tested (tests/security/test_sql_guards.py tests the logins).
+SUPERUSER_OK = "--allow-superuser"
 
 
 @pytest.fixture
@@ -92,18 +95,19 @@ def test_init_creates_schema_and_syncs_config(run, empty_db_url):
 
 def test_sql_answers_in_every_format(run, db_url):
     _add_postings(db_url, 3)
-    table = run(["sql", "select count(*) as n from postings"], db_url)
+    table = run(["sql", SUPERUSER_OK, "select count(*) as n from postings"], db_url)
     assert table.exit_code == 0 and table.stdout.splitlines()[-1].strip() == "3"
-    as_json = run(["sql", "select external_id from postings order by external_id", "--format", "json"], db_url)
+    as_json = run(["sql", SUPERUSER_OK, "select external_id from postings order by external_id", "--format", "json"],
+                  db_url)
     assert json.loads(as_json.stdout) == [{"external_id": f"job-{i}"} for i in range(3)]
-    as_csv = run(["sql", "select external_id from postings where external_id = :e", "-p", "e=job-1",
+    as_csv = run(["sql", SUPERUSER_OK, "select external_id from postings where external_id = :e", "-p", "e=job-1",
                   "--format", "csv"], db_url)
     assert as_csv.stdout.splitlines() == ["external_id", "job-1"]
 
 
 def test_sql_row_limit_is_announced(run, db_url):
     _add_postings(db_url, 3)
-    result = run(["sql", "select id from postings", "--limit", "2"], db_url)
+    result = run(["sql", SUPERUSER_OK, "select id from postings", "--limit", "2"], db_url)
     assert result.exit_code == 0
     assert "first 2 rows shown" in result.stderr
 
@@ -123,7 +127,7 @@ def test_sql_row_limit_is_announced(run, db_url):
 )
 def test_sql_refuses_every_write_and_changes_nothing(run, db_url, statement):
     _add_postings(db_url, 3)
-    result = run(["sql", statement], db_url)
+    result = run(["sql", SUPERUSER_OK, statement], db_url)
     assert result.exit_code == 1
     assert "Error:" in result.output
     assert _count(db_url) == 3
@@ -137,12 +141,12 @@ def test_sql_refuses_every_write_and_changes_nothing(run, db_url, statement):
 
 
 def test_sql_write_error_says_read_only(run, db_url):
-    result = run(["sql", "delete from postings"], db_url)
+    result = run(["sql", SUPERUSER_OK, "delete from postings"], db_url)
     assert "read-only" in result.output
 
 
 def test_sql_reports_the_database_error(run, db_url):
-    result = run(["sql", "select * from no_such_table"], db_url)
+    result = run(["sql", SUPERUSER_OK, "select * from no_such_table"], db_url)
     assert result.exit_code == 1 and "no_such_table" in result.output
 
 
@@ -157,7 +161,7 @@ def test_config_error_is_a_clear_message(tmp_path):
                                        "explain analyze delete from postings"])
 def test_sql_refuses_writes_hidden_in_queries(run, db_url, statement):
     _add_postings(db_url, 3)
-    result = run(["sql", statement], db_url)
+    result = run(["sql", SUPERUSER_OK, statement], db_url)
     assert result.exit_code == 1, result.output
     assert _count(db_url) == 3
 

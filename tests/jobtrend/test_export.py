@@ -82,8 +82,8 @@ def test_a_failed_export_leaves_the_old_file_untouched(demo_db_url, tmp_path, mo
     out.write_text("previous export\n")
     import jobtrend.export as module
 
-    def broken(path, columns, batches):
-        path.write_text("partial")
+    def broken(fh, columns, batches, raw):
+        fh.write("partial")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(module, "_write_csv", broken)

@@ -2,27 +2,26 @@
 
 The security tests (issue 8 §3) try to write, attach or reach server files, both through the CLI and through
 :func:`run_read_only` with the keyword check switched off, so they prove the connection refuses on its own.
-Each checks that the statement failed, that the data did not change and that no file appeared.
+Each checks that the statement failed, that the data did not change and that no file appeared. On PostgreSQL
+they run as the least-privilege login of docs/querying.md (``query_url``), as production does: a superuser login
+is refused (tests/security/test_sql_guards.py has the rest of the logins; test_sql_bounds.py the timeout).
 """
 
 import json
-import shutil
 import sqlite3
-import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from jobtrend.db import make_engine
 from jobtrend.output import render
 from jobtrend.sql import ParameterError, WriteRefused, iso_date, parse_param, run_read_only
-from tests.conftest import postgres_admin_url
 from tests.jobtrend.test_cli import _add_postings, _count
 from tests.jobtrend.test_config import invoke_cli, write_config
+from tests.security.sql_logins import large_object, query_login, server_folder
 
 try:
     from psycopg import Error as PsycopgError
@@ -40,12 +39,16 @@ def run(tmp_path):
 
 
 @pytest.fixture
+def query_url(db_kind, db_url):
+    """SQLite: the test database; PostgreSQL: the least-privilege login of docs/querying.md on it."""
+    with query_login(db_kind, db_url) as url:
+        yield url
+
+
+@pytest.fixture
 def server_dir():
-    """A folder the database server could write to (mode 777 under /tmp), so a missing file proves a refusal."""
-    path = Path(tempfile.mkdtemp(prefix="jt-sql-"))
-    path.chmod(0o777)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    with server_folder() as path:
+        yield path
 
 
 def _tables(url):
@@ -72,20 +75,20 @@ def test_markdown_escapes_pipes_and_keeps_one_line_per_row():
     assert out == ["| name | n |", "| --- | ---: |", "| a\\|b c | 2 |", "|  | 10 |"]
 
 
-def test_sql_markdown_and_json_formats(run, db_url):
+def test_sql_markdown_and_json_formats(run, db_url, query_url):
     _add_postings(db_url, 3)
-    md = run(["sql", "select external_id, title from postings order by id", "--format", "markdown"], db_url)
+    md = run(["sql", "select external_id, title from postings order by id", "--format", "markdown"], query_url)
     assert md.exit_code == 0, md.output
     lines = md.stdout.splitlines()
     assert lines[0] == "| external_id | title |" and lines[2] == "| job-0 | ML Engineer 0 |" and len(lines) == 5
 
 
-def test_sql_reads_the_query_from_a_file(run, db_url, tmp_path):
+def test_sql_reads_the_query_from_a_file(run, db_url, query_url, tmp_path):
     _add_postings(db_url, 3)
     query = tmp_path / "q.sql"
     query.write_text("-- postings by id\nselect external_id\nfrom postings\nwhere external_id <> :skip\n"
                      "order by external_id;\n")
-    result = run(["sql", "--file", str(query), "-p", "skip=job-0", "--format", "json"], db_url)
+    result = run(["sql", "--file", str(query), "-p", "skip=job-0", "--format", "json"], query_url)
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == [{"external_id": "job-1"}, {"external_id": "job-2"}]
 
@@ -108,7 +111,7 @@ def test_iso_week_and_date_parameters():
             parse_param(bad)
 
 
-def test_date_parameter_compares_with_a_date_column_on_both_databases(run, db_url):
+def test_date_parameter_compares_with_a_date_column_on_both_databases(run, db_url, query_url):
     _add_postings(db_url, 3)
     engine = make_engine(db_url)
     with engine.begin() as conn:
@@ -116,7 +119,7 @@ def test_date_parameter_compares_with_a_date_column_on_both_databases(run, db_ur
     engine.dispose()
     query = "select external_id from postings where posted_week = :week and id >= :min_id limit :n"
     result = run(["sql", query, "-p", "week:date=2026-W47", "-p", "min_id:int=1", "-p", "n:int=5",
-                  "--format", "csv"], db_url)
+                  "--format", "csv"], query_url)
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["external_id", "job-1"]
 
@@ -131,18 +134,19 @@ def test_parameter_mistakes_are_clear(run, db_url, args, message):
     assert result.exit_code != 0 and message in result.output
 
 
-def test_row_limit_cuts_and_says_so_on_stderr_only(run, db_url):
+def test_row_limit_cuts_and_says_so_on_stderr_only(run, db_url, query_url):
     _add_postings(db_url, 3)
-    result = run(["sql", "select external_id from postings order by id", "--limit", "2", "--format", "csv"], db_url)
+    result = run(["sql", "select external_id from postings order by id", "--limit", "2", "--format", "csv"],
+                 query_url)
     assert result.exit_code == 0
     assert result.stdout.splitlines() == ["external_id", "job-0", "job-1"]
     assert "first 2 rows shown" in result.stderr
-    full = run(["sql", "select external_id from postings", "--limit", "3"], db_url)
+    full = run(["sql", "select external_id from postings", "--limit", "3"], query_url)
     assert "rows shown" not in full.stderr
 
 
-def test_database_message_and_exit_status(run, db_url):
-    result = run(["sql", "select nonsense from postings"], db_url)
+def test_database_message_and_exit_status(run, query_url):
+    result = run(["sql", "select nonsense from postings"], query_url)
     assert result.exit_code == 1 and "query failed:" in result.output and "nonsense" in result.output
 
 
@@ -187,14 +191,6 @@ def test_sqlite_sandbox_still_reads_what_analysts_use(db_url, query):
 # security: PostgreSQL --------------------------------------------------------------------------------------
 
 
-def _large_object(url) -> int:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        oid = conn.execute(text("select lo_from_bytea(0, 'secret')")).scalar()
-    engine.dispose()
-    return oid
-
-
 @pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
 @pytest.mark.parametrize("template", [
     "copy postings to '{dir}/f.csv'",
@@ -208,56 +204,43 @@ def _large_object(url) -> int:
     "select set_config('role', 'none', true), pg_read_file('/etc/hostname')",
     "select set_config('transaction_read_only', 'off', true)",
 ])
-def test_postgres_cannot_write_files_or_read_server_files(run, db_url, server_dir, template):
+def test_postgres_cannot_write_files_or_read_server_files(run, db_url, query_url, server_dir, template):
     _add_postings(db_url, 3)
     tables = _tables(db_url)
-    statement = template.format(dir=server_dir, oid=_large_object(db_url))
-    result = run(["sql", statement], db_url)
+    statement = template.format(dir=server_dir, oid=large_object(db_url))
+    result = run(["sql", statement], query_url)
     assert result.exit_code == 1, result.output
     assert "root:" not in result.output and "Error:" in result.output
     if not statement.startswith(("set ", "reset")):  # a lone SET/RESET is harmless in a rolled-back session
         with pytest.raises(REFUSALS):
-            run_read_only(db_url, statement, {}, 10, check=False)
-    follow_up = run(["sql", "select count(*) from postings", "--format", "csv"], db_url)
+            run_read_only(query_url, statement, {}, 10, check=False)
+    follow_up = run(["sql", "select count(*) from postings", "--format", "csv"], query_url)
     assert follow_up.stdout.splitlines()[-1] == "3"
     _unchanged(db_url, tables, server_dir)
 
 
-@pytest.fixture
-def reader_url(db_url):
-    """A least-privilege login (pg_read_all_data, no server-file roles), as docs/querying.md recommends."""
-    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-    name = f"jt_reader_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f"create role {name} login"))
-        conn.execute(text(f"grant pg_read_all_data to {name}"))
-    yield make_url(db_url).set(username=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f"drop role {name}"))
-    admin.dispose()
-
-
 @pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
-def test_a_least_privilege_login_reads_everything_and_no_server_file(run, db_url, reader_url, server_dir):
+def test_a_least_privilege_login_reads_everything_and_no_server_file(run, db_url, query_url, server_dir):
     _add_postings(db_url, 3)
     tables = _tables(db_url)
-    ok = run(["sql", "--database-url", reader_url, "select count(*) from postings", "--format", "csv"])
+    ok = run(["sql", "--database-url", query_url, "select count(*) from postings", "--format", "csv"])
     assert ok.exit_code == 0 and ok.stdout.splitlines() == ["count", "3"]
-    assert "warning" not in ok.stderr  # only a login that may touch server files is warned about
+    assert "warning" not in ok.stderr  # only a login with more rights than reading is warned about
     for statement in ("select pg_read_file('/etc/passwd')", "select pg_ls_dir('/')",
-                      f"select lo_export({_large_object(db_url)}, '{server_dir}/lo.bin')",
-                      f"copy postings to '{server_dir}/f.csv'"):
+                      f"select lo_export({large_object(db_url)}, '{server_dir}/lo.bin')",
+                      f"copy postings to '{server_dir}/f.csv'", "select rolpassword from pg_authid"):
         with pytest.raises(REFUSALS):
-            run_read_only(reader_url, statement, {}, 10, check=False)
+            run_read_only(query_url, statement, {}, 10, check=False)
     # set_config('role') is open to anyone, but a login can only become roles it already belongs to
-    _columns, rows, _cut = run_read_only(reader_url, "select set_config('role', 'none', false)", {}, 10,
+    _columns, rows, _cut = run_read_only(query_url, "select set_config('role', 'none', false)", {}, 10,
                                          check=False)
     assert rows == [("none",)]
     _unchanged(db_url, tables, server_dir)
 
 
 @pytest.mark.parametrize("db_kind", ["postgresql"], indirect=True)
-def test_a_superuser_login_is_warned_about(run, db_url):
-    assert postgres_admin_url()
-    result = run(["sql", "select 1 as one"], db_url)
-    assert result.exit_code == 0 and "least-privilege login" in result.stderr
+def test_a_superuser_login_is_refused_unless_allowed(run, db_url):
+    refused = run(["sql", "select 1 as one"], db_url)
+    assert refused.exit_code == 1 and "least-privilege login" in refused.output and "superuser" in refused.output
+    allowed = run(["sql", "--allow-superuser", "select 1 as one"], db_url)
+    assert allowed.exit_code == 0 and "unsafe" in allowed.stderr

@@ -51,6 +51,7 @@ class Smtp:
         email_settings = EmailSettings(host="127.0.0.1", port=self.port, security="none", username=username,
                                        sender="jobtrend <bot@example.org>", recipients=("me@example.org",),
                                        timeout=5)
+        kwargs.setdefault("allow_private_addresses", True)  # the test webhooks listen on 127.0.0.1
         return NotifySettings(email=email_settings, webhooks=webhooks, **kwargs)
 
 

@@ -11,7 +11,13 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request
 from scrapy.utils.test import get_crawler
 
-from crawler.middlewares.replay_hosts import ORIGINAL_URL, ReplayHostsMiddleware, replay_hosts_url, replayed_url
+from crawler.middlewares.replay_hosts import (
+    ORIGINAL_URL,
+    REPLAYED_URL,
+    ReplayHostsMiddleware,
+    replay_hosts_url,
+    replayed_url,
+)
 from crawler.run import crawl_settings
 from jobtrend.config import load_config
 from tests.crawler.conftest import write_config
@@ -39,8 +45,24 @@ def test_request_is_rewritten_once_with_its_callback_and_without_a_second_robots
     rewritten = middleware.process_request(request)
     assert rewritten.url == f"{PREFIX}/careers.example.ai/jobs/42"
     assert rewritten.cb_kwargs == {"key": "k"} and rewritten.dont_filter
-    assert rewritten.meta == {"depth": 1, ORIGINAL_URL: request.url, "dont_obey_robotstxt": True}
+    assert rewritten.meta == {"depth": 1, ORIGINAL_URL: request.url, REPLAYED_URL: rewritten.url,
+                              "dont_obey_robotstxt": True}
     assert middleware.process_request(rewritten) is None
+
+
+def test_a_redirect_of_a_rewritten_request_is_rewritten_too():
+    """A redirect keeps the meta of the request it came from, ORIGINAL_URL included: it used to pass unchanged,
+    out to the real host. The redirect's Location is read against the original URL, as it would be live."""
+    middleware = ReplayHostsMiddleware(PREFIX)
+    rewritten = middleware.process_request(Request("https://careers.example.ai/jobs"))
+    response = HtmlResponse(rewritten.url, status=301, headers={"Location": "/jobs/"}, request=rewritten)
+    restored = middleware.process_response(rewritten, response)
+    assert restored.url == "https://careers.example.ai/jobs"
+    assert restored.headers["Location"] == b"https://careers.example.ai/jobs/"
+    redirected = rewritten.replace(url="https://careers.example.ai/jobs/")  # what RedirectMiddleware makes
+    again = middleware.process_request(redirected)
+    assert again.url == f"{PREFIX}/careers.example.ai/jobs/index"
+    assert again.meta[ORIGINAL_URL] == "https://careers.example.ai/jobs/"
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8765/posting-api/job-board/cohere", "data:text/plain,hello"])

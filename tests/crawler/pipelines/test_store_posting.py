@@ -122,7 +122,7 @@ def test_database_error_is_logged_and_counted_and_other_batches_still_stored(db_
     assert set(rows(engine)) == {"j1", "j3"}
     assert pipeline.stats.get_value("jobtrend/store_error/IntegrityError") == 1
     assert stat(pipeline, "store_error") == 1 and stat(pipeline, "new") == 2
-    assert "could not store 1 postings" in caplog.text
+    assert "could not store posting 'bad' of ashby:acme" in caplog.text
 
 
 @pytest.mark.parametrize("batch_size", [1, 3, 500])
