@@ -9,6 +9,10 @@ stored. It then turns hostile, board by board, as the fault campaign of issue 17
 - ``lever:endless``: a full page of new ids for every ``skip``, for ever;
 - ``hackernews:whoishiring``: an Algolia search answering new hits for ever;
 - ``ashby:slow``: a body dribbled out a chunk every four seconds, longer than ``download_timeout``;
+- ``jsonld:https://big.example/careers``: a career page whose JSON-LD ``@graph`` grows from 5 to 5,000 postings
+  (about 12 MB, past libxml2's default 10 MB text node);
+- ``jsonld:https://links.example/jobs``: a career page with three links of 5,000 characters, under the ``follow``
+  pattern ``(a+)+b`` (catastrophic for a backtracking engine);
 - ``ashby:clean-a``/``clean-b``: honest boards that must not suffer from their neighbours.
 
 The crawl runs with the shipped politeness (1 s between requests per host, AutoThrottle on, one request per
@@ -33,6 +37,7 @@ from crawler.replay import ReplayResponse
 from jobtrend.config import REPO_ROOT
 from tests.crawler.conftest import TEST_USER_AGENT, read_database
 from tests.reliability.test_budgets import STORY, STORY_TIME, EndlessServer
+from tests.reliability.test_large_json_ld import N_BIG, big_block, page, posting
 from tests.security.hostile import crawl, tripped
 
 pytestmark = pytest.mark.soak
@@ -42,6 +47,8 @@ ASHBY = "/posting-api/job-board/{}"
 CLEAN = {"clean-a": "revic", "clean-b": "yutori", "moved": "root-access", "metadata": "integrationapp",
          "deep": "SecondDinner", "slow": "revic"}  # our board -> the recorded Ashby board it serves
 GREENHOUSE = "/v1/boards/nulls/jobs"
+SITES = {"https://big.example/careers": "", "https://links.example/jobs": 'follow = "(a+)+b"\n'}
+HTML = {"Content-Type": "text/html; charset=utf-8"}
 MAX_RSS_MB = 1500  # a crawl of this size peaks at a few hundred MB; the unbounded listing grew to 10.5 GB
 
 
@@ -66,6 +73,14 @@ class HostileServer(EndlessServer):
             return self.ashby(board)
         if path == GREENHOUSE:
             return ReplayResponse(200, {"jobs": greenhouse_jobs(nulls=self.hostile)})
+        if path == "/sites/big.example/careers":
+            block = big_block() if self.hostile else json.dumps(
+                {"@context": "https://schema.org", "@graph": [posting(i) for i in range(5)]})
+            return ReplayResponse(200, page(block), HTML)
+        if path == "/sites/links.example/jobs":
+            links = "".join(f'<a href="/{"a" * 5000}{n}">more</a>' for n in range(3))
+            block = json.dumps({"@context": "https://schema.org", **posting(1, "links.example")})
+            return ReplayResponse(200, page(block, links), HTML)
         if path == "/api/v1/search_by_date" and not self.hostile:  # honest: one page holding the one thread
             first = f"created_at_i<={STORY_TIME}" in unquote(query) or "numericFilters" not in query
             return ReplayResponse(200, {"hits": [{"objectID": str(STORY), "created_at_i": STORY_TIME,
@@ -104,6 +119,7 @@ def write_config(directory: Path) -> Path:
         "max_board_pages = 20\nmax_listing_pages = 5\n")
     boards = [("ashby", key) for key in CLEAN] + [("greenhouse", "nulls"), ("lever", "endless")]
     text = "".join(f'[[sources]]\nkind = "{kind}"\nkey = "{key}"\n\n' for kind, key in boards)
+    text += "".join(f'[[sources]]\nkind = "jsonld"\nkey = "{key}"\n{extra}\n' for key, extra in SITES.items())
     text += '[[sources]]\nkind = "hackernews"\nkey = "whoishiring"\nsince = "2011-04"\n'
     (directory / "sources.toml").write_text(text)
     (directory / "frameworks.toml").write_text("")
@@ -112,11 +128,12 @@ def write_config(directory: Path) -> Path:
 
 def test_a_crawl_of_hostile_servers_stores_every_clean_board_and_closes_nothing(db_url, tmp_path):
     config_dir = write_config(tmp_path / "config")
-    kinds = ["ashby", "greenhouse", "lever", "hackernews"]
-    settings = {"AUTOTHROTTLE_ENABLED": True, "LEVER_PAGE_SIZE": 50, "REPLAY_HOSTS_URL": ""}
+    kinds = ["ashby", "greenhouse", "lever", "hackernews", "jsonld"]
     root = tmp_path / "replay"
     shutil.copytree(REPO_ROOT / "tests" / "fixtures" / "replay", root)
     with HostileServer(root) as server:
+        # career sites through the replay server's /sites/<host>/ (a replayed crawl: no address check to pass)
+        settings = {"AUTOTHROTTLE_ENABLED": True, "LEVER_PAGE_SIZE": 50, "REPLAY_HOSTS_URL": f"{server.url}/sites"}
         honest, _, _ = crawl(config_dir, db_url, tmp_path, kinds=kinds, api_base=server.url, settings=settings,
                              timeout=900)
         assert {label: s["status"] for label, s in honest["sources"].items() if s["status"] != "ok"} == {}
@@ -130,7 +147,7 @@ def test_a_crawl_of_hostile_servers_stores_every_clean_board_and_closes_nothing(
     outcome = {label: (s["status"], s["reason"]) for label, s in summary["sources"].items()}
 
     # the honest boards, and the boards whose hostility is only in their bytes, are read whole
-    for label in ("ashby:clean-a", "ashby:clean-b", "greenhouse:nulls"):
+    for label in ("ashby:clean-a", "ashby:clean-b", "greenhouse:nulls", *(f"jsonld:{key}" for key in SITES)):
         assert outcome[label] == ("ok", None), (label, outcome[label])
     assert all("\x00" not in row["title"] and "\x1b" not in row["title"]
                for (key, _), row in after.items() if key == "nulls")
@@ -149,6 +166,7 @@ def test_a_crawl_of_hostile_servers_stores_every_clean_board_and_closes_nothing(
     assert before.keys() <= after.keys()
     assert [key for key, row in after.items() if row["closed_at"] is not None] == []
     assert sum(1 for key, _ in after if key == "deep") == len(recorded(CLEAN["deep"])["jobs"])
+    assert sum(1 for key, _ in after if key == "https://big.example/careers") == N_BIG  # the 12 MB block, whole
     # nothing left 127.0.0.1, and the crawl's memory stayed bounded
     assert tripped(stats) == {}
     assert not any(r.path.startswith("/latest/meta-data") for r in server.requests)
