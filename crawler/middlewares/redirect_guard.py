@@ -32,6 +32,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 
 from crawler.middlewares.replay_hosts import ORIGINAL_URL, REPLAYED_URL
+from crawler.urls import bare_host
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +67,6 @@ class RedirectGuardMiddleware:
         self.crawler.stats.inc_value("redirect_guard/refused")
         logger.warning("not following the redirect from %s to %s: another host", came_from, request.url)
         raise RedirectOffHost(f"redirect from {came_from} to another host: {request.url}")
-
-
-def bare_host(url: str) -> str:
-    """The URL's host name, lower-case, without a trailing dot or a leading ``www.`` ("" when it has none)."""
-    host = (urlsplit(url).hostname or "").rstrip(".")
-    return host.removeprefix("www.")
 
 
 def same_host(source: str, target: str) -> bool:

@@ -48,6 +48,7 @@ from w3lib.url import canonicalize_url
 from crawler.items import JobPosting
 from crawler.linked_data import extract_job_postings
 from crawler.spiders.source import TOO_LARGE, SourceResult, SourceSpider, failure_reason, fit_id, is_too_large
+from crawler.urls import bare_host
 from jobtrend.config import SourceConfig
 from jobtrend.config.sources import MAX_SITE_PAGES
 from jobtrend.patterns import compile_pattern
@@ -335,9 +336,3 @@ def links(response: TextResponse) -> Iterator[str]:
                 yield response.urljoin(href)
             except ValueError:
                 yield href
-
-
-def bare_host(url: str) -> str:
-    """The URL's host name, lower-case, without a leading ``www.``."""
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.")

@@ -177,7 +177,7 @@ def job_runs(config: Config, *, limit: int = 10, job: str | None = None) -> list
     """The latest ``job_runs`` rows, newest first (``job``: of that job only), detached from the session."""
     query = select(JobRun).order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(limit)
     if job is not None:
-        query = select(JobRun).where(JobRun.job == job).order_by(JobRun.id.desc()).limit(limit)
+        query = query.where(JobRun.job == job)
     with open_engine(config.database_url) as engine, session_factory(engine)() as session:
         rows = list(session.scalars(query))
         session.expunge_all()
