@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from jobtrend.app import AppError
+from jobtrend.app import report as report_use_case
 from jobtrend.app.analyze import analyze
 from jobtrend.cli import main
 from jobtrend.config import load_config
@@ -97,3 +98,24 @@ def test_analyze_needs_the_model_before_it_changes_anything(tmp_path, db_url, en
         assert conn.scalar(select(Posting.analyzed_at)) is None
     with pytest.raises(AppError, match="none.npz"):
         analyze(load_config(config_dir))
+
+
+def test_a_report_run_that_dies_after_queueing_is_completed_by_the_next(tmp_path, db_url, engine, monkeypatch):
+    """Build, queue, store: a run stopped between queueing and storing (here the store raises, as a killed
+    process or a full disk would stop it) leaves the email queued once; the next run queues nothing more and
+    stores the week."""
+    config_dir = write_config(tmp_path / "config", db_url, EMAIL)
+
+    def dies(*_args, **_kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report_use_case, "store_report", dies)
+    assert jobs.run_job("report", config_dir) == "failed"
+    assert len(_outbox(engine)) == 1 and "No space left on device" in runs(db_url)[-1].error
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Report)) == 0
+    monkeypatch.undo()
+
+    assert jobs.run_job("report", config_dir) == "ok"
+    assert len(_outbox(engine)) == 1
+    assert runs(db_url)[-1].details.items() >= {"queued": 0, "stored": True}.items()
