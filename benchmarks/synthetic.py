@@ -52,7 +52,7 @@ LAST_WEEK = dt.date(2026, 11, 16)  # a Monday
 PAST = dt.datetime(2026, 11, 20, 12, 0, 0)  # analyzed_at / classified_at of every synthetic row (UTC)
 BATCH = 50_000
 POSTING_COLUMNS = ("id", "source_id", "external_id", "title", "description_text", "posted_at", "posted_week",
-                   "first_seen_at", "last_seen_at", "content_hash", "duplicate_of_id", "analyzed_hash", "analyzed_at")
+                   "posted_month", "first_seen_at", "last_seen_at", "content_hash", "duplicate_of_id", "analyzed_hash", "analyzed_at")
 CLASSIFICATION_COLUMNS = ("posting_id", "model_version", "content_hash", "is_ai_role", "relevance_probability",
                           "role", "probability", "evidence", "classified_at")
 MENTION_COLUMNS = ("posting_id", "framework_id", "count", "taxonomy_version")
@@ -131,13 +131,15 @@ def _posting_rows(data: Data, start: int, stop: int, pool: list[str], kind: str)
     for i in range(start, stop):
         posting_id = i + 1
         w = int(data.week_index[i])
-        posted = (week_starts[w] + dt.timedelta(seconds=int(data.seconds[i]))).strftime(fmt)
+        moment = week_starts[w] + dt.timedelta(seconds=int(data.seconds[i]))
+        posted = moment.strftime(fmt)
         t = int(data.text_index[i])
         body = pool[t] if t >= 0 else ""
         digest = f"{posting_id:064x}"
         dup = int(data.duplicate_of[i]) or None
         analysed = bool(data.analysed[i])
-        rows.append((posting_id, 1, str(posting_id), "Engineer", body, posted, week_dates[w], past, past, digest,
+        rows.append((posting_id, 1, str(posting_id), "Engineer", body, posted, week_dates[w],
+                     moment.date().replace(day=1).isoformat(), past, past, digest,
                      dup, digest if analysed else None, past if analysed else None))
     return rows
 

@@ -25,6 +25,7 @@ class JobPosting(scrapy.Item):
     description_html = scrapy.Field()
     description_text = scrapy.Field()
     posted_at = scrapy.Field()
+    posted_month = scrapy.Field()  # "YYYY-MM" when not posted_at's month (HN: the thread's month)
     extras = scrapy.Field()  # source-specific fields worth keeping (dict)
 
 

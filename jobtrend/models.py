@@ -1,7 +1,8 @@
 """SQLAlchemy 2 models: every table jobtrend owns, on one ``Base`` with a constraint naming convention.
 
 All timestamps are stored in UTC (see :class:`UTCDateTime`); ``posted_week`` is the Monday (UTC) of
-``posted_at``. The meaning of each column is documented in ``docs/schema.md``.
+``posted_at``; ``posted_month`` the first day of the posting's month (a Hacker News comment's thread month).
+The meaning of each column is documented in ``docs/schema.md``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from jobtrend.weeks import utcnow
+from jobtrend.weeks import month_of, utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -117,6 +118,12 @@ class CrawlRun(Base):
     stats: Mapped[dict | None] = mapped_column(JSON)
 
 
+def _month_of_posted_at(context) -> dt.date | None:
+    """``posted_month`` of a row inserted without one: the month of its ``posted_at``."""
+    posted = context.get_current_parameters().get("posted_at")
+    return month_of(posted) if posted is not None else None
+
+
 class Posting(Base):
     """One job posting, identified by (source, external id) and updated in place on re-crawl."""
 
@@ -125,8 +132,9 @@ class Posting(Base):
         UniqueConstraint("source_id", "external_id"),
         Index("ix_postings_posted_week", "posted_week"),
         # the postings a trend counts (analysis.trends), and the analysis time that marks touched weeks
-        Index("ix_postings_measured", "id", "posted_week", sqlite_where=text(MEASURED_POSTING),
-              postgresql_where=text(MEASURED_POSTING)),
+        Index("ix_postings_posted_month", "posted_month"),
+        Index("ix_postings_measured", "id", "posted_week", "posted_month", "source_id",
+              sqlite_where=text(MEASURED_POSTING), postgresql_where=text(MEASURED_POSTING)),
         Index("ix_postings_analyzed_at", "analyzed_at"),
         Index("ix_postings_duplicate_changed_at", "duplicate_changed_at"),
     )
@@ -144,6 +152,8 @@ class Posting(Base):
     description_text: Mapped[str] = mapped_column(Text, default="")
     posted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     posted_week: Mapped[dt.date] = mapped_column(Date)
+    # first day of the posting's month; a Hacker News comment's is its thread's month (see migration 0007)
+    posted_month: Mapped[dt.date | None] = mapped_column(Date, default=_month_of_posted_at)
     first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -180,12 +190,14 @@ class Mention(Base):
 
 
 class TrendPoint(Base):
-    """The weekly share of a cohort's postings that mention a framework, with a 95 % Wilson interval."""
+    """The weekly or monthly (``grain``) share of a cohort's postings that mention a framework, with a 95 %
+    Wilson interval."""
 
     __tablename__ = "trend_points"
 
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True, server_default="week")  # week / month
     period_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    cohort: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cohort: Mapped[str] = mapped_column(String(40), primary_key=True)
     framework_id: Mapped[int] = mapped_column(ForeignKey("frameworks.id", ondelete="CASCADE"), primary_key=True)
     n_postings: Mapped[int] = mapped_column(Integer)
     n_mentioning: Mapped[int] = mapped_column(Integer)

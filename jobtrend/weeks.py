@@ -22,6 +22,14 @@ def monday_of(moment: dt.date | dt.datetime) -> dt.date:
     return moment - dt.timedelta(days=moment.weekday())
 
 
+def month_of(moment: dt.date | dt.datetime) -> dt.date:
+    """The first day of the month holding ``moment`` (a datetime is taken in UTC): a posting's ``posted_month``
+    unless its source says otherwise, the ``period_start`` of a monthly trend point."""
+    if isinstance(moment, dt.datetime):
+        moment = (moment.astimezone(dt.UTC) if moment.tzinfo else moment).date()
+    return moment.replace(day=1)
+
+
 def iso_week_label(week: dt.date) -> str:
     """``2025-W42`` for any day of that ISO week."""
     year, number, _ = week.isocalendar()

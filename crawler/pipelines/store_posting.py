@@ -44,7 +44,7 @@ from jobtrend.db import (
 )
 from jobtrend.messages import error_message
 from jobtrend.models import Posting
-from jobtrend.weeks import monday_of, utcnow
+from jobtrend.weeks import monday_of, month_of, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -238,9 +238,22 @@ def posting_row(item, source_id: int, now: dt.datetime) -> dict:
     text = item.get("description_text") or ""
     row = {name: item.get(name) for name in FIELDS}
     row.update(source_id=source_id, external_id=item["external_id"], description_text=text,
-               posted_at=posted, posted_week=monday_of(posted), first_seen_at=now, last_seen_at=now,
+               posted_at=posted, posted_week=monday_of(posted), posted_month=posting_month(item, posted),
+               first_seen_at=now, last_seen_at=now,
                closed_at=None, content_hash=content_hash(item["title"], text))
     return row
+
+
+def posting_month(item, posted: dt.datetime) -> dt.date:
+    """The first day of the posting's month: the item's own ``posted_month`` ("YYYY-MM", a Hacker News comment's
+    thread) when it has a valid one, else the month of ``posted`` (UTC)."""
+    month = item.get("posted_month")
+    if isinstance(month, str):
+        try:
+            return dt.datetime.strptime(month, "%Y-%m").date()
+        except ValueError:
+            pass
+    return month_of(posted)
 
 
 def changed_values(row_id: int, row: dict) -> dict:

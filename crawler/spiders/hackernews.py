@@ -240,7 +240,9 @@ class HackerNewsSpider(SourceSpider):
             return
         seen: set[str] = set()
         budget = self.budget("JOBTREND_MAX_BOARD_POSTINGS")
-        yield from self.parse_jobs(comments if len(comments) <= budget else capped(comments, budget), source, seen)
+        for item in self.parse_jobs(comments if len(comments) <= budget else capped(comments, budget), source, seen):
+            item["posted_month"] = thread.month  # a late answer to April's thread is April's
+            yield item
         self.progress[source.key].seen |= seen
         if len(comments) > budget:  # the postings read are stored; the thread is not read completely
             self.thread_error(source, thread, POSTING_LIMIT)

@@ -1,5 +1,5 @@
-"""Weekly shares per cohort, Wilson intervals, incremental recomputation and the latest-weeks table, on both
-databases."""
+"""Weekly and monthly shares per cohort (the market, the AI roles, the market of a source kind), Wilson intervals,
+incremental recomputation and the latest-periods table, on both databases."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import pytest
 from sqlalchemy import delete, select
 
 from analysis.mentions import analyze
-from analysis.trends import COHORTS, compute_trends, latest_rows, latest_table, wilson_interval
-from jobtrend.cli import pipeline
-from jobtrend.models import Classification, Framework, Mention, Posting, TrendPoint
+from analysis.trends import COHORTS, COHORTS_ALL, compute_trends, latest_rows, latest_table, wilson_interval
+from jobtrend.models import Classification, Framework, Mention, Posting, Source, TrendPoint
 from jobtrend.weeks import iso_week_label, utcnow
 from tests.analysis.factories import SMALL_TAXONOMY, add_posting, add_source, classify_posting, edit_posting
 
 W42 = dt.date(2025, 10, 13)  # Monday of ISO week 2025-W42
 W43 = dt.date(2025, 10, 20)
 W44 = dt.date(2025, 10, 27)
+OCTOBER = dt.date(2025, 10, 1)  # the month of W42, W43 and W44
+TRACKED = (*COHORTS_ALL, "market:ashby")  # every cohort computed here: the test source is an Ashby board
 
 
 # --- Wilson interval -------------------------------------------------------------------------------------
@@ -89,17 +90,18 @@ def two_weeks(engine, source) -> dict[str, int]:
     return ids
 
 
-def _points(engine, cohort: str = "all") -> dict[tuple[dt.date, str], tuple]:
-    """The stored rows of one cohort: (week, slug) -> (n, k, share, ci_low, ci_high, computed_at, cohort)."""
+def _points(engine, cohort: str = "all", grain: str = "week") -> dict[tuple[dt.date, str], tuple]:
+    """The stored rows of one cohort and grain: (period, slug) -> (n, k, share, ci_low, ci_high, computed_at,
+    cohort)."""
     query = select(TrendPoint.period_start, Framework.slug, TrendPoint.n_postings, TrendPoint.n_mentioning,
                    TrendPoint.share, TrendPoint.ci_low, TrendPoint.ci_high, TrendPoint.computed_at,
-                   TrendPoint.cohort).join(Framework).where(TrendPoint.cohort == cohort)
+                   TrendPoint.cohort).join(Framework).where(TrendPoint.cohort == cohort, TrendPoint.grain == grain)
     with engine.connect() as conn:
         return {(row.period_start, row.slug): tuple(row[2:]) for row in conn.execute(query)}
 
 
-def _every_point(engine) -> dict[str, dict[tuple[dt.date, str], tuple]]:
-    return {cohort: _points(engine, cohort) for cohort in COHORTS}
+def _every_point(engine, grain: str = "week") -> dict[str, dict[tuple[dt.date, str], tuple]]:
+    return {cohort: _points(engine, cohort, grain) for cohort in TRACKED}
 
 
 def _nk(engine, cohort: str, week: dt.date) -> dict[str, tuple[int, int]]:
@@ -110,8 +112,9 @@ def _nk(engine, cohort: str, week: dt.date) -> dict[str, tuple[int, int]]:
 def test_shares_and_intervals_are_hand_computed(engine, two_weeks):
     result = compute_trends(engine)
     assert result.weeks == (W42, W43)
-    assert result.rows == 18  # 3 cohorts x 2 weeks x 3 frameworks, zeros included
-    assert result.by_cohort == {cohort: ((W42, W43), 6) for cohort in COHORTS}
+    assert result.rows == 45  # 5 cohorts x (2 weeks + 1 month) x 3 frameworks, zeros included
+    assert result.by_cohort == {cohort: ((W42, W43), 6) for cohort in TRACKED}
+    assert (result.months, result.by_cohort_month) == ((OCTOBER,), {cohort: ((OCTOBER,), 3) for cohort in TRACKED})
     points = _points(engine)
     assert points[(W42, "pytorch")][:3] == (4, 2, 0.5)
     assert points[(W42, "pytorch")][3:5] == pytest.approx((0.150039, 0.849961), abs=1e-6)
@@ -120,6 +123,20 @@ def test_shares_and_intervals_are_hand_computed(engine, two_weeks):
     assert points[(W43, "jax")][:3] == (2, 1, 0.5)
     assert points[(W43, "pytorch")][:3] == (2, 0, 0.0)
     assert {p[-1] for p in points.values()} == {"all"}
+    month = _points(engine, "all", "month")
+    assert month[(OCTOBER, "pytorch")][:3] == (6, 2, pytest.approx(1 / 3))  # both weeks: 2 of 4, then 0 of 2
+    assert month[(OCTOBER, "jax")][:2] == (6, 1)
+
+
+def test_the_market_counts_every_measured_posting_whatever_its_role(engine, two_weeks):
+    compute_trends(engine)
+    # W42: the 4 AI-role postings, the not-AI one (PyTorch) and the unclassified one (PyTorch and JAX); not the
+    # duplicate nor the two without text
+    assert _nk(engine, "market", W42) == {"pytorch": (6, 4), "langchain": (6, 2), "jax": (6, 1)}
+    assert _nk(engine, "market", W43) == {"pytorch": (2, 0), "langchain": (2, 0), "jax": (2, 1)}
+    assert _points(engine, "market:ashby") == {key: (*value[:-1], "market:ashby")
+                                                for key, value in _points(engine, "market").items()}
+    assert _points(engine, "market", "month")[(OCTOBER, "pytorch")][:2] == (8, 4)
 
 
 def test_duplicates_and_postings_without_text_are_not_counted(engine, two_weeks):
@@ -155,12 +172,14 @@ def test_a_posting_that_is_not_an_ai_role_counts_in_no_cohort(engine, source):
     assert _points(engine, "ai_swe") == {}
 
 
-def test_unclassified_postings_count_in_no_cohort(engine, source):
+def test_unclassified_postings_count_in_the_market_only(engine, source):
     add_posting(engine, source, text="PyTorch", week=W42)
     analyze(engine, SMALL_TAXONOMY)
     result = compute_trends(engine)
-    assert (result.weeks, result.rows) == ((), 0)
-    assert _every_point(engine) == {cohort: {} for cohort in COHORTS}
+    assert result.weeks == (W42,)
+    assert {cohort: bool(points) for cohort, points in _every_point(engine).items()} == {
+        "market": True, "market:ashby": True, "all": False, "ai_swe": False, "ml_engineer": False}
+    assert _nk(engine, "market", W42)["pytorch"] == (1, 1)
 
 
 def test_a_posting_without_a_role_is_in_no_role_cohort_even_if_relevant(engine, source):
@@ -178,8 +197,15 @@ def test_a_posting_without_a_role_is_in_no_role_cohort_even_if_relevant(engine, 
 
 def test_one_cohort_can_be_computed_alone(engine, two_weeks):
     result = compute_trends(engine, cohort="ml_engineer")
-    assert (result.weeks, result.rows, result.by_cohort) == ((W42, W43), 6, {"ml_engineer": ((W42, W43), 6)})
+    assert (result.weeks, result.rows, result.by_cohort) == ((W42, W43), 9, {"ml_engineer": ((W42, W43), 6)})
+    assert result.by_cohort_month == {"ml_engineer": ((OCTOBER,), 3)}
     assert {cohort for cohort, points in _every_point(engine).items() if points} == {"ml_engineer"}
+
+
+def test_one_grain_can_be_computed_alone(engine, two_weeks):
+    result = compute_trends(engine, grain="month")
+    assert (result.weeks, result.months, result.rows) == ((), (OCTOBER,), 15)
+    assert all(not points for points in _every_point(engine).values())
 
 
 def test_unknown_cohort_is_refused(engine):
@@ -187,16 +213,16 @@ def test_unknown_cohort_is_refused(engine):
         compute_trends(engine, cohort="data_scientist")
     with pytest.raises(ValueError, match="cohort"):
         latest_table(engine, cohort="sales")
-
-
-def test_the_cli_offers_the_cohorts_of_the_analysis():
-    assert pipeline.COHORTS == COHORTS
+    with pytest.raises(ValueError, match="cohort"):
+        compute_trends(engine, cohort="market:workday")
+    with pytest.raises(ValueError, match="grain"):
+        compute_trends(engine, grain="quarter")
 
 
 def test_no_postings_writes_nothing(engine):
     analyze(engine, SMALL_TAXONOMY)
     assert compute_trends(engine).rows == 0
-    assert _every_point(engine) == {cohort: {} for cohort in COHORTS}
+    assert _every_point(engine) == {cohort: {} for cohort in TRACKED}
 
 
 # --- idempotence and incremental recomputation -----------------------------------------------------------
@@ -207,7 +233,8 @@ def test_a_second_run_changes_nothing(engine, two_weeks):
     before = _every_point(engine)
     result = compute_trends(engine)
     assert (result.weeks, result.rows) == ((), 0)
-    assert result.by_cohort == {cohort: ((), 0) for cohort in COHORTS}
+    assert result.by_cohort == {cohort: ((), 0) for cohort in TRACKED}
+    assert (result.months, result.by_cohort_month) == ((), {cohort: ((), 0) for cohort in TRACKED})
     assert _every_point(engine) == before
 
 
@@ -258,7 +285,8 @@ def test_a_week_whose_postings_all_became_duplicates_loses_its_rows(engine, two_
     for name in ("jax", "none43"):
         edit_posting(engine, two_weeks[name], duplicate_of_id=two_weeks["torch_chain"], duplicate_changed_at=utcnow())
     result = compute_trends(engine)
-    assert (result.weeks, result.rows) == ((W43,), 0)
+    assert (result.weeks, result.by_cohort["all"]) == ((W43,), ((W43,), 0))
+    assert result.by_cohort_month["all"] == ((OCTOBER,), 3)  # October still has W42
     assert {week for week, _ in _points(engine)} == {W42}
 
 
@@ -288,12 +316,12 @@ def test_a_re_classified_posting_touches_its_week_in_every_cohort(engine, two_we
     classify_posting(engine, two_weeks["chain"], "ml_engineer")
     classify_posting(engine, two_weeks["torch3"], "ai_swe")
     result = compute_trends(engine)
-    assert result.by_cohort == {cohort: ((W42,), 3) for cohort in COHORTS}
+    assert result.by_cohort == {cohort: ((W42,), 3) for cohort in TRACKED}
     assert _nk(engine, "ml_engineer", W42) == {"pytorch": (2, 1), "langchain": (2, 2), "jax": (2, 0)}
     assert _nk(engine, "ai_swe", W42) == {"pytorch": (2, 1), "langchain": (2, 0), "jax": (2, 0)}
     after = _every_point(engine)
     assert {k: v[:5] for k, v in after["all"].items()} == {k: v[:5] for k, v in before["all"].items()}
-    for cohort in COHORTS:
+    for cohort in TRACKED:
         assert ({k: v for k, v in after[cohort].items() if k[0] == W43}
                 == {k: v for k, v in before[cohort].items() if k[0] == W43})
     assert compute_trends(engine).rows == 0
@@ -389,12 +417,23 @@ def test_frameworks_never_mentioned_are_left_out_of_the_table(engine, source):
 # --- the set-based computation against a per-posting count ----------------------------------------------
 
 
-def _count_by_hand(engine) -> dict[tuple[str, dt.date, str], tuple[int, int]]:
-    """(cohort, week, slug) -> (n, k), counted posting by posting in Python from the raw tables, straight from
-    the definition in the module docstring; weeks with n = 0 left out."""
+def _in_cohort_by_hand(cohort: str, verdict, kind: str) -> bool:
+    if cohort == "market":
+        return True
+    if cohort.startswith("market:"):
+        return kind == cohort.removeprefix("market:")
+    if verdict is None:
+        return False
+    return verdict.is_ai_role if cohort == "all" else verdict.role == cohort
+
+
+def _count_by_hand(engine, grain: str = "week") -> dict[tuple[str, dt.date, str], tuple[int, int]]:
+    """(cohort, period, slug) -> (n, k), counted posting by posting in Python from the raw tables, straight from
+    the definition in the module docstring; periods with n = 0 left out."""
     with engine.connect() as conn:
-        postings = conn.execute(select(Posting.id, Posting.posted_week, Posting.duplicate_of_id,
-                                       Posting.analyzed_at, Posting.description_text)).all()
+        postings = conn.execute(select(Posting.id, Posting.posted_week, Posting.posted_month, Posting.duplicate_of_id,
+                                       Posting.analyzed_at, Posting.description_text, Source.kind)
+                                .join(Source, Source.id == Posting.source_id)).all()
         verdicts = {row.posting_id: row for row in conn.execute(select(Classification))}
         slugs = dict(conn.execute(select(Framework.id, Framework.slug)).all())
         mentioned: dict[int, set[str]] = {}
@@ -406,26 +445,32 @@ def _count_by_hand(engine) -> dict[tuple[str, dt.date, str], tuple[int, int]]:
     for posting in postings:
         verdict = verdicts.get(posting.id)
         if (posting.duplicate_of_id is not None or posting.analyzed_at is None
-                or not posting.description_text.strip() or verdict is None):
+                or not posting.description_text.strip()):
             continue
-        for cohort in COHORTS:
-            if not (verdict.is_ai_role if cohort == "all" else verdict.role == cohort):
+        period = posting.posted_week if grain == "week" else posting.posted_month
+        for cohort in TRACKED:
+            if not _in_cohort_by_hand(cohort, verdict, posting.kind):
                 continue
             for slug in slugs.values():
-                cell = counts.setdefault((cohort, posting.posted_week, slug), [0, 0])
+                cell = counts.setdefault((cohort, period, slug), [0, 0])
                 cell[0] += 1
                 cell[1] += slug in mentioned.get(posting.id, set())
     return {key: (n, k) for key, (n, k) in counts.items()}
 
 
-def _stored_by_key(engine) -> dict[tuple[str, dt.date, str], tuple]:
-    return {(cohort, week, slug): point for cohort, points in _every_point(engine).items()
+def _stored_by_key(engine, grain: str = "week") -> dict[tuple[str, dt.date, str], tuple]:
+    return {(cohort, week, slug): point for cohort, points in _every_point(engine, grain).items()
             for (week, slug), point in points.items()}
 
 
 def _assert_matches_hand_count(engine) -> None:
-    expected = _count_by_hand(engine)
-    stored = _stored_by_key(engine)
+    for grain in ("week", "month"):
+        _assert_grain_matches_hand_count(engine, grain)
+
+
+def _assert_grain_matches_hand_count(engine, grain: str) -> None:
+    expected = _count_by_hand(engine, grain)
+    stored = _stored_by_key(engine, grain)
     assert set(stored) == set(expected)
     for key, (n, k) in expected.items():
         point = stored[key]
@@ -531,7 +576,7 @@ def test_a_failed_write_leaves_the_cohort_as_it_was(engine, source, two_weeks, m
     real_upsert = trends._upsert
 
     def insert_failing_for_ai_swe(conn, rows):
-        if rows and rows[0][1] == "ai_swe":
+        if rows and rows[0][2] == "ai_swe":
             raise RuntimeError("disk full")
         real_upsert(conn, rows)
 
@@ -563,9 +608,12 @@ def test_the_trend_queries_read_the_trend_indexes(engine, two_weeks):
 
     from analysis.trends import _measured_cte
 
+    m = _measured_cte((*COHORTS_ALL, "market:ashby"), "month")
+    per_month = select(m.c.period, func.sum(m.c.in_0)).group_by(m.c.period)
     m = _measured_cte(COHORTS)
-    per_week = select(m.c.posted_week, func.sum(m.c.in_0)).group_by(m.c.posted_week)
+    per_week = select(m.c.period, func.sum(m.c.in_0)).group_by(m.c.period)
     recent = select(Posting.posted_week).where(Posting.analyzed_at > dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
     with engine.connect() as conn:
         assert "ix_postings_measured" in _plan(engine, conn, per_week)
+        assert "ix_postings_measured" in _plan(engine, conn, per_month)
         assert "ix_postings_analyzed_at" in _plan(engine, conn, recent)

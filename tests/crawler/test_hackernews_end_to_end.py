@@ -137,10 +137,17 @@ def test_postings_keep_the_comment_time_and_its_week(scenario):
     row = scenario.snapshots["backfill"].postings["2396219"]
     assert row["posted_at"] == dt.datetime(2011, 4, 1, 13, 58, 14, tzinfo=dt.UTC)
     assert row["posted_week"] == dt.date(2011, 3, 28)
-    assert row["first_seen_at"] > row["posted_at"]
-    assert (row["title"], row["company"], row["location"]) == ("Rails Developer", "Kongregate", "Portland, OR")
-    assert row["url"] == "https://news.ycombinator.com/item?id=2396219"
-    assert row["description_text"].startswith("Portland, OR - Rails Developer - Kongregate")
+    assert row["posted_month"] == dt.date(2011, 4, 1)  # the thread's month
+
+
+def test_postings_belong_to_their_threads_month(scenario):
+    """``posted_month`` is the thread's month, whenever the comment was posted (the April 2011 thread opened on
+    Friday 1 April: its postings' week starts in March, their month is April)."""
+    postings = scenario.snapshots["backfill"].postings
+    read = [month for month in THREADS if month != "2026-02"]  # the backfill's missing thread
+    for month in read:
+        first = dt.date.fromisoformat(f"{month}-01")
+        assert {postings[i]["posted_month"] for i in live_ids(month)} == {first}, month
 
 
 # --- crawl 2 and 3: incremental ----------------------------------------------------------------------------------

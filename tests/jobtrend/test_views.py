@@ -1,6 +1,6 @@
-"""The analyst views (migration 0004) on small seeded data, on SQLite and PostgreSQL: posting_facts,
-weekly_framework_share, weekly_role_split and source_health; and what a later migration that rebuilds a table
-the views read must do (drop and recreate them)."""
+"""The analyst views (migrations 0004 and 0007) on small seeded data, on SQLite and PostgreSQL: posting_facts,
+weekly_framework_share, monthly_framework_share, weekly_role_split and source_health; and what a later migration
+that rebuilds a table the views read must do (drop and recreate them)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from jobtrend.db import ALEMBIC_DIR, alembic_config, make_engine, migrate
 from jobtrend.models import Classification, CrawlRun, Framework, Mention, Posting, Source, TrendPoint
 from jobtrend.weeks import iso_week_label, monday_of
 
-VIEWS = {"posting_facts", "weekly_framework_share", "weekly_role_split", "source_health"}
+VIEWS = {"posting_facts", "weekly_framework_share", "monthly_framework_share", "weekly_role_split", "source_health"}
 
 
 def _at(day: str, hour: int = 12) -> dt.datetime:
@@ -84,7 +84,7 @@ def seed(engine) -> Seed:
     return s
 
 
-def test_migrations_create_the_four_views_and_they_are_not_tables(engine):
+def test_migrations_create_the_five_views_and_they_are_not_tables(engine):
     inspector = inspect(engine)
     assert set(inspector.get_view_names()) == VIEWS
     assert not VIEWS & set(inspector.get_table_names())
@@ -127,7 +127,8 @@ def test_weekly_framework_share_is_trend_points_with_names(engine):
             for r in _rows(engine, "select * from weekly_framework_share")}
     with engine.connect() as conn:
         points = conn.execute(select(TrendPoint.__table__, Framework.slug, Framework.name, Framework.category)
-                              .join(Framework, Framework.id == TrendPoint.framework_id)).all()
+                              .join(Framework, Framework.id == TrendPoint.framework_id)
+                              .where(TrendPoint.grain == "week")).all()
     assert len(points) == len(view) > 0
     for point in points:
         row = view[(point.period_start.isoformat(), point.cohort, point.slug)]
@@ -139,6 +140,32 @@ def test_weekly_framework_share_is_trend_points_with_names(engine):
     zeta = view[("2024-12-30", "all", "zeta")]  # the AI SWE posting; its duplicate and the not-AI one do not count
     assert (zeta["n"], zeta["k"], zeta["weeks_ago"], zeta["month"]) == (1, 1, 0, "2024-12")
     assert s.zeta
+
+
+def test_monthly_framework_share_is_the_monthly_trend_points_with_names(engine):
+    seed(engine)
+    compute_trends(engine, full=True)
+    view = {(r["month"], r["cohort"], r["framework"]): r
+            for r in _rows(engine, "select * from monthly_framework_share")}
+    with engine.connect() as conn:
+        months = conn.scalar(select(sa.func.count()).select_from(TrendPoint).where(TrendPoint.grain == "month"))
+    assert len(view) == months > 0
+    # December 2024: swe (AI SWE: zeta, alpha, mid-x), closed (not AI) and waiting (unclassified, no mentions);
+    # the duplicate and the posting without text are not measured
+    assert (view[("2024-12", "all", "zeta")]["n"], view[("2024-12", "all", "zeta")]["k"]) == (1, 1)
+    market = view[("2024-12", "market", "zeta")]
+    assert (market["n"], market["k"], _iso(market["month_start"])) == (2, 1, "2024-12-01")
+    assert (view[("2025-01", "market", "zeta")]["n"], view[("2025-01", "market", "zeta")]["k"]) == (1, 0)
+    assert view[("2024-12", "market:ashby", "zeta")]["n"] == 2  # the only source kind with postings
+    assert market["share"] == pytest.approx(0.5)
+
+
+def test_posting_facts_month_is_the_stored_month_not_the_posting_time(engine):
+    s = seed(engine)
+    with engine.begin() as conn:  # a late answer to a Hacker News thread: posted in January, the thread's month
+        conn.execute(sa.update(Posting).where(Posting.id == s.waiting).values(posted_month=dt.date(2024, 12, 1)))
+    facts = {r["posting_id"]: r for r in _rows(engine, "select posting_id, posted_month from posting_facts")}
+    assert (facts[s.waiting]["posted_month"], facts[s.swe]["posted_month"]) == ("2024-12", "2024-12")
 
 
 def test_iso_week_month_and_weeks_ago_agree_with_python_over_years(engine):
@@ -199,7 +226,7 @@ KEEP_VIEWS = {keep_views!r}
 
 
 def _retype(type_, existing_type):
-    views = context.script.get_revision("0004").module
+    views = context.script.get_revision("0007").module  # the revision that last changed the views
     if KEEP_VIEWS:
         views.drop_views()
     with op.batch_alter_table("postings") as batch:

@@ -61,6 +61,16 @@ def test_missing_source_date_falls_back_to_first_seen(db_url, engine):
     assert row["posted_week"] == monday_of(row["first_seen_at"])
 
 
+def test_posted_month_is_the_items_own_month_else_the_month_of_posted_at(db_url, engine):
+    late = dt.datetime(2026, 5, 2, 9, tzinfo=dt.UTC)  # a late answer to April's Hacker News thread
+    store(db_url, [posting("thread", posted_at=late, posted_month="2026-04"), posting("plain", posted_at=late),
+                   posting("odd", posted_at=late, posted_month="April")])
+    stored = rows(engine)
+    assert stored["thread"]["posted_month"] == dt.date(2026, 4, 1)
+    assert stored["plain"]["posted_month"] == stored["odd"]["posted_month"] == dt.date(2026, 5, 1)
+    assert stored["thread"]["posted_week"] == dt.date(2026, 4, 27)
+
+
 def test_posted_week_is_the_utc_monday():
     sunday_evening_new_york = dt.datetime(2026, 4, 19, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=-4)))
     assert monday_of(sunday_evening_new_york) == dt.date(2026, 4, 20)
