@@ -5,8 +5,9 @@
   run-job`` starts it (two crawls at once would double the request rate to every host).
 
 PostgreSQL: a session advisory lock (``pg_try_advisory_lock``) on a connection kept open while the lock is held.
-SQLite: ``fcntl.flock`` on a file next to the database file (``<file>.<name>.lock``), which holds the owner's
-pid and host for the message. An in-memory or URI-named SQLite database has no lock (a warning says so).
+SQLite: ``fcntl.flock`` on a file in a folder next to the database file (``.<file>.locks/<name>.lock``), which
+holds the owner's pid and host for the message. An in-memory or URI-named SQLite database has no lock (a warning
+says so).
 """
 
 from __future__ import annotations
@@ -72,11 +73,13 @@ class DatabaseLock:
 
     @property
     def path(self) -> Path | None:
-        """SQLite: the lock file, next to the database file."""
+        """SQLite: the lock file, in one hidden folder next to the database file (``.<file>.locks/``), so the
+        locks of every job do not clutter the data folder. Lock files are never deleted: unlinking a file another
+        process has open would let two processes each lock a different file of the same name."""
         database = self.url.database or ""
         if self.backend != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
             return None
-        return Path(database).resolve().with_name(f"{Path(database).name}.{self.name}.lock")
+        return Path(database).resolve().with_name(f".{Path(database).name}.locks") / f"{self.name}.lock"
 
     def acquire(self) -> None:
         if self.held:
