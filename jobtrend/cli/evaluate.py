@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
-from analysis.mentions_eval import GOLD_PATH, load_mention_gold, report, unlisted_counts
+from analysis.mentions_eval import (
+    CONTEXTS_DEV_PATH,
+    CONTEXTS_HELDOUT_PATH,
+    GOLD_PATH,
+    context_report,
+    evaluate_contexts,
+    file_sha256,
+    load_mention_contexts,
+    load_mention_gold,
+    report,
+    unlisted_counts,
+)
 from analysis.mentions_eval import evaluate as score
 from jobtrend.cli import AppContext, pass_app
-from jobtrend.config import load_frameworks
+from jobtrend.config import REPO_ROOT, load_frameworks
+
+T = TypeVar("T")
 
 
 @click.group()
@@ -19,7 +34,7 @@ def evaluate() -> None:
     \b
     Example:
         jobtrend evaluate mentions              # precision/recall of the mention matcher
-        jobtrend evaluate mentions --show 100   # and the first 100 disagreements
+        jobtrend evaluate mentions --show 100   # and the first 100 disagreements (postings and dev contexts)
     """
 
 
@@ -34,11 +49,15 @@ def evaluate() -> None:
               help="Also list the tools the postings mention that had no taxonomy entry, most frequent first.")
 @pass_app
 def mentions(app: AppContext, show: int, gold: Path | None, taxonomy: Path | None, show_unlisted: bool) -> None:
-    """Micro and per-entry precision, recall and F1 of the mention matcher on labelled real postings.
+    """Precision and recall of the mention matcher on labelled real postings, then on labelled contexts.
 
-    Scores only the entries that existed when the set was labelled and still exist; a parent reported for a
-    labelled child (roll-up) is accepted. Per-entry rows are printed worst first, then the disagreements
-    with their context. The labelling rules are in docs/annotating-mentions.md.
+    Postings: micro and per-entry precision, recall and F1 over the entries that existed when the set was
+    labelled and still exist (a parent reported for a labelled child is accepted), worst first, then the
+    disagreements with their context. Contexts (single occurrences of a name, tests/data/mention_contexts_*):
+    precision and recall with Wilson 95 % intervals per group (names that are also companies, other) and
+    overall, beside a baseline counting every occurrence: the dev part with its disagreements, then the
+    held-back part (figures only; it is never used to tune). Each file's SHA-256 is printed, so a change to a
+    frozen file shows. The labelling rules are in docs/annotating-mentions.md.
 
     \b
     Example:
@@ -46,8 +65,21 @@ def mentions(app: AppContext, show: int, gold: Path | None, taxonomy: Path | Non
         jobtrend evaluate mentions --show -1 --unlisted
     """
     frameworks = load_frameworks(taxonomy) if taxonomy else app.config.frameworks
-    gold_set = load_mention_gold(gold or GOLD_PATH)
+    gold_set = _read(load_mention_gold, gold or GOLD_PATH)
     click.echo(report(score(gold_set, frameworks), show=show))
     if show_unlisted:
         click.echo("\nunlisted (postings): " + ", ".join(f"{name} {n}" for name, n in
                                                         unlisted_counts(gold_set).most_common()))
+    for path, name, disagreements in ((CONTEXTS_DEV_PATH, "dev", show), (CONTEXTS_HELDOUT_PATH, "held-back", 0)):
+        contexts = _read(load_mention_contexts, path)
+        click.echo(f"\ncontexts, {name}: {path.relative_to(REPO_ROOT)} (sha256 {file_sha256(path)})")
+        click.echo(context_report(evaluate_contexts(contexts, frameworks), f"{len(contexts)} contexts",
+                                  show=disagreements))
+
+
+def _read(loader: Callable[[Path], T], path: Path) -> T:
+    """``loader(path)``, or one clear line when the file is missing or not what it should be."""
+    try:
+        return loader(path)
+    except (OSError, EOFError, ValueError, KeyError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
