@@ -2,6 +2,12 @@
 
 A missing file is no rules; every problem is a :class:`~jobtrend.config.ConfigError` naming the file, the key
 (``rules[2].level``) and what was expected. Unknown keys are errors, so a typo never silences a rule.
+
+Beside the rules, the file's top-level ``max_messages`` caps the notifications one run queues
+(:func:`load_alert_limits`).
+
+Cohorts: a rule's ``cohort`` is any cohort trend points are computed for (:func:`analysis.trends.is_cohort`):
+``all`` (every AI role), each role, ``market`` (every posting) and ``market:<source kind>``.
 """
 
 from __future__ import annotations
@@ -11,14 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.drift import ALL, DEFAULTS, DriftSettings
-from analysis.role_rules import COHORTS  # a cohort without trend points fires nothing
+from analysis.role_rules import COHORTS as ROLE_COHORTS
+from analysis.trends import cohort_names, is_cohort
 from jobtrend.config import SLUG_RE, SOURCE_KINDS, ConfigError, read_toml, reject_unknown, typed
-from jobtrend.health import STATES
+from jobtrend.health import FAILURE_STATES, STATES
+
+COHORTS = cohort_names()  # the cohorts trend points are computed for: a rule may watch any of them
 
 RULES_FILE = "alerts.toml"
 KINDS = ("threshold", "change", "source_health", "classifier_drift")
 DIRECTIONS = ("up", "down", "both")
 DEFAULT_HEALTH_STATES = ("zero_yield", "failing", "gone")
+DEFAULT_MIN_FAILURES = 2  # one failed crawl is usually transient (docs/operations.md)
+DEFAULT_MAX_MESSAGES = 20  # notifications one alerts run may queue, the last one a summary of the rest
 
 
 @dataclass(frozen=True)
@@ -52,11 +63,27 @@ class ChangeRule:
 
 @dataclass(frozen=True)
 class SourceHealthRule:
-    """An enabled source's health is one of ``states``."""
+    """An enabled source's health is one of ``states``; for a failure state (``failing``, ``gone``) only once it
+    has failed ``min_failures`` crawls in a row."""
 
     name: str
     states: tuple[str, ...] = DEFAULT_HEALTH_STATES
+    min_failures: int = DEFAULT_MIN_FAILURES
     kind: str = "source_health"
+
+    def fires_for(self, health: str, consecutive_failures: int | None) -> bool:
+        """Whether a source in ``health`` after ``consecutive_failures`` failed crawls in a row is broken enough."""
+        if health not in self.states:
+            return False
+        return health not in FAILURE_STATES or (consecutive_failures or 0) >= self.min_failures
+
+
+@dataclass(frozen=True)
+class AlertLimits:
+    """The file's top-level settings: at most ``max_messages`` notifications per run (the last summarises the
+    rest)."""
+
+    max_messages: int = DEFAULT_MAX_MESSAGES
 
 
 @dataclass(frozen=True)
@@ -85,13 +112,29 @@ COMMON_KEYS = {"kind", "name", "enabled"}
 RULE_KEYS = {
     "threshold": {"framework", "cohort", "level", "direction", "min_postings", "hysteresis"},
     "change": {"framework", "cohort", "trailing_weeks", "min_change", "alpha", "min_postings", "direction"},
-    "source_health": {"states"},
+    "source_health": {"states", "min_failures"},
     "classifier_drift": {"sources", "min_postings", "alpha", "min_change", "confidence_drop", "trailing_weeks"},
 }
 
 
+TOP_LEVEL_KEYS = {"rules", "max_messages"}
+
+
 def rules_path(config_dir: Path | str) -> Path:
     return Path(config_dir) / RULES_FILE
+
+
+def load_alert_limits(path: Path | str) -> AlertLimits:
+    """The top-level settings of alerts.toml (defaults when the file or the key is missing)."""
+    path = Path(path)
+    if not path.exists():
+        return AlertLimits()
+    data = read_toml(path)
+    reject_unknown(path, data, TOP_LEVEL_KEYS, "")
+    max_messages = typed(path, data, "max_messages", int, DEFAULT_MAX_MESSAGES, "")
+    if max_messages < 1:
+        raise ConfigError(path, "max_messages", "a number of messages per run, at least 1, e.g. 20", max_messages)
+    return AlertLimits(max_messages)
 
 
 def load_alert_rules(path: Path | str, *, frameworks: Iterable[str] | None = None,
@@ -104,7 +147,7 @@ def load_alert_rules(path: Path | str, *, frameworks: Iterable[str] | None = Non
     if missing_ok and not path.exists():
         return ()
     data = read_toml(path)
-    reject_unknown(path, data, {"rules"}, "")
+    reject_unknown(path, data, TOP_LEVEL_KEYS, "")
     entries = typed(path, data, "rules", list, [], "")
     known = set(frameworks) if frameworks is not None else None
     rules, names = [], set()
@@ -173,7 +216,11 @@ def _source_health(path: Path, entry: dict, prefix: str, name: str, _known: set[
     for j, state in enumerate(states):
         if state not in STATES:
             raise ConfigError(path, f"{prefix}states[{j}]", "one of " + ", ".join(STATES), state)
-    return SourceHealthRule(name, tuple(states))
+    min_failures = typed(path, entry, "min_failures", int, DEFAULT_MIN_FAILURES, prefix)
+    if min_failures < 1:
+        raise ConfigError(path, prefix + "min_failures", "a number of failed crawls in a row, at least 1, e.g. 2",
+                          min_failures)
+    return SourceHealthRule(name, tuple(states), min_failures)
 
 
 def _classifier_drift(path: Path, entry: dict, prefix: str, name: str,
@@ -226,8 +273,9 @@ def _direction(path: Path, entry: dict, prefix: str) -> str:
 
 def _cohort(path: Path, entry: dict, prefix: str) -> str:
     value = typed(path, entry, "cohort", str, "all", prefix)
-    if value not in COHORTS:
-        raise ConfigError(path, prefix + "cohort", "one of " + ", ".join(COHORTS), value)
+    if not is_cohort(value):
+        raise ConfigError(path, prefix + "cohort", f"one of {', '.join(ROLE_COHORTS)}, market, or market:<source "
+                          f"kind> (one of {', '.join(SOURCE_KINDS)})", value)
     return value
 
 

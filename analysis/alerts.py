@@ -1,4 +1,4 @@
-"""Alert rules (``config/alerts.toml``) and their evaluation into ``alerts`` rows, as DESIGN section 4 defines.
+"""Alert rules (``config/alerts.toml``) and their evaluation into ``alerts`` rows (docs/alerts.md).
 
 Four kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique ``name`` (stored as
 ``alerts.rule``); docs/alerts.md has every key:
@@ -8,12 +8,19 @@ Four kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique `
   (symmetrically above L + h for down). The first qualifying week is never a crossing (nothing before it).
 - ``change``: week W's k/n against the pooled k/n of the ``trailing_weeks`` qualifying weeks before it; fires
   when the difference is at least ``min_change`` and a pooled two-proportion z-test gives p < ``alpha``.
-- ``source_health``: an enabled source whose health is one of ``states``; the alert's week is the Monday of
-  ``health_since``, so one episode fires once.
+- ``source_health``: an enabled source whose health is one of ``states`` (``failing`` and ``gone`` only after
+  ``min_failures`` failed crawls in a row, 2 by default: one failure is usually transient); the alert's week is
+  the Monday of ``health_since``, so one episode fires once.
 - ``classifier_drift``: a week of a source kind (or ``all``) whose role-classifier output leaves its band against
   the weeks before it (:mod:`analysis.drift`: AI-role share, ml_engineer share, mean confidence), counting only
   the current model version's classifications; subject = the source kind, one alert per week however many
   figures left the band.
+
+A threshold or change alert says which postings its share is of (:func:`cohort_phrase`: ``all`` is "AI-role
+postings", ``ai_swe`` "AI Software Engineer postings", ``market`` "all postings").
+
+New alerts are stored one by one but notified as :mod:`analysis.alert_messages` plans it: the failing sources of
+a run as one digest, and at most ``max_messages`` messages per run, the last a summary of the rest.
 
 Only weeks with n >= ``min_postings`` count (a smaller week is skipped, not taken as zero), and only complete
 weeks (before the Monday of ``now``): a week still being crawled has a share that will move. Every rule is
@@ -25,35 +32,41 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Engine, select, tuple_
 
 from analysis import notify
+from analysis.alert_messages import plan_notifications
 from analysis.alert_rules import (
     COHORTS,
     DEFAULT_HEALTH_STATES,
+    DEFAULT_MAX_MESSAGES,
     DIRECTIONS,
     KINDS,
+    AlertLimits,
     AlertRule,
     ChangeRule,
     ClassifierDriftRule,
     SourceHealthRule,
     ThresholdRule,
+    load_alert_limits,
     load_alert_rules,
     rules_path,
 )
 from analysis.drift import DriftPoint, current_model_version, drift_points
 from analysis.trends import proportion_change_test, two_proportion_test
 from jobtrend.db import insert_ignoring_conflicts, session_factory
+from jobtrend.health import error_code, explain_error
 from jobtrend.models import Alert, Framework, Source, TrendPoint
 from jobtrend.weeks import iso_week_label, monday_of, utcnow
 
-__all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DIRECTIONS", "KINDS", "AlertRule", "ChangeRule",
-           "ClassifierDriftRule", "FiredAlert", "SourceHealthRule", "ThresholdRule", "evaluate_alerts",
-           "load_alert_rules", "notify_new_alerts", "rules_path", "two_proportion_p_value"]
+__all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DEFAULT_MAX_MESSAGES", "DIRECTIONS", "KINDS", "AlertLimits",
+           "AlertRule", "ChangeRule", "ClassifierDriftRule", "FiredAlert", "SourceHealthRule", "ThresholdRule",
+           "cohort_phrase", "evaluate_alerts", "load_alert_limits", "load_alert_rules", "notify_new_alerts",
+           "rules_path", "two_proportion_p_value"]
 
 EPSILON = 1e-9  # shares are floats: a comparison must not depend on how L - h happens to round
 
@@ -87,14 +100,14 @@ class FiredAlert:
 
     @property
     def title(self) -> str:
-        """One line, e.g. ``pgvector share up to 12.3% (n=84) in 2026-W47 [ai_swe]``."""
+        """One line, e.g. ``pgvector share up to 12.3% of AI Software Engineer postings (n=84) in 2026-W47``."""
         d = self.details
         if d["kind"] == "source_health":
             return f"source {self.subject} is {d['health']} since {d['health_since'][:10]}"
         if d["kind"] == "classifier_drift":
             return (f"classifier {', '.join(_drift_phrase(flag, d) for flag in d['flags'])} "
                     f"(n={d['n_postings']}) in {d['week']} [{self.subject}]")
-        where = f"(n={d['n_postings']}) in {d['week']} [{d['cohort']}]"
+        where = f"of {cohort_phrase(d['cohort'])} (n={d['n_postings']}) in {d['week']}"
         if d["kind"] == "threshold":
             return f"{d['framework_name']} share {self.direction} to {_pct(self.value)} {where}"
         return (f"{d['framework_name']} share {self.direction} {abs(d['change']) * 100:.1f} points to "
@@ -110,16 +123,19 @@ class FiredAlert:
                       f"Consecutive failed crawls: {d['consecutive_failures']}"]
             if d.get("last_error"):
                 lines.append(f"Last error: {d['last_error']}")
+                words = explain_error(d["last_error"])
+                if words != error_code(d["last_error"]):
+                    lines.append(f"Reason: {words}")
             lines.append("See `jobtrend sources` for every source.")
         elif d["kind"] == "classifier_drift":
             lines += _drift_lines(d)
         elif d["kind"] == "threshold":
-            lines += [f"{d['n_mentioning']} of {d['n_postings']} postings in {d['week']} mention "
+            lines += [f"{d['n_mentioning']} of {d['n_postings']} {cohort_phrase(d['cohort'])} in {d['week']} mention "
                       f"{d['framework_name']}: {_pct(self.value)} (95% CI {_pct(d['ci_low'])}-{_pct(d['ci_high'])}).",
                       f"Crossed {self.direction} through {_pct(self.threshold)}; the previous week counted had "
                       f"{_pct(d['previous_share'])} ({d['previous_week']})."]
         else:
-            lines += [f"{d['n_mentioning']} of {d['n_postings']} postings in {d['week']} mention "
+            lines += [f"{d['n_mentioning']} of {d['n_postings']} {cohort_phrase(d['cohort'])} in {d['week']} mention "
                       f"{d['framework_name']}: {_pct(self.value)}.",
                       f"The {d['trailing_weeks']} weeks before ({d['trailing_from']} to {d['trailing_to']}): "
                       f"{d['trailing_mentioning']} of {d['trailing_postings']}, {_pct(self.threshold)}.",
@@ -138,6 +154,18 @@ class FiredAlert:
 
 def _pct(share: float) -> str:
     return f"{share * 100:.1f}%"
+
+
+COHORT_WORDS = {"all": "AI-role postings", "ai_swe": "AI Software Engineer postings",
+                "ml_engineer": "ML Engineer postings", "market": "all postings"}
+
+
+def cohort_phrase(cohort: str) -> str:
+    """The postings a trend cohort's shares are of: ``all`` -> "AI-role postings", ``market:hackernews`` -> "all
+    hackernews postings"."""
+    if cohort.startswith("market:"):
+        return f"all {cohort.removeprefix('market:')} postings"
+    return COHORT_WORDS.get(cohort, f"{cohort} postings")
 
 
 DRIFT_FIGURES = {"ai_share": "AI share", "ml_share": "ml_engineer share of AI roles"}
@@ -186,7 +214,8 @@ two_proportion_p_value = two_proportion_test  # the name this module has always 
 
 def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | None = None,
                     dry_run: bool = False, now: dt.datetime | None = None,
-                    notify_settings: Any = None) -> list[FiredAlert]:
+                    notify_settings: Any = None, max_messages: int = DEFAULT_MAX_MESSAGES,
+                    hosts: Mapping[str, str] | None = None) -> list[FiredAlert]:
     """Evaluate ``rules`` over the stored data; store the alerts that fired unless ``dry_run``.
 
     ``weeks``: report only alerts of the current week and the ``weeks`` weeks before it (the rules still read
@@ -195,6 +224,7 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
     is queued for delivery (:func:`notify_new_alerts`) before it is stored: a run killed in between has queued
     what it will store, and the next run finds the alert still new, queues it again (a no-op: the outbox's
     dedupe key) and stores it. Storing first would lose the notification of an alert stored just before a crash.
+    ``max_messages`` and ``hosts`` shape the notifications (:func:`notify_new_alerts`).
     """
     now = now or utcnow()
     this_week = monday_of(now)
@@ -217,7 +247,7 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
     fired = _mark_stored(engine, fired)
     if not dry_run:
         if notify_settings is not None:
-            notify_new_alerts(engine, notify_settings, fired)
+            notify_new_alerts(engine, notify_settings, fired, max_messages=max_messages, hosts=hosts)
         _store(engine, [a for a in fired if a.new], now)
     return fired
 
@@ -228,7 +258,7 @@ def _series(conn, rule: ThresholdRule | ChangeRule, before: dt.date) -> dict[str
         select(Framework.slug, Framework.name, TrendPoint.period_start, TrendPoint.n_postings,
                TrendPoint.n_mentioning, TrendPoint.share, TrendPoint.ci_low, TrendPoint.ci_high)
         .join(Framework, Framework.id == TrendPoint.framework_id)
-        .where(TrendPoint.cohort == rule.cohort, TrendPoint.n_postings >= rule.min_postings,
+        .where(TrendPoint.grain == "week", TrendPoint.cohort == rule.cohort, TrendPoint.n_postings >= rule.min_postings,
                TrendPoint.period_start < before)
         .order_by(Framework.slug, TrendPoint.period_start)
     )
@@ -298,6 +328,8 @@ def _source_health_alerts(conn, rule: SourceHealthRule) -> list[FiredAlert]:
              .order_by(Source.kind, Source.key))
     alerts = []
     for source in conn.execute(query):
+        if not rule.fires_for(source.health, source.consecutive_failures):  # one failure is usually transient
+            continue
         since = source.health_since or source.last_crawled_at
         if since is None:  # never crawled: nothing to date the episode by
             continue
@@ -375,16 +407,18 @@ def _store(engine: Engine, alerts: list[FiredAlert], now: dt.datetime) -> None:
         insert_ignoring_conflicts(session, Alert.__table__, rows)
 
 
-def notify_new_alerts(engine: Engine, notify_settings: Any, alerts: Iterable[FiredAlert]) -> int:
-    """Queue one notification per new alert through the outbox (``analysis.notify``); return how many.
+def notify_new_alerts(engine: Engine, notify_settings: Any, alerts: Iterable[FiredAlert], *,
+                      max_messages: int = DEFAULT_MAX_MESSAGES, hosts: Mapping[str, str] | None = None) -> int:
+    """Queue the notifications of the new ``alerts`` through the outbox (``analysis.notify``); return how many
+    messages (each for every recipient).
 
-    The outbox's ``dedupe_key`` (``alert:RULE:SUBJECT:WEEK``) makes queueing the same alert twice a no-op.
+    The failing sources go out as one digest and at most ``max_messages`` messages are queued, the last a summary
+    of the rest (:func:`analysis.alert_messages.plan_notifications`; ``hosts``: source kind -> API host, named in
+    a digest of network failures). The outbox's ``dedupe_key`` (``alert:RULE:SUBJECT:WEEK``, or one derived from
+    the alerts a digest or summary covers) makes queueing the same alerts twice a no-op.
     """
-    count = 0
-    for alert in alerts:
-        if not alert.new:
-            continue
-        notify.queue_for_recipients(engine, notify_settings, subject=alert.title, body=alert.body,
-                             dedupe_key=alert.dedupe_key, payload=alert.as_json())
-        count += 1
-    return count
+    messages = plan_notifications(list(alerts), max_messages=max_messages, hosts=hosts)
+    for message in messages:
+        notify.queue_for_recipients(engine, notify_settings, subject=message.subject, body=message.body,
+                                    dedupe_key=message.dedupe_key, payload=message.payload)
+    return len(messages)

@@ -13,6 +13,12 @@ Delivery (:func:`deliver_pending`) takes the pending rows that are due, one at a
    ``next_attempt_at`` after an exponential backoff (``backoff_seconds`` doubling per attempt, at most
    ``backoff_max_seconds``), or ``failed`` once ``max_attempts`` attempts have failed.
 
+Only *transient* errors are retried: a refused or timed-out connection, a dropped connection, a 4xx SMTP answer,
+a webhook that is down or answers 5xx. A *permanent* one fails the row at once with its reason
+(:class:`DeliveryError` with ``permanent``): a server that does not offer STARTTLS (or demands it), a plain server
+behind ``security = "ssl"``, a 5xx SMTP answer (login refused, sender or recipient rejected). Retrying those for
+two hours would change nothing. Every connection error names the server's host and port.
+
 One row's failure never stops the others. A crash between sending and committing sends the message again: an
 email keeps the same ``Message-ID`` (derived from ``dedupe_key``) and ``Date`` (the row's ``created_at``), so the
 copy is identical and mail systems drop it; a webhook receiver sees the same JSON body again.
@@ -33,11 +39,12 @@ import logging
 import os
 import re
 import smtplib
+import socket
 import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from typing import Any
@@ -63,15 +70,31 @@ WEBHOOK_URL_RE = re.compile(r"^https?://")
 
 @dataclass(frozen=True)
 class DeliveryResult:
-    """What one :func:`deliver_pending` call did: rows sent, rows to be retried later, rows given up on."""
+    """What one :func:`deliver_pending` call did: rows sent, rows to be retried later, rows given up on, and the
+    distinct errors of the failed attempts (first seen first)."""
 
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    errors: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def due(self) -> int:
+        return self.sent + self.retried + self.failed
+
+    @property
+    def nothing_sent(self) -> bool:
+        """Messages were due and not one of them could be sent."""
+        return self.due > 0 and self.sent == 0
 
 
 class DeliveryError(Exception):
-    """A message could not be sent; the message is one line fit for ``outbox.last_error``."""
+    """A message could not be sent; the message is one line fit for ``outbox.last_error``. ``permanent``: trying
+    again cannot help (the row fails at once)."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 # --------------------------------------------------------------------------------------------- queueing
@@ -191,6 +214,7 @@ def deliver_pending(engine: Engine, settings: Any, *, now: dt.datetime | None = 
                               .where(Outbox.status == "pending", Outbox.next_attempt_at <= start)
                               .order_by(Outbox.next_attempt_at, Outbox.id).limit(limit)).all()
     sent = retried = failed = 0
+    errors: dict[str, None] = {}
     for row_id in ids:
         row = _claim(factory, row_id, clock())
         if row is None:  # another deliverer took it
@@ -199,7 +223,9 @@ def deliver_pending(engine: Engine, settings: Any, *, now: dt.datetime | None = 
             _send(row, notify)
         except Exception as exc:  # noqa: BLE001 - any failure of one row is recorded and the next row goes on
             error = _error_line(exc)
-            gave_up = _record_failure(factory, row, notify, clock(), error)
+            errors[error] = None
+            gave_up = _record_failure(factory, row, notify, clock(), error,
+                                      permanent=getattr(exc, "permanent", False))
             log.warning("outbox row %s (%s) %s after attempt %d: %s", row.id, row.channel,
                         "failed for good" if gave_up else "will be retried", row.attempts, error)
             failed += gave_up
@@ -208,7 +234,7 @@ def deliver_pending(engine: Engine, settings: Any, *, now: dt.datetime | None = 
             _record_sent(factory, row.id, clock())
             log.info("outbox row %s (%s) sent", row.id, row.channel)
             sent += 1
-    return DeliveryResult(sent=sent, retried=retried, failed=failed)
+    return DeliveryResult(sent=sent, retried=retried, failed=failed, errors=tuple(errors))
 
 
 def pending_rows(engine: Engine, *, now: dt.datetime | None = None, limit: int = 100) -> list[Outbox]:
@@ -243,9 +269,11 @@ def _record_sent(factory, row_id: int, now: dt.datetime) -> None:
                         .values(status="sent", sent_at=now, last_error=None))
 
 
-def _record_failure(factory, row: Outbox, settings: NotifySettings, now: dt.datetime, error: str) -> bool:
-    """Store the error; return True when the row has now used up its attempts and is marked failed."""
-    gave_up = row.attempts >= settings.max_attempts
+def _record_failure(factory, row: Outbox, settings: NotifySettings, now: dt.datetime, error: str, *,
+                    permanent: bool = False) -> bool:
+    """Store the error; return True when the row is marked failed: the error is ``permanent``, or the row has now
+    used up its attempts."""
+    gave_up = permanent or row.attempts >= settings.max_attempts
     values: dict[str, Any] = {"last_error": error}
     if gave_up:
         values["status"] = "failed"
@@ -330,10 +358,20 @@ def build_email(row: Outbox, settings: EmailSettings) -> EmailMessage:
 
 
 def send_email(msg: EmailMessage, settings: EmailSettings, recipient: str) -> None:
-    """Send ``msg`` to ``recipient`` through the configured SMTP server (TLS as configured, login if a user is set)."""
+    """Send ``msg`` to ``recipient`` through the configured SMTP server (TLS as configured, login if a user is set).
+
+    Raises :class:`DeliveryError` naming the server (``host:port``), ``permanent`` when retrying cannot help
+    (:func:`smtp_error`)."""
     password = os.environ.get(SMTP_PASSWORD_ENV)
     if settings.username and not password:
         raise DeliveryError(f"email.username is set but the environment variable {SMTP_PASSWORD_ENV} is not")
+    try:
+        _smtp_send(msg, settings, recipient, password)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise smtp_error(exc, settings) from exc
+
+
+def _smtp_send(msg: EmailMessage, settings: EmailSettings, recipient: str, password: str | None) -> None:
     context = ssl.create_default_context()
     if settings.security == "ssl":
         client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
@@ -347,6 +385,59 @@ def send_email(msg: EmailMessage, settings: EmailSettings, recipient: str) -> No
         if settings.username:
             client.login(settings.username, password)
         client.send_message(msg, from_addr=parseaddr(settings.sender)[1], to_addrs=[recipient])
+
+
+def smtp_error(exc: BaseException, settings: EmailSettings) -> DeliveryError:
+    """``exc`` (from smtplib, ssl or the socket) as one line naming the server, and whether it is permanent: a
+    5xx answer, no STARTTLS where it is configured, or a server that does not speak TLS where ``ssl`` is; a 4xx
+    answer, a refused, dropped or timed-out connection and a certificate problem are transient."""
+    server = f"{settings.host}:{settings.port}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" not in str(exc).upper():
+        return DeliveryError(f"the SMTP server {server}: {_text(str(exc))} (check email.username and "
+                             "email.security)", permanent=True)  # e.g. no AUTH offered for a login
+    if isinstance(exc, smtplib.SMTPNotSupportedError):  # starttls() on a server without the extension
+        return DeliveryError(f"the SMTP server {server} does not offer STARTTLS (email.security = "
+                             f'"{settings.security}"): use its TLS port with security = "ssl", or security = '
+                             f'"none" only for a relay on this machine or network', permanent=True)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        answer = "; ".join(f"{code} {_text(message)}" for code, message in exc.recipients.values())
+        return DeliveryError(f"recipient refused by {server}: {answer}",
+                             permanent=bool(codes) and all(code >= 500 for code in codes))
+    if isinstance(exc, smtplib.SMTPResponseException):
+        code, answer = exc.smtp_code, _text(exc.smtp_error)
+        what = _SMTP_STEPS.get(type(exc), "the SMTP server")
+        hint = (' (the server requires STARTTLS: set email.security = "starttls")'
+                if code == 530 and "starttls" in answer.lower() else "")
+        return DeliveryError(f"{what} {server} answered {code} {answer}{hint}", permanent=code >= 500)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return DeliveryError(f"TLS to {server}: certificate verify failed: {exc.verify_message}")
+    if isinstance(exc, ssl.SSLError) and exc.reason in ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL",
+                                                        "RECORD_LAYER_FAILURE"):
+        return DeliveryError(f"{server} does not speak TLS (email.security = \"{settings.security}\"): "
+                             f'use security = "starttls" on its submission port (587)', permanent=True)
+    if isinstance(exc, ConnectionRefusedError):
+        return DeliveryError(f"Connection refused by {server}")
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return DeliveryError(f"timed out after {settings.timeout:g} s talking to {server}")
+    if isinstance(exc, socket.gaierror):
+        return DeliveryError(f"cannot resolve the SMTP host {settings.host} ({_text(exc.strerror)}), port "
+                             f"{settings.port}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return DeliveryError(f"{server} closed the connection: {_text(str(exc))}")
+    return DeliveryError(f"{server}: {error_line(exc, whole=True, limit=None)}")
+
+
+_SMTP_STEPS = {smtplib.SMTPAuthenticationError: "login refused by", smtplib.SMTPSenderRefused: "sender refused by",
+               smtplib.SMTPDataError: "message refused by", smtplib.SMTPHeloError: "greeting refused by",
+               smtplib.SMTPConnectError: "connection refused by"}
+
+
+def _text(answer: bytes | str | None) -> str:
+    """An SMTP answer (bytes) or error text as one line."""
+    if isinstance(answer, bytes):
+        answer = answer.decode("utf-8", "replace")
+    return " ".join((answer or "").split())
 
 
 # --------------------------------------------------------------------------------------------- webhooks
@@ -421,11 +512,22 @@ def post_webhook(url: str, body: str, *, timeout: float = 30, allow_private: boo
     except urllib.error.URLError as exc:
         if isinstance(exc.reason, PrivateAddressError):
             raise DeliveryError(PRIVATE_WEBHOOK) from None
-        raise DeliveryError(f"webhook unreachable: {' '.join(str(exc.reason).split())}") from None
+        raise DeliveryError(f"webhook {_origin(url)} unreachable: {' '.join(str(exc.reason).split())}") from None
     except (OSError, http.client.HTTPException) as exc:  # timeouts, resets, garbled answers
-        raise DeliveryError(f"webhook unreachable: {type(exc).__name__}: {' '.join(str(exc).split())}") from None
+        raise DeliveryError(f"webhook {_origin(url)} unreachable: {type(exc).__name__}: "
+                            f"{' '.join(str(exc).split())}") from None
     except ValueError as exc:  # a malformed URL: its text is left out, it may hold a token
         raise DeliveryError(f"webhook URL rejected: {type(exc).__name__}") from None
     if not 200 <= status < 300:
         raise DeliveryError(f"webhook answered HTTP {status}")
     return status
+
+
+def _origin(url: str) -> str:
+    """``host:port`` of a webhook URL: where it was sent, without the path, which may hold a token."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "(malformed URL)"
+    return f"{parts.hostname}:{port}"

@@ -1,4 +1,5 @@
-"""`jobtrend alerts`: evaluate the rules of config/alerts.toml, store what fired, queue notifications."""
+"""`jobtrend alerts`: evaluate the rules of config/alerts.toml, store what fired, queue notifications; `--list`
+shows the alerts stored so far."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jobtrend.app.alerts import AlertsResult
+from jobtrend.app.alerts import LIST_COLUMNS, AlertsResult, stored_alerts
 from jobtrend.app.alerts import alerts as evaluate
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.output import FORMATS, render
@@ -20,21 +21,33 @@ ALERT_COLUMNS = ("new", "rule", "subject", "week", "direction", "value", "thresh
               help="Read the rules from this file instead of alerts.toml in the config folder.")
 @click.option("--weeks", type=click.IntRange(min=0),
               help="Only alerts of the current week and this many weeks before it (default: all weeks).")
+@click.option("--list", "list_stored", is_flag=True,
+              help="List the stored alerts, newest first (with --limit), instead of evaluating the rules.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="With --list: at most this many alerts.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @pass_app
-def alerts(app: AppContext, dry_run: bool, rules_file: Path | None, weeks: int | None, fmt: str) -> None:
+def alerts(app: AppContext, dry_run: bool, rules_file: Path | None, weeks: int | None, list_stored: bool,
+           limit: int, fmt: str) -> None:
     """Evaluate the alert rules over weekly shares and source health; store and notify new alerts.
 
     Rules: threshold (a share crosses a level), change (a significant move against the trailing weeks),
-    source_health (a board yields nothing or errors); see docs/alerts.md. Each alert is stored once;
-    `new` marks those this run stored, and only those are queued for notification.
+    source_health (a board fails several crawls in a row, or yields nothing), classifier_drift; see
+    docs/alerts.md. Each alert is stored once; `new` marks those this run stored, and only those are
+    queued for notification: the failing sources of a run as one digest, at most max_messages messages.
 
     \b
     Example:
         jobtrend alerts --dry-run
         jobtrend alerts --weeks 2
         jobtrend alerts --rules my-alerts.toml --format json
+        jobtrend alerts --list
     """
+    if list_stored:
+        if dry_run or rules_file or weeks is not None:
+            raise click.UsageError("--list shows stored alerts: it takes no --dry-run, --rules or --weeks")
+        click.echo(render(LIST_COLUMNS, stored_alerts(app.db_config, limit=limit), fmt))
+        return
     result = evaluate(app.db_config, rules_file=rules_file, weeks=weeks, dry_run=dry_run)
     if not result.rules:
         click.echo(f"no alert rules in {result.path}; see docs/alerts.md")

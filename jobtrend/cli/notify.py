@@ -29,8 +29,11 @@ def _rows(rows) -> list[tuple]:
 def deliver(app: AppContext, dry_run: bool, limit: int) -> None:
     """Send the pending outbox rows that are due now (emails by SMTP, webhooks by JSON POST).
 
-    Prints how many were sent, will be retried (with backoff) and failed for good. Email needs an [email]
-    table in jobtrend.toml; the SMTP password comes from JOBTREND_SMTP_PASSWORD. See docs/operations.md.
+    Prints how many were sent, will be retried (with backoff) and failed for good. When messages were due
+    and not one could be sent, it says why in one line and exits 1. A permanent error (no STARTTLS, a 5xx
+    answer such as a refused login or recipient) fails the message at once; others are retried. Email needs
+    an [email] table in jobtrend.toml; the SMTP password comes from JOBTREND_SMTP_PASSWORD. See
+    docs/operations.md.
 
     \b
     Example:
@@ -42,7 +45,20 @@ def deliver(app: AppContext, dry_run: bool, limit: int) -> None:
         click.echo(render(OUTBOX_COLUMNS, _rows(due_messages(config, limit=limit))))
         return
     result = send_due(config, limit=limit)
+    if result.nothing_sent:
+        raise click.ClickException(_nothing_sent(result))
     click.echo(f"sent {result.sent}, retried {result.retried}, failed {result.failed}")
+
+
+def _nothing_sent(result) -> str:
+    """One line: ``none of the 2 due messages could be sent (1 will be retried, 1 failed for good): <error>``."""
+    error = result.errors[0] if result.errors else "unknown error"
+    more = f" (and {len(result.errors) - 1} other errors: see jobtrend outbox)" if len(result.errors) > 1 else ""
+    if result.due == 1:
+        outcome = "it failed for good" if result.failed else "it will be retried"
+        return f"the due message could not be sent ({outcome}): {error}{more}"
+    return (f"none of the {result.due} due messages could be sent ({result.retried} will be retried, "
+            f"{result.failed} failed for good): {error}{more}")
 
 
 @click.command()

@@ -85,8 +85,8 @@ def test_up_crossing_fires_once_in_the_week_it_happens(engine):
     alert = fired[0]
     assert alert.value == pytest.approx(0.12) and alert.threshold == 0.10 and alert.new
     assert alert.details["previous_week"] == "2026-W03" and alert.details["previous_share"] == pytest.approx(0.07)
-    assert alert.title == "pgvector share up to 12.0% (n=100) in 2026-W04 [all]"
-    assert "12 of 100 postings in 2026-W04" in alert.body and "<" not in alert.body
+    assert alert.title == "pgvector share up to 12.0% of AI-role postings (n=100) in 2026-W04"
+    assert "12 of 100 AI-role postings in 2026-W04" in alert.body and "<" not in alert.body
     with engine.connect() as conn:
         row = conn.execute(select(Alert)).one()
     assert (row.rule, row.subject, row.period_start, row.direction) == ("pgvector-10", "pgvector", week(2), "up")
@@ -149,7 +149,7 @@ def test_star_rule_covers_every_framework_and_the_cohort_is_respected(engine):
     add_points(engine, add_framework(engine, "qdrant"), [(5, 100), (25, 100)], cohort="ai_swe")
     fired = fire(engine, ThresholdRule("any-10", "*", level=0.10, direction="up"))
     assert [a.subject for a in fired] == ["mcp"]
-    assert fired[0].title == "MCP share up to 20.0% (n=100) in 2026-W03 [all]"
+    assert fired[0].title == "MCP share up to 20.0% of AI-role postings (n=100) in 2026-W03"
     fired = fire(engine, ThresholdRule("swe-10", "*", level=0.10, direction="up", cohort="ai_swe"))
     assert [(a.subject, a.details["cohort"]) for a in fired] == [("qdrant", "ai_swe")]
 
@@ -201,7 +201,7 @@ def test_change_fires_on_a_real_jump(engine):
     assert alert.details["p_value"] == pytest.approx(p, rel=1e-6)
     assert alert.details["change"] == pytest.approx(0.12)
     assert (alert.details["trailing_postings"], alert.details["trailing_mentioning"]) == (800, 80)
-    assert alert.title == "LangChain share up 12.0 points to 22.0% (n=200) in 2026-W06 [all]"
+    assert alert.title == "LangChain share up 12.0 points to 22.0% of AI-role postings (n=200) in 2026-W06"
 
 
 def test_change_ignores_noise_on_small_weeks(engine):
@@ -327,7 +327,7 @@ def test_classifier_drift_without_classifications_fires_nothing(engine):
 
 def test_rerun_is_idempotent(engine):
     shares(engine, [5, 12, 5, 12])
-    add_source(engine, "acme", "gone", dt.datetime(2026, 2, 18, tzinfo=dt.UTC))
+    add_source(engine, "acme", "gone", dt.datetime(2026, 2, 18, tzinfo=dt.UTC), failures=2)
     rules = [UP, HEALTH]
     first = fire(engine, *rules)
     assert len(first) == 3 and all(a.new for a in first)
@@ -443,7 +443,7 @@ DRIFT_RULE = '[[rules]]\nkind = "classifier_drift"\nname = "d"\n'
 
 @pytest.mark.parametrize(("text", "key", "expected"), [
     ('[rules]\nkind = "x"\n', "rules", "a list"),
-    ('[[rule]]\nkind = "threshold"\n', "rule", "one of rules"),
+    ('[[rule]]\nkind = "threshold"\n', "rule", "one of max_messages, rules"),
     (THRESHOLD + "levle = 0.2\n", "rules[0].levle", "one of"),
     (THRESHOLD.replace("threshold", "treshold"), "rules[0].kind", "one of threshold, change, source_health"),
     (THRESHOLD.replace("0.1", "10"), "rules[0].level", "a share between 0 and 1"),
@@ -537,7 +537,7 @@ def test_docs_have_sql_examples():
 @pytest.mark.parametrize("query", DOCS_SQL)
 def test_documented_sql_runs_on_stored_alerts(db_url, engine, query):
     shares(engine, [5, 12])
-    add_source(engine, "acme", "gone", dt.datetime(2026, 2, 18, tzinfo=dt.UTC))
+    add_source(engine, "acme", "gone", dt.datetime(2026, 2, 18, tzinfo=dt.UTC), failures=2)
     fire(engine, UP, SourceHealthRule("source-broken"))
     columns, rows, _cut = run_read_only(db_url, query.strip().rstrip(";"), {}, 100, allow_superuser=True)
     assert columns and rows

@@ -212,7 +212,8 @@ def test_password_from_environment_is_used_and_never_leaks(engine, smtp_port, mo
 
         monkeypatch.setenv("JOBTREND_SMTP_PASSWORD", PASSWORD + "-wrong")
         queue_mail(engine, key="wrong-password")
-        assert deliver_pending(engine, settings).retried == 1
+        refused = deliver_pending(engine, settings)
+        assert (refused.retried, refused.failed) == (0, 1)  # a 535 answer is permanent: failed at once
 
         monkeypatch.delenv("JOBTREND_SMTP_PASSWORD")
         queue_mail(engine, key="no-password")
@@ -221,7 +222,8 @@ def test_password_from_environment_is_used_and_never_leaks(engine, smtp_port, mo
         controller.stop()
     assert len(inbox.messages) == 1
     errors = {r.dedupe_key: r.last_error for r in rows(engine)}
-    assert "535" in errors["wrong-password"] or "Authentication" in errors["wrong-password"]
+    assert errors["wrong-password"] == (f"login refused by 127.0.0.1:{smtp_port} answered 535 5.7.8 "
+                                        "Authentication credentials invalid")
     assert "JOBTREND_SMTP_PASSWORD" in errors["no-password"]
     encoded = base64.b64encode(PASSWORD.encode()).decode()
     for text in [*filter(None, errors.values()), caplog.text]:
