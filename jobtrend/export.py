@@ -17,7 +17,7 @@ import decimal
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 try:  # the optional [parquet] extra; without it `export --format parquet` says how to install it
     import pyarrow as pa
@@ -50,14 +50,28 @@ class ExportResult:
     path: Path
 
 
+class RowFilter(Protocol):
+    """Conditions on a view's posting columns (``analysis.filters.PostingFilter``: remote, location, company)."""
+
+    @property
+    def empty(self) -> bool: ...
+
+    def clauses(self, postings) -> list: ...
+
+
 def export(url: str, what: str, fmt: str, out: Path, *, since: dt.date | None = None, cohort: str | None = None,
-           batch_size: int = BATCH_SIZE, raw_csv: bool = False) -> ExportResult:
+           batch_size: int = BATCH_SIZE, raw_csv: bool = False, posting_filter: RowFilter | None = None
+           ) -> ExportResult:
     """Write the rows of the ``what`` view (``postings`` or ``trends``) to ``out`` as ``fmt``; return what
     was written. ``since`` keeps weeks from that Monday on; ``cohort`` keeps one cohort (trends only);
-    ``raw_csv`` writes CSV text cells as they are (no ``'`` before a formula). A file that cannot be written is
-    an ExportError (``cannot write FILE: reason``), the previous file kept."""
+    ``posting_filter`` keeps the postings it selects (postings only: its ``clauses`` are applied to the
+    ``posting_facts`` view); ``raw_csv`` writes CSV text cells as they are (no ``'`` before a formula). A file
+    that cannot be written is an ExportError (``cannot write FILE: reason``), the previous file kept."""
     if what not in VIEWS:
         raise ExportError(f"unknown export {what!r}: choose {' or '.join(VIEWS)}")
+    if posting_filter is not None and not posting_filter.empty and what != "postings":
+        raise ExportError("--remote, --location and --company filter postings: only `jobtrend export postings` "
+                          "has them")
     if fmt not in EXPORT_FORMATS:
         raise ExportError(f"unknown format {fmt!r}: choose {' or '.join(EXPORT_FORMATS)}")
     if fmt == "parquet":
@@ -72,6 +86,8 @@ def export(url: str, what: str, fmt: str, out: Path, *, since: dt.date | None = 
             table = _reflect(conn, view)
             query = select(table)
             clauses = _filters(table, since, cohort)
+            if posting_filter is not None:
+                clauses += posting_filter.clauses(table)
             query = query.where(*clauses) if clauses else query
             order = [*_week_columns(table), *table.primary_key.columns]
             query = query.order_by(*order) if order else query

@@ -200,7 +200,8 @@ def _classified_week(url):
 def test_trends_prints_the_chosen_cohort(run, db_url):
     _classified_week(db_url)
     lines = run(["trends", "--cohort", "ml_engineer", "--min-postings", "1"], db_url).output.splitlines()
-    assert lines[:3] == ["recomputed 1 weeks (9 trend points)", "", "cohort: ml_engineer"]
+    # 3 frameworks x 5 cohorts (market, all, ai_swe, ml_engineer, market:ashby) x 2 grains (week, month)
+    assert lines[:3] == ["recomputed 1 weeks (30 trend points)", "", "cohort: ml_engineer"]
     assert [line.split() for line in lines[3:]] == [["framework", "2025-W42"], ["n", "2"], ["PyTorch", "50.0%"]]
     lines = run(["trends", "--min-postings", "1"], db_url).output.splitlines()  # nothing left to recompute
     assert lines[:3] == ["recomputed 0 weeks (0 trend points)", "", "cohort: all"]

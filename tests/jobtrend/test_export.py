@@ -61,7 +61,7 @@ def test_parquet_round_trips(demo_db_url, tmp_path, what, view):
 
 
 def test_since_and_cohort_filter_the_trends(run, demo_db_url, tmp_path):
-    latest = _scalar(demo_db_url, "select max(week) from weekly_framework_share")
+    latest = _scalar(demo_db_url, "select max(week) from weekly_framework_share where cohort = 'ml_engineer'")
     latest = latest if isinstance(latest, dt.date) else dt.date.fromisoformat(latest)
     iso = latest.isocalendar()
     out = tmp_path / "t.csv"
@@ -71,7 +71,8 @@ def test_since_and_cohort_filter_the_trends(run, demo_db_url, tmp_path):
     rows = _csv_rows(out)
     header, body = rows[0], rows[1:]
     expected = _scalar(demo_db_url, "select count(*) from weekly_framework_share where week = "
-                       "(select max(week) from weekly_framework_share) and cohort = 'ml_engineer'")
+                       "(select max(week) from weekly_framework_share where cohort = 'ml_engineer') "
+                       "and cohort = 'ml_engineer'")
     assert len(body) == expected > 0
     assert {r[header.index("cohort")] for r in body} == {"ml_engineer"}
     assert {r[header.index("week")] for r in body} == {latest.isoformat()}
