@@ -1,15 +1,31 @@
-"""``sources.toml``: the job boards and career sites to crawl, one ``[[sources]]`` table each."""
+"""``sources.toml``: the job boards and career sites to crawl, one ``[[sources]]`` table each, plus the boards of
+the registry files it includes (``[registry] include = ["ashby", ...]``: ``registry/<name>.csv`` beside it, read by
+:mod:`jobtrend.registry`) and those ``jobtrend sources import`` added (``registry/imported.csv``, always read)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from jobtrend.addresses import PRIVATE_ADDRESS, url_refusal
 from jobtrend.config.errors import ConfigError
-from jobtrend.config.fields import REQUIRED, Key, Table, array_of_tables, between, nonblank, one_of, read_fields
+from jobtrend.config.fields import (
+    REQUIRED,
+    Key,
+    Table,
+    array_of_tables,
+    between,
+    check_items,
+    nonblank,
+    one_of,
+    read_fields,
+    read_table,
+    sub_table,
+)
 from jobtrend.config.files import read_toml
 from jobtrend.config.settings import SourceConfig
 from jobtrend.patterns import pattern_error
+from jobtrend.registry import IMPORTED, RegistryError, read_registry
 
 SOURCE_KINDS = ("ashby", "greenhouse", "lever", "hackernews", "jsonld")
 MAX_SITE_PAGES = 10_000  # max_pages: at one page a second, about three hours, the scheduler's crawl timeout
@@ -36,6 +52,13 @@ SOURCE: Table = {
     "company": Key(str, None),
     "enabled": Key(bool, True),
 }
+REGISTRY_FOLDER = "registry"  # beside sources.toml
+REGISTRY_NAME = r"[A-Za-z0-9_-]+"
+# [registry] of sources.toml: which registry files (registry/<name>.csv) are crawled besides the [[sources]] tables
+REGISTRY: Table = {
+    "include": Key(list, [], 'a list of registry file names, e.g. ["ashby", "greenhouse", "lever"] '
+                             "(registry/<name>.csv beside sources.toml)"),
+}
 URL_EXPECTED = {
     "scheme": "an http:// or https:// URL (the career page or sitemap)",
     "host": "an http:// or https:// URL with a host name",
@@ -48,9 +71,11 @@ def load_sources(path: Path, *, allow_private_addresses: bool = False) -> tuple[
     """Read sources.toml: a list of ``[[sources]]`` tables with kind, key, company, enabled and options.
     A URL key naming a private, loopback or link-local host is refused unless ``allow_private_addresses``
     (``crawl.allow_private_addresses`` of jobtrend.toml)."""
+    data = read_toml(path)
+    include = registry_include(path, data.pop("registry", {}))
     seen: set[tuple[str, str]] = set()
     sources = []
-    for prefix, entry in array_of_tables(path, read_toml(path), "sources", "a table with kind and key"):
+    for prefix, entry in array_of_tables(path, data, "sources", "a table with kind and key"):
         values = read_fields(path, entry, SOURCE, prefix)
         if (values["kind"], values["key"]) in seen:
             raise ConfigError(path, prefix + "key", f"a key not already listed for {values['kind']}", values["key"])
@@ -62,6 +87,42 @@ def load_sources(path: Path, *, allow_private_addresses: bool = False) -> tuple[
         options = {k: v for k, v in entry.items() if k not in SOURCE}
         _check_options(path, values["kind"], options, prefix)
         sources.append(SourceConfig(**values, options=options))
+    return tuple(sources) + registry_sources(path, include, sources)
+
+
+def registry_include(path: Path, table: dict) -> tuple[str, ...]:
+    """The registry files ``[registry] include`` names, checked (a name each, no path)."""
+    table = sub_table(path, {"registry": table}, "registry")
+    include = read_table(path, table, REGISTRY, "registry.")["include"]
+    check_items(path, include, "include", "registry.", lambda name: isinstance(name, str)
+                and re.fullmatch(REGISTRY_NAME, name), "a registry file name such as \"ashby\" (letters, digits, - "
+                "and _)")
+    return tuple(dict.fromkeys(include))
+
+
+def registry_sources(path: Path, include: tuple[str, ...], configured: list[SourceConfig]) -> tuple[SourceConfig, ...]:
+    """The boards of the included registry files and of ``registry/imported.csv`` (when it exists), minus those
+    already configured: a board is listed once, the first spelling wins (sources.toml, imported, then the
+    included files in order), ignoring case."""
+    folder = path.parent / REGISTRY_FOLDER
+    files = [folder / f"{IMPORTED}.csv"] if (folder / f"{IMPORTED}.csv").exists() else []
+    files += [folder / f"{name}.csv" for name in include if name != IMPORTED]
+    for i, name in enumerate(include):
+        if not (folder / f"{name}.csv").is_file():
+            raise ConfigError(path, f"registry.include[{i}]", f"the name of a file {folder}/<name>.csv", name)
+    seen = {(s.kind, s.key.casefold()) for s in configured}
+    sources = []
+    for file in files:
+        try:
+            boards = read_registry(file)
+        except RegistryError as exc:
+            raise ConfigError(exc.path, f"line {exc.line}" if exc.line else "(file)", exc.problem) from None
+        for board in boards:
+            ident = board.ident
+            if ident not in seen:
+                seen.add(ident)
+                sources.append(SourceConfig(kind=board.kind, key=board.token, company=board.company,
+                                            options={"region": board.region} if board.region else {}))
     return tuple(sources)
 
 
