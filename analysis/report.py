@@ -4,18 +4,29 @@
 that ended last Sunday, and gathers:
 
 - postings posted that week by source kind (canonical and duplicates) and by role (from ``classifications``:
-  ``ai_swe`` / ``ml_engineer`` / not an AI role / not classified yet), and the companies posting most;
-- the top frameworks of cohort ``all``: share k / n with its 95 % Wilson interval (``trend_points``), and the
-  change against the *pooled* trailing weeks (sum of k over sum of n of the ``trailing_weeks`` weeks before);
-- movers: frameworks whose change passes :func:`analysis.trends.proportion_change_test` (alpha 0.05): the pooled
-  two-proportion z-test, or Fisher's exact test where a cell expects fewer than 5 postings;
-- new entries: frameworks mentioned this week and in none of the trailing weeks (with a few example postings);
+  ``ai_swe`` / ``ml_engineer`` / not an AI role / not classified yet, and apart from those the postings with no
+  description, which are never classified nor measured), and the companies with the most AI-role postings (a
+  posting whose company is not known is counted in ``(unknown company)``, never under its site's name);
+- the top frameworks of cohort ``all`` (AI-role postings): share k / n with its 95 % Wilson interval
+  (``trend_points``), the share of the ``market`` cohort (every measured posting) beside it, and the change
+  against the *pooled* trailing weeks (sum of k over sum of n of the ``trailing_weeks`` weeks before);
+- movers: each framework mentioned this week or in the trailing weeks is tested with
+  :func:`analysis.trends.proportion_change_test` (the pooled two-proportion z-test, or Fisher's exact test where a
+  cell expects fewer than 5 postings); the p-values of the week are adjusted with Benjamini-Hochberg
+  (:func:`benjamini_hochberg`) and a mover is a framework whose q-value is at most ``alpha`` (0.05);
+- for the top frameworks and the movers, a note when the move is mostly a change in the source mix
+  (:func:`source_mix_note`);
+- new entries: frameworks mentioned this week and in none of the trailing weeks, with examples drawn from the
+  postings counted (the AI-role postings of the week that mention it);
 - the alerts fired for the week (``alerts.period_start`` = the week) and the sources whose health is not ``ok``;
-- one line on the role classifier: the week's AI-role share with its band, the ml_engineer share and the mean
-  confidence, and whether any left the band (:func:`analysis.drift.week_drift`, the current model version,
-  every source kind together, the default band);
-- two charts (matplotlib, Agg, PNG bytes): framework shares over the last 12 weeks for the top 6 frameworks,
-  and the weekly role split (ai_swe vs ml_engineer postings) over the last 12 weeks.
+- one line on the role classifier (:func:`analysis.drift.week_drift`);
+- two charts (:mod:`analysis.report_charts`): the shares of six frameworks over the last 12 weeks, or over the
+  last 12 months when the weeks are thin (:func:`chart_grain`), and AI-role postings per period by role.
+
+A report can be filtered (:class:`analysis.filters.PostingFilter`: remote, location, company): every figure is then
+counted on the fly from the postings the filter keeps (``trend_points`` holds only unfiltered shares); alerts,
+source health and the classifier line are not filtered. A filtered report is never stored nor queued
+(``jobtrend.app.report``).
 
 The HTML is rendered from ``analysis/templates/report.html.j2`` with autoescaping on (scraped titles, company
 names and errors are escaped; a posting URL becomes a link only when it is an absolute http(s) URL); charts are
@@ -28,36 +39,54 @@ Every figure is explained in ``docs/report.md``.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
-import io
-import math
 import re
+import statistics
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Connection, Engine, and_, case, func, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 
 from analysis import notify
 from analysis.drift import DriftPoint, week_drift
-from analysis.trends import proportion_change_test, wilson_interval
+from analysis.filters import PostingFilter
+from analysis.report_charts import ChartPoint, roles_chart, shares_chart
+from analysis.trends import (
+    MARKET,
+    in_cohort,
+    measured_postings_clause,
+    period_column,
+    proportion_change_test,
+    wilson_interval,
+)
 from jobtrend.files import atomic_write
 from jobtrend.health import HEALTH_ORDER
 from jobtrend.messages import one_line
 from jobtrend.models import Alert, Classification, Framework, Mention, Posting, Report, Source, TrendPoint
-from jobtrend.weeks import iso_week_label, last_complete_week, monday_of, utcnow
+from jobtrend.weeks import iso_week_label, last_complete_week, monday_of, month_of, utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
-ALPHA = 0.05
-CHART_WEEKS = 12
+ALPHA = 0.05  # the false discovery rate of the movers: Benjamini-Hochberg q-value at most this
+AI = "all"  # the cohort of every AI-role posting, the denominator of the report's shares
+CHART_PERIODS = 12  # weeks, or months when the weeks are thin
 CHART_FRAMEWORKS = 6
-CHART_MIN_POSTINGS = 10  # a week with fewer measured postings is left out of the share chart (a gap): too noisy
+CHART_MIN_POSTINGS = 10  # a period with fewer measured postings is drawn muted; a median week below it: months
+MIX_MIN_CHANGE = 0.02  # a move smaller than 2 pp gets no source-mix note
+MIX_PART = 0.5  # the source mix explains a move when it alone moves the share more than half as far
 EXAMPLES_PER_ENTRY = 3
 TOP_COMPANIES = 10
+UNKNOWN_COMPANY = "(unknown company)"
+SITE_KINDS = ("hackernews",)  # sources whose `company` is the site's name, never an employer's
 ROLE_LABELS = {"ai_swe": "AI software engineer", "ml_engineer": "ML engineer", "not_ai": "not an AI role",
-               "unclassified": "not classified yet"}
+               "unclassified": "not classified yet", "no_description": "no description"}
+SOURCE_NAMES = {"hackernews": "Hacker News", "ashby": "Ashby", "greenhouse": "Greenhouse", "lever": "Lever",
+                "jsonld": "career-site (JSON-LD)"}
+TEST_NAMES = {"two_proportion_z": "two-proportion z-test", "fisher_exact": "Fisher's exact test"}
 SHARES_CID = "framework-shares@jobtrend"
 ROLES_CID = "role-split@jobtrend"
 
@@ -70,6 +99,75 @@ def two_proportion_p(k1: int, n1: int, k2: int, n2: int) -> float:
     return proportion_change_test(k1, n1, k2, n2)[1]
 
 
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """The Benjamini-Hochberg adjusted p-values (q-values) of ``p_values``, in the same order: for the i-th
+    smallest of m, q = min over j >= i of p_(j) * m / j, at most 1. Calling the hypotheses with q <= alpha
+    significant keeps the expected share of false discoveries among them at most alpha (the step-up procedure)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [1.0] * m
+    running = 1.0
+    for rank in range(m, 0, -1):
+        index = order[rank - 1]
+        running = min(running, p_values[index] * m / rank)
+        adjusted[index] = min(1.0, running)
+    return adjusted
+
+
+@dataclass(frozen=True)
+class MixNote:
+    """A move mostly explained by the source mix: the kind whose weight changed most in the move's direction,
+    its fraction of the postings before (pooled trailing weeks) and this week, the move the mix alone predicts
+    and the move observed (proportions)."""
+
+    kind: str
+    before: float
+    after: float
+    expected_change: float
+    observed_change: float
+
+    @property
+    def text(self) -> str:
+        name = SOURCE_NAMES.get(self.kind, self.kind)
+        return (f"mostly source mix: {name} postings went from {_pct(self.before, 0)} to {_pct(self.after, 0)} of "
+                f"the AI-role postings; the mix alone moves the share {_pp(self.expected_change)} of the "
+                f"{_pp(self.observed_change)} observed")
+
+
+def source_mix_note(now: dict[str, tuple[int, int]], before: dict[str, tuple[int, int]]) -> MixNote | None:
+    """Whether a framework's move is mostly a change in where the postings came from.
+
+    ``now`` and ``before`` map a source kind to (k, n): postings mentioning the framework, postings measured,
+    this week and in the pooled trailing weeks. The share expected if every kind kept its trailing share and only
+    the mix changed is E = sum over kinds of (its fraction of this week's n) x (its trailing share); a kind
+    without trailing postings is given the overall trailing share T. The note is given when the observed move
+    share - T is at least ``MIX_MIN_CHANGE`` and the mix's move E - T points the same way and is more than
+    ``MIX_PART`` of it. The kind named is the one contributing most to E - T,
+    (fraction now - fraction before) x (its trailing share - T), in the move's direction."""
+    n_now, n_before = sum(n for _, n in now.values()), sum(n for _, n in before.values())
+    if not n_now or not n_before:
+        return None
+    share_now, share_before = sum(k for k, _ in now.values()) / n_now, sum(k for k, _ in before.values()) / n_before
+    observed = share_now - share_before
+    if abs(observed) < MIX_MIN_CHANGE:
+        return None
+    kinds = sorted(set(now) | set(before))
+    rate = {s: before[s][0] / before[s][1] if before.get(s, (0, 0))[1] else share_before for s in kinds}
+    weight_now = {s: now.get(s, (0, 0))[1] / n_now for s in kinds}
+    weight_before = {s: before.get(s, (0, 0))[1] / n_before for s in kinds}
+    expected = sum(weight_now[s] * rate[s] for s in kinds) - share_before
+    if expected * observed <= 0 or abs(expected) <= MIX_PART * abs(observed):
+        return None
+    sign = 1 if observed > 0 else -1
+    kind = max(kinds, key=lambda s: sign * (weight_now[s] - weight_before[s]) * (rate[s] - share_before))
+    return MixNote(kind, weight_before[kind], weight_now[kind], expected, observed)
+
+
+def chart_grain(weekly_n: Sequence[int]) -> str:
+    """``"month"`` when the median of the chart's weekly n (AI-role postings measured, 0 for a week without any)
+    is below ``CHART_MIN_POSTINGS``: most weeks would be gaps or noise, as with Hacker News, whose monthly thread
+    lands in one or two weeks. ``"week"`` otherwise."""
+    return "month" if statistics.median(weekly_n or [0]) < CHART_MIN_POSTINGS else "week"
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -83,8 +181,21 @@ class SourceCount:
 
 
 @dataclass(frozen=True)
+class Share:
+    """k of n postings of a cohort mention a framework."""
+
+    k: int
+    n: int
+
+    @property
+    def share(self) -> float | None:
+        return self.k / self.n if self.n else None
+
+
+@dataclass(frozen=True)
 class FrameworkRow:
-    """One framework in the week: share with interval, and the change against the pooled trailing weeks."""
+    """One framework in the week: share of AI-role postings with interval, the change against the pooled
+    trailing weeks and its test, the market share beside it, and a source-mix note when one applies."""
 
     slug: str
     name: str
@@ -98,11 +209,24 @@ class FrameworkRow:
     trailing_n: int
     trailing_share: float | None  # None when the trailing weeks hold no measured postings
     change: float | None  # share - trailing_share (a proportion; x100 = percentage points)
-    p_value: float  # two-proportion test of this week against the pooled trailing weeks
+    p_value: float  # this week against the pooled trailing weeks
+    test: str  # the test that gave p: "two_proportion_z" or "fisher_exact"
+    q_value: float | None = None  # Benjamini-Hochberg over the frameworks tested this week; None: not tested
+    market: Share | None = None  # the market cohort's k / n this week
+    mix: MixNote | None = None
 
     @property
     def direction(self) -> str:
         return "up" if (self.change or 0) > 0 else "down"
+
+    @property
+    def tested(self) -> bool:
+        """Tested for a move: the trailing weeks were measured and it is mentioned on either side."""
+        return self.change is not None and self.k + self.trailing_k > 0
+
+    @property
+    def test_name(self) -> str:
+        return TEST_NAMES.get(self.test, self.test)
 
 
 @dataclass(frozen=True)
@@ -116,6 +240,13 @@ class Example:
 class NewEntry:
     framework: FrameworkRow
     examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class CompanyRow:
+    name: str
+    ai_postings: int  # canonical AI-role postings with a description
+    postings: int  # every canonical posting
 
 
 @dataclass(frozen=True)
@@ -139,6 +270,25 @@ class SourceHealthRow:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class Chart:
+    """What the share chart draws: its grain, its periods (oldest first), one series per framework (periods with
+    measured postings only) and why this grain."""
+
+    grain: str
+    periods: list[dt.date]
+    series: dict[str, list[ChartPoint]]
+    reason: str
+
+    @property
+    def unit(self) -> str:
+        return "weeks" if self.grain == "week" else "months"
+
+    @property
+    def title(self) -> str:
+        return f"Share of AI-role postings mentioning each framework, last {len(self.periods)} {self.unit}"
+
+
 @dataclass
 class ReportData:
     """Everything the report shows, as read from the database."""
@@ -148,18 +298,23 @@ class ReportData:
     generated_at: dt.datetime
     trailing: list[dt.date]  # the trailing weeks compared against, oldest first
     sources: list[SourceCount]
-    roles: dict[str, int]  # ai_swe, ml_engineer, not_ai, unclassified (canonical postings)
-    companies: list[tuple[str, int]]  # most postings first
+    roles: dict[str, int]  # ROLE_LABELS keys (canonical postings)
+    companies: list[CompanyRow]  # most AI-role postings first
+    unknown_company: CompanyRow | None  # the postings whose company is not known
     n_measured: int  # n of cohort "all" this week (the denominator of every share)
     trailing_n: int  # pooled n of the trailing weeks
+    market_n: int  # n of cohort "market" this week
     frameworks: list[FrameworkRow]  # the top ones, by share
+    tested: int  # frameworks tested for a move (the m of Benjamini-Hochberg)
     movers: list[FrameworkRow]  # biggest change first
     new_entries: list[NewEntry]
     alerts: list[AlertRow]
     source_health: list[SourceHealthRow]
-    share_series: dict[str, list[tuple[dt.date, float]]] = field(default_factory=dict)  # name -> (week, share)
-    role_series: list[tuple[dt.date, int, int]] = field(default_factory=list)  # (week, ai_swe, ml_engineer)
+    chart: Chart | None = None
+    role_series: list[tuple[dt.date, int, int]] = field(default_factory=list)  # (period, ai_swe, ml_engineer)
     classifier: DriftPoint | None = None  # the week's classifier drift, every source kind; None: none classified
+    filter_text: str = ""  # the filter's description; empty when unfiltered
+    alpha: float = ALPHA
 
     @property
     def week_end(self) -> dt.date:
@@ -181,6 +336,21 @@ class ReportData:
     def classifier_line(self) -> str:
         return classifier_line(self.classifier)
 
+    @property
+    def mix_notes(self) -> list[FrameworkRow]:
+        """The top frameworks and movers whose move is mostly source mix, once each, in table order."""
+        seen: dict[str, FrameworkRow] = {}
+        for row in [*self.frameworks, *self.movers]:
+            if row.mix is not None:
+                seen.setdefault(row.slug, row)
+        return list(seen.values())
+
+    @property
+    def mover_tests(self) -> list[str]:
+        """The names of the tests that gave the movers' p-values, z-test first."""
+        used = {row.test for row in self.movers}
+        return [TEST_NAMES[t] for t in TEST_NAMES if t in used]
+
 
 @dataclass
 class WeeklyReport:
@@ -201,6 +371,10 @@ class WeeklyReport:
         return self.data.generated_at
 
     @property
+    def filtered(self) -> bool:
+        return bool(self.data.filter_text)
+
+    @property
     def subject(self) -> str:
         movers, alerts = len(self.data.movers), len(self.data.alerts)
         return (f"jobtrend weekly report {self.label}: {self.data.total_postings} postings, "
@@ -211,104 +385,149 @@ class WeeklyReport:
 
 
 def build_report(engine: Engine, week: dt.date | None = None, *, now: dt.datetime | None = None, top: int = 15,
-                 trailing_weeks: int = 4) -> WeeklyReport:
-    """Gather and render the report of the ISO week starting on Monday ``week`` (default: last complete week)."""
+                 trailing_weeks: int = 4, posting_filter: PostingFilter | None = None,
+                 alpha: float = ALPHA) -> WeeklyReport:
+    """Gather and render the report of the ISO week starting on Monday ``week`` (default: last complete week),
+    of the postings ``posting_filter`` keeps (default: every posting)."""
     if trailing_weeks < 1:
         raise ValueError("trailing_weeks must be at least 1")
     generated_at = now if isinstance(now, dt.datetime) else utcnow()
     if generated_at.tzinfo is None:
         generated_at = generated_at.replace(tzinfo=dt.UTC)
     week = last_complete_week(now) if week is None else monday_of(week)
-    data = gather(engine, week, generated_at=generated_at, top=top, trailing_weeks=trailing_weeks)
-    images = [(SHARES_CID, shares_chart(data)), (ROLES_CID, roles_chart(data))]
+    data = gather(engine, week, generated_at=generated_at, top=top, trailing_weeks=trailing_weeks,
+                  posting_filter=posting_filter, alpha=alpha)
+    images = [(SHARES_CID, draw_shares(data)), (ROLES_CID, draw_roles(data))]
     html, text = render(data, {SHARES_CID: f"cid:{SHARES_CID}", ROLES_CID: f"cid:{ROLES_CID}"})
     return WeeklyReport(week=week, html=html, text=text, images=images, data=data)
 
 
-def gather(engine: Engine, week: dt.date, *, generated_at: dt.datetime, top: int = 15,
-           trailing_weeks: int = 4) -> ReportData:
+def gather(engine: Engine, week: dt.date, *, generated_at: dt.datetime, top: int = 15, trailing_weeks: int = 4,
+           posting_filter: PostingFilter | None = None, alpha: float = ALPHA) -> ReportData:
     """Read everything the report of ``week`` shows."""
+    only = posting_filter or PostingFilter()
     trailing = [week - dt.timedelta(weeks=i) for i in range(trailing_weeks, 0, -1)]
-    chart_weeks = [week - dt.timedelta(weeks=i) for i in range(CHART_WEEKS - 1, -1, -1)]
-    canonical = Posting.duplicate_of_id.is_(None)
+    chart_weeks = [week - dt.timedelta(weeks=i) for i in range(CHART_PERIODS - 1, -1, -1)]
     with engine.connect() as conn:
-        sources = _source_counts(conn, week)
-        roles = _role_counts(conn, week, canonical)
-        company = func.coalesce(Posting.company, Source.company)
-        companies = [(name, n) for name, n in conn.execute(
-            select(company, func.count()).join(Source, Source.id == Posting.source_id)
-            .where(Posting.posted_week == week, canonical, company.is_not(None))
-            .group_by(company).order_by(func.count().desc(), company).limit(TOP_COMPANIES))]
-        first = min(trailing[0], chart_weeks[0])
-        points = conn.execute(
-            select(TrendPoint.period_start, TrendPoint.framework_id, TrendPoint.n_postings, TrendPoint.n_mentioning,
-                   TrendPoint.share, TrendPoint.ci_low, TrendPoint.ci_high)
-            .where(TrendPoint.cohort == "all", TrendPoint.period_start >= first, TrendPoint.period_start <= week)
-        ).all()
         frameworks = {f.id: f for f in conn.execute(select(Framework.id, Framework.slug, Framework.name,
                                                            Framework.category))}
-        rows = _framework_rows(points, frameworks, week, trailing)
-        n_measured = max((p.n_postings for p in points if p.period_start == week), default=0)
-        trailing_n = sum({p.period_start: p.n_postings for p in points if p.period_start in trailing}.values())
-        movers = sorted((r for r in rows.values() if r.change is not None and r.p_value < ALPHA),
-                        key=lambda r: (-abs(r.change), r.slug))
+        reader = PointReader(conn, only, list(frameworks))
+        points = reader.points(AI, "week", {*trailing, *chart_weeks, week})
+        market = {p.framework_id: Share(p.k, p.n) for p in reader.points(MARKET, "week", [week])}
+        rows = _with_q_values(_framework_rows(points, frameworks, week, trailing))
+        n_measured = _n_of(points, week)
+        trailing_n = sum(_n_of(points, w) for w in trailing)
+        mover_ids = sorted((fid for fid, r in rows.items() if r.q_value is not None and r.q_value <= alpha),
+                           key=lambda fid: (-abs(rows[fid].change or 0), rows[fid].slug))
+        top_ids = sorted((fid for fid, r in rows.items() if r.k > 0),
+                         key=lambda fid: (-rows[fid].share, rows[fid].slug))[:top]
+        notes = _mix_notes(conn, only, week, trailing, sorted({*top_ids, *mover_ids}))
+        rows = {fid: dataclasses.replace(r, market=market.get(fid), mix=notes.get(fid)) for fid, r in rows.items()}
         new_ids = [fid for fid, r in rows.items() if r.k > 0 and trailing_n > 0 and r.trailing_k == 0]
-        examples = _examples(conn, week, new_ids, canonical)
-        alerts = [AlertRow(a.rule, a.subject, a.value, a.threshold, a.direction, a.fired_at) for a in conn.execute(
-            select(Alert).where(Alert.period_start == week).order_by(Alert.rule, Alert.subject))]
-        health = [SourceHealthRow(s.kind, s.key, s.company, s.health, s.health_since, s.last_ok_at, s.last_error)
-                  for s in conn.execute(select(Source).where(Source.enabled.is_(True), Source.health != "ok"))]
-        role_series = _role_series(conn, chart_weeks, canonical)
-        classifier = week_drift(conn, week)
-    ranked = sorted((r for r in rows.values() if r.k > 0), key=lambda r: (-r.share, r.slug))[:top]
-    new_entries = [NewEntry(rows[fid], tuple(examples.get(fid, ()))) for fid in
-                   sorted(new_ids, key=lambda fid: (-rows[fid].k, rows[fid].slug))]
-    id_by_slug = {r.slug: fid for fid, r in rows.items()}
-    chart_set = set(chart_weeks)
-    share_series = {row.name: sorted((p.period_start, p.share) for p in points
-                                     if p.framework_id == id_by_slug[row.slug] and p.period_start in chart_set
-                                     and p.n_postings >= CHART_MIN_POSTINGS)
-                    for row in ranked[:CHART_FRAMEWORKS]}
-    return ReportData(
-        week=week, label=iso_week_label(week), generated_at=generated_at, trailing=trailing, sources=sources,
-        roles=roles, companies=companies, n_measured=n_measured, trailing_n=trailing_n, frameworks=ranked,
-        movers=movers, new_entries=new_entries, alerts=alerts,
-        source_health=sorted(health, key=lambda h: (HEALTH_ORDER.get(h.health, 9), h.kind, h.key)),
-        share_series=share_series, role_series=role_series, classifier=classifier)
+        examples = _examples(conn, only, week, new_ids)
+        chart = _chart(reader, points, chart_weeks, week, frameworks)
+        companies, unknown = _companies(conn, only, week)
+        data = ReportData(
+            week=week, label=iso_week_label(week), generated_at=generated_at, trailing=trailing,
+            sources=_source_counts(conn, only, week), roles=_role_counts(conn, only, week), companies=companies,
+            unknown_company=unknown, n_measured=n_measured, trailing_n=trailing_n,
+            market_n=max((s.n for s in market.values()), default=0),
+            frameworks=[rows[fid] for fid in top_ids],
+            tested=sum(1 for r in rows.values() if r.tested), movers=[rows[fid] for fid in mover_ids],
+            new_entries=[NewEntry(rows[fid], tuple(examples.get(fid, ())))
+                         for fid in sorted(new_ids, key=lambda fid: (-rows[fid].k, rows[fid].slug))],
+            alerts=_alerts(conn, week), source_health=_source_health(conn), chart=chart,
+            role_series=_role_series(conn, only, chart.grain, chart.periods), classifier=week_drift(conn, week),
+            filter_text=only.describe(), alpha=alpha)
+    return data
 
 
-def _source_counts(conn, week: dt.date) -> list[SourceCount]:
-    query = (select(Source.kind, Posting.duplicate_of_id.is_(None), func.count())
-             .join(Source, Source.id == Posting.source_id).where(Posting.posted_week == week)
-             .group_by(Source.kind, Posting.duplicate_of_id.is_(None)))
-    counts: dict[str, list[int]] = {}
-    for kind, is_canonical, n in conn.execute(query):
-        counts.setdefault(kind, [0, 0])[0 if is_canonical else 1] += n
-    return sorted((SourceCount(kind, c[0], c[1]) for kind, c in counts.items()), key=lambda s: (-s.postings, s.kind))
+def _n_of(points: Iterable[Point], period: dt.date) -> int:
+    return max((p.n for p in points if p.period_start == period), default=0)
 
 
-def _role_counts(conn, week: dt.date, canonical) -> dict[str, int]:
-    query = (select(Classification.role, func.count(Classification.posting_id), func.count())
-             .select_from(Posting).outerjoin(Classification, Classification.posting_id == Posting.id)
-             .where(Posting.posted_week == week, canonical).group_by(Classification.role))
-    roles = dict.fromkeys(ROLE_LABELS, 0)
-    for role, classified, total in conn.execute(query):
-        if role in ("ai_swe", "ml_engineer"):
-            roles[role] += total
-        else:  # role NULL: classified as not an AI role, or not classified at all
-            roles["not_ai"] += classified
-            roles["unclassified"] += total - classified
-    return roles
+# --- framework shares: stored, or counted on the fly for a filtered report --------------------------------
 
 
-def _framework_rows(points, frameworks, week: dt.date, trailing: list[dt.date]) -> dict[int, FrameworkRow]:
+@dataclass(frozen=True)
+class Point:
+    """One (period, framework) share of a cohort, as ``trend_points`` stores it."""
+
+    period_start: dt.date
+    framework_id: int
+    n: int
+    k: int
+    share: float
+    ci_low: float
+    ci_high: float
+
+
+class PointReader:
+    """Shares of a cohort for some periods: read from ``trend_points`` for an unfiltered report, counted from
+    the postings (the same cohort conditions, :func:`analysis.trends.in_cohort`) for a filtered one."""
+
+    def __init__(self, conn: Connection, posting_filter: PostingFilter, framework_ids: list[int]) -> None:
+        self.conn = conn
+        self.filter = posting_filter
+        self.framework_ids = framework_ids
+
+    def points(self, cohort: str, grain: str, periods: Iterable[dt.date]) -> list[Point]:
+        periods = sorted(set(periods))
+        if not periods:
+            return []
+        if self.filter.empty:
+            return self._stored(cohort, grain, periods)
+        return self._counted(cohort, grain, periods)
+
+    def _stored(self, cohort: str, grain: str, periods: list[dt.date]) -> list[Point]:
+        query = (select(TrendPoint.period_start, TrendPoint.framework_id, TrendPoint.n_postings,
+                        TrendPoint.n_mentioning, TrendPoint.share, TrendPoint.ci_low, TrendPoint.ci_high)
+                 .where(TrendPoint.cohort == cohort, TrendPoint.grain == grain,
+                        TrendPoint.period_start.in_(periods)))
+        points = []
+        for start, fid, n, k, share, low, high in self.conn.execute(query):
+            if low is None or high is None:
+                low, high = wilson_interval(k, n)
+            points.append(Point(start, fid, n, k, share, low, high))
+        return points
+
+    def _counted(self, cohort: str, grain: str, periods: list[dt.date]) -> list[Point]:
+        period = period_column(grain)
+        where = (*measured(cohort, self.filter), period.in_(periods))
+        n = dict(self.conn.execute(_measured_from(select(period, func.count())).where(*where).group_by(period)).all())
+        k = {(start, fid): hits for start, fid, hits in self.conn.execute(
+            _measured_from(select(period, Mention.framework_id, func.count()))
+            .join(Mention, Mention.posting_id == Posting.id).where(*where, Mention.count > 0)
+            .group_by(period, Mention.framework_id))}
+        points = []
+        for start, total in sorted(n.items()):
+            for fid in self.framework_ids:
+                hits = k.get((start, fid), 0)
+                points.append(Point(start, fid, total, hits, hits / total, *wilson_interval(hits, total)))
+        return points
+
+
+def measured(cohort: str, posting_filter: PostingFilter) -> tuple:
+    """WHERE conditions of the measured postings of ``cohort`` that ``posting_filter`` keeps (the query must
+    outer-join ``classifications`` and join ``sources``: :func:`_measured_from`)."""
+    return (measured_postings_clause(), in_cohort(cohort), *posting_filter.clauses(Posting))
+
+
+def _measured_from(query):
+    """``query`` over postings with their source and (outer-joined) classification: what :func:`measured` reads."""
+    return (query.select_from(Posting).join(Source, Source.id == Posting.source_id)
+            .outerjoin(Classification, Classification.posting_id == Posting.id))
+
+
+def _framework_rows(points: list[Point], frameworks, week: dt.date, trailing: list[dt.date]
+                    ) -> dict[int, FrameworkRow]:
     trailing_set = set(trailing)
     pooled: dict[int, list[int]] = {}
     for p in points:
         if p.period_start in trailing_set:
             acc = pooled.setdefault(p.framework_id, [0, 0])
-            acc[0] += p.n_mentioning
-            acc[1] += p.n_postings
+            acc[0] += p.k
+            acc[1] += p.n
     rows = {}
     for p in points:
         if p.period_start != week or p.framework_id not in frameworks:
@@ -316,39 +535,229 @@ def _framework_rows(points, frameworks, week: dt.date, trailing: list[dt.date]) 
         f = frameworks[p.framework_id]
         tk, tn = pooled.get(p.framework_id, (0, 0))
         trailing_share = tk / tn if tn else None
-        low, high = (p.ci_low, p.ci_high) if p.ci_low is not None else wilson_interval(p.n_mentioning, p.n_postings)
+        _, p_value, test = proportion_change_test(p.k, p.n, tk, tn)
         rows[p.framework_id] = FrameworkRow(
-            slug=f.slug, name=f.name, category=f.category, k=p.n_mentioning, n=p.n_postings, share=p.share,
-            ci_low=low, ci_high=high, trailing_k=tk, trailing_n=tn, trailing_share=trailing_share,
-            change=None if trailing_share is None else p.share - trailing_share,
-            p_value=two_proportion_p(p.n_mentioning, p.n_postings, tk, tn))
+            slug=f.slug, name=f.name, category=f.category, k=p.k, n=p.n, share=p.share, ci_low=p.ci_low,
+            ci_high=p.ci_high, trailing_k=tk, trailing_n=tn, trailing_share=trailing_share,
+            change=None if trailing_share is None else p.share - trailing_share, p_value=p_value, test=test)
     return rows
 
 
-def _examples(conn, week: dt.date, framework_ids: list[int], canonical) -> dict[int, list[Example]]:
+def _with_q_values(rows: dict[int, FrameworkRow]) -> dict[int, FrameworkRow]:
+    """Every tested row with its Benjamini-Hochberg q-value over all the frameworks tested this week. A
+    framework mentioned neither this week nor in the trailing weeks is not tested (its p is 1 by construction):
+    counting it would only make every other test stricter."""
+    tested = [fid for fid, r in rows.items() if r.tested]
+    q_values = benjamini_hochberg([rows[fid].p_value for fid in tested])
+    return rows | {fid: dataclasses.replace(rows[fid], q_value=q) for fid, q in zip(tested, q_values, strict=True)}
+
+
+def _mix_notes(conn: Connection, only: PostingFilter, week: dt.date, trailing: list[dt.date],
+               framework_ids: list[int]) -> dict[int, MixNote]:
+    """The source-mix note of each of ``framework_ids`` whose move is mostly source mix (:func:`source_mix_note`),
+    from the AI-role postings of the week and the trailing weeks counted per source kind."""
     if not framework_ids:
         return {}
-    query = (select(Mention.framework_id, Posting.title, func.coalesce(Posting.company, Source.company), Posting.url)
-             .join(Posting, Posting.id == Mention.posting_id).join(Source, Source.id == Posting.source_id)
-             .where(Mention.framework_id.in_(framework_ids), Mention.count > 0, Posting.posted_week == week,
-                    canonical)
+    where = (*measured(AI, only), Posting.posted_week.in_([week, *trailing]))
+    n: dict[tuple[bool, str], int] = {}
+    for posted_week, kind, total in conn.execute(
+            _measured_from(select(Posting.posted_week, Source.kind, func.count())).where(*where)
+            .group_by(Posting.posted_week, Source.kind)):
+        key = (posted_week == week, kind)
+        n[key] = n.get(key, 0) + total
+    k: dict[tuple[bool, int, str], int] = {}
+    for posted_week, fid, kind, hits in conn.execute(
+            _measured_from(select(Posting.posted_week, Mention.framework_id, Source.kind, func.count()))
+            .join(Mention, Mention.posting_id == Posting.id)
+            .where(*where, Mention.count > 0, Mention.framework_id.in_(framework_ids))
+            .group_by(Posting.posted_week, Mention.framework_id, Source.kind)):
+        key = (posted_week == week, fid, kind)
+        k[key] = k.get(key, 0) + hits
+    notes = {}
+    for fid in framework_ids:
+        now = {kind: (k.get((True, fid, kind), 0), total) for (is_now, kind), total in n.items() if is_now}
+        before = {kind: (k.get((False, fid, kind), 0), total) for (is_now, kind), total in n.items()
+                  if not is_now}
+        note = source_mix_note(now, before)
+        if note is not None:
+            notes[fid] = note
+    return notes
+
+
+# --- the chart -------------------------------------------------------------------------------------------
+
+
+def _chart(reader: PointReader, weekly: list[Point], chart_weeks: list[dt.date], week: dt.date,
+           frameworks) -> Chart:
+    """The share chart's data: weekly points over ``chart_weeks``, or monthly points over the 12 months up to
+    the month the week ends in when the weeks are thin (:func:`chart_grain`); the six frameworks with the highest
+    pooled share over the chart's periods."""
+    weekly_n = [_n_of(weekly, w) for w in chart_weeks]
+    grain = chart_grain(weekly_n)
+    median = statistics.median(weekly_n)
+    if grain == "week":
+        periods, points = chart_weeks, [p for p in weekly if p.period_start in set(chart_weeks)]
+        reason = (f"weekly: the median of the {len(chart_weeks)} weeks has {median:g} AI-role postings "
+                  f"(at least {CHART_MIN_POSTINGS})")
+    else:
+        periods = _months_to(month_of(week + dt.timedelta(days=6)), CHART_PERIODS)
+        points = reader.points(AI, "month", periods)
+        reason = (f"monthly: the median of the last {len(chart_weeks)} weeks has {median:g} AI-role postings, "
+                  f"fewer than {CHART_MIN_POSTINGS}")
+    pooled: dict[int, list[int]] = {}
+    for p in points:
+        acc = pooled.setdefault(p.framework_id, [0, 0])
+        acc[0] += p.k
+        acc[1] += p.n
+    chosen = sorted((fid for fid, (k, n) in pooled.items() if k > 0 and fid in frameworks),
+                    key=lambda fid: (-pooled[fid][0] / pooled[fid][1], frameworks[fid].slug))[:CHART_FRAMEWORKS]
+    series = {frameworks[fid].name: sorted((ChartPoint(p.period_start, p.share, p.ci_low, p.ci_high, p.n)
+                                            for p in points if p.framework_id == fid), key=lambda c: c.period)
+              for fid in chosen}
+    return Chart(grain, periods, series, reason)
+
+
+def _months_to(last: dt.date, count: int) -> list[dt.date]:
+    """The ``count`` months up to and including ``last`` (a first of the month), oldest first."""
+    months = [last]
+    while len(months) < count:
+        months.append((months[-1] - dt.timedelta(days=1)).replace(day=1))
+    return months[::-1]
+
+
+def draw_shares(data: ReportData) -> bytes:
+    """PNG: the share chart of ``data`` (:func:`analysis.report_charts.shares_chart`)."""
+    chart = data.chart or Chart("week", [data.week], {}, "")
+    return shares_chart(chart.periods, chart.grain, chart.series, title=chart.title,
+                        min_postings=CHART_MIN_POSTINGS, caption=f"{chart.reason[:1].upper()}{chart.reason[1:]}.")
+
+
+def draw_roles(data: ReportData) -> bytes:
+    """PNG: AI-role postings per period of the share chart, by role."""
+    grain = data.chart.grain if data.chart else "week"
+    unit = "week" if grain == "week" else "month"
+    return roles_chart([p for p, _, _ in data.role_series], grain, [(a, m) for _, a, m in data.role_series],
+                       title=f"AI-role postings per {unit}, last {len(data.role_series)} {unit}s",
+                       labels=(ROLE_LABELS["ai_swe"], ROLE_LABELS["ml_engineer"]))
+
+
+# --- counts of the week ----------------------------------------------------------------------------------
+
+
+def _canonical_of_week(week: dt.date, only: PostingFilter) -> tuple:
+    return (Posting.posted_week == week, Posting.duplicate_of_id.is_(None), *only.clauses(Posting))
+
+
+def _source_counts(conn: Connection, only: PostingFilter, week: dt.date) -> list[SourceCount]:
+    query = (select(Source.kind, Posting.duplicate_of_id.is_(None), func.count())
+             .join(Source, Source.id == Posting.source_id)
+             .where(Posting.posted_week == week, *only.clauses(Posting))
+             .group_by(Source.kind, Posting.duplicate_of_id.is_(None)))
+    counts: dict[str, list[int]] = {}
+    for kind, is_canonical, n in conn.execute(query):
+        counts.setdefault(kind, [0, 0])[0 if is_canonical else 1] += n
+    return sorted((SourceCount(kind, c[0], c[1]) for kind, c in counts.items()), key=lambda s: (-s.postings, s.kind))
+
+
+def _has_description():
+    return func.trim(func.coalesce(Posting.description_text, "")) != literal_column("''")
+
+
+def _role_counts(conn: Connection, only: PostingFilter, week: dt.date) -> dict[str, int]:
+    """Canonical postings of the week by role; a posting without a description is ``no_description`` whatever
+    its classification (it is never classified nor measured), apart from ``unclassified`` (waiting for the
+    classifier)."""
+    has_text = _has_description()
+    classified = Classification.posting_id.is_not(None)
+    query = (select(Classification.role, func.count(),
+                    func.sum(case((has_text, 1), else_=0)),
+                    func.sum(case((and_(has_text, classified), 1), else_=0)))
+             .select_from(Posting).outerjoin(Classification, Classification.posting_id == Posting.id)
+             .where(*_canonical_of_week(week, only)).group_by(Classification.role))
+    roles = dict.fromkeys(ROLE_LABELS, 0)
+    for role, total, with_text, classified_with_text in conn.execute(query):
+        with_text, classified_with_text = int(with_text or 0), int(classified_with_text or 0)
+        roles["no_description"] += total - with_text
+        if role in ("ai_swe", "ml_engineer"):
+            roles[role] += with_text
+        else:  # role NULL: classified as not an AI role, or not classified at all
+            roles["not_ai"] += classified_with_text
+            roles["unclassified"] += with_text - classified_with_text
+    return roles
+
+
+def company_name(company: str | None, source_kind: str, source_company: str | None) -> str | None:
+    """The employer of a posting: its own company; else its source's, unless the source is a site that carries
+    many employers (Hacker News: a comment whose company was not parsed), whose name is never an employer's.
+    None: not known."""
+    if company and company.strip() and not (source_kind in SITE_KINDS and company.strip() == source_company):
+        return company.strip()
+    if source_kind in SITE_KINDS or not source_company or not source_company.strip():
+        return None
+    return source_company.strip()
+
+
+def _companies(conn: Connection, only: PostingFilter, week: dt.date) -> tuple[list[CompanyRow], CompanyRow | None]:
+    """The companies with the most AI-role postings this week (then the most postings), and the bucket of the
+    postings whose company is not known (None when there are none)."""
+    is_ai = and_(Classification.role.in_(("ai_swe", "ml_engineer")), _has_description())
+    query = (select(Posting.company, Source.kind, Source.company, func.count(), func.sum(case((is_ai, 1), else_=0)))
+             .select_from(Posting).join(Source, Source.id == Posting.source_id)
+             .outerjoin(Classification, Classification.posting_id == Posting.id)
+             .where(*_canonical_of_week(week, only)).group_by(Posting.company, Source.kind, Source.company))
+    totals: dict[str | None, list[int]] = {}
+    for company, kind, source_company, n, ai in conn.execute(query):
+        acc = totals.setdefault(company_name(company, kind, source_company), [0, 0])
+        acc[0] += int(ai or 0)
+        acc[1] += n
+    unknown = totals.pop(None, None)
+    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], -item[1][1], item[0].casefold()))
+    return ([CompanyRow(name, ai, n) for name, (ai, n) in ranked[:TOP_COMPANIES]],
+            None if unknown is None else CompanyRow(UNKNOWN_COMPANY, *unknown))
+
+
+def _examples(conn: Connection, only: PostingFilter, week: dt.date, framework_ids: list[int]
+              ) -> dict[int, list[Example]]:
+    """Up to three example postings per framework, from the postings its count is of: the AI-role postings of
+    the week measured (``measured(AI)``) that mention it."""
+    if not framework_ids:
+        return {}
+    query = (_measured_from(select(Mention.framework_id, Posting.title, Posting.company, Source.kind,
+                                   Source.company, Posting.url))
+             .join(Mention, Mention.posting_id == Posting.id)
+             .where(*measured(AI, only), Posting.posted_week == week, Mention.framework_id.in_(framework_ids),
+                    Mention.count > 0)
              .order_by(Mention.framework_id, Posting.id))
     examples: dict[int, list[Example]] = {}
-    for fid, title, company, url in conn.execute(query):
+    for fid, title, company, kind, source_company, url in conn.execute(query):
         found = examples.setdefault(fid, [])
         if len(found) < EXAMPLES_PER_ENTRY:
-            found.append(Example(title, company, url))
+            found.append(Example(title, company_name(company, kind, source_company), url))
     return examples
 
 
-def _role_series(conn, weeks: list[dt.date], canonical) -> list[tuple[dt.date, int, int]]:
-    query = (select(Posting.posted_week, Classification.role, func.count())
+def _role_series(conn: Connection, only: PostingFilter, grain: str, periods: list[dt.date]
+                 ) -> list[tuple[dt.date, int, int]]:
+    """(period, ai_swe, ml_engineer) canonical postings with a description, per period of the chart."""
+    period = period_column(grain)
+    query = (select(period, Classification.role, func.count())
              .join(Classification, Classification.posting_id == Posting.id)
-             .where(Posting.posted_week >= weeks[0], Posting.posted_week <= weeks[-1], canonical,
-                    Classification.role.in_(("ai_swe", "ml_engineer")))
-             .group_by(Posting.posted_week, Classification.role))
-    counts = {(w, role): n for w, role, n in conn.execute(query)}
-    return [(w, counts.get((w, "ai_swe"), 0), counts.get((w, "ml_engineer"), 0)) for w in weeks]
+             .where(period.in_(periods), Posting.duplicate_of_id.is_(None), _has_description(),
+                    Classification.role.in_(("ai_swe", "ml_engineer")), *only.clauses(Posting))
+             .group_by(period, Classification.role))
+    counts = {(start, role): n for start, role, n in conn.execute(query)}
+    return [(p, counts.get((p, "ai_swe"), 0), counts.get((p, "ml_engineer"), 0)) for p in periods]
+
+
+def _alerts(conn: Connection, week: dt.date) -> list[AlertRow]:
+    return [AlertRow(a.rule, a.subject, a.value, a.threshold, a.direction, a.fired_at) for a in conn.execute(
+        select(Alert).where(Alert.period_start == week).order_by(Alert.rule, Alert.subject))]
+
+
+def _source_health(conn: Connection) -> list[SourceHealthRow]:
+    health = [SourceHealthRow(s.kind, s.key, s.company, s.health, s.health_since, s.last_ok_at, s.last_error)
+              for s in conn.execute(select(Source).where(Source.enabled.is_(True), Source.health != "ok"))]
+    return sorted(health, key=lambda h: (HEALTH_ORDER.get(h.health, 9), h.kind, h.key))
 
 
 DRIFT_FIGURES = {"ai_share": "AI share", "ml_share": "ml_engineer share", "confidence": "mean confidence"}
@@ -371,81 +780,6 @@ def classifier_line(point: DriftPoint | None) -> str:
         verdict = "no drift"
     return (f"Classifier: {_pct(c.ai_share)} of this week's {c.n} classified postings are AI roles{band}{ml}, "
             f"mean confidence {c.confidence:.2f}; {verdict}")
-
-
-# --- charts ----------------------------------------------------------------------------------------------
-# matplotlib is imported by the chart functions, not at the top: it takes `import analysis.report` from 0.38 s to
-# 0.86 s (measured with /usr/bin/time), paid by `jobtrend report --stored` and every process that imports the
-# report module without drawing a chart.
-
-
-def _figure():
-    from matplotlib.backends.backend_agg import FigureCanvasAgg  # matplotlib: ~0.5 s, see above
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(7.2, 3.4), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _png(figure) -> bytes:
-    buffer = io.BytesIO()
-    figure.tight_layout()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
-    return buffer.getvalue()
-
-
-def _week_ticks(axes, weeks: list[dt.date]) -> None:
-    axes.set_xticks(range(len(weeks)))
-    axes.set_xticklabels([f"W{w.isocalendar()[1]:02d}" for w in weeks], fontsize=8)
-
-
-def shares_chart(data: ReportData) -> bytes:
-    """PNG: the share (%) of the top frameworks in each of the last 12 weeks, one line each."""
-    figure = _figure()
-    axes = figure.add_subplot()
-    weeks = [data.week - dt.timedelta(weeks=i) for i in range(CHART_WEEKS - 1, -1, -1)]
-    position = {w: i for i, w in enumerate(weeks)}
-    for name, series in data.share_series.items():
-        values = [math.nan] * len(weeks)  # a week without measured postings is a gap in the line
-        for w, share in series:
-            values[position[w]] = share * 100
-        axes.plot(range(len(weeks)), values, marker="o", markersize=3, linewidth=1.6, label=name)
-    if data.share_series:
-        axes.legend(fontsize=8, loc="upper left", frameon=False, ncol=2)
-    else:
-        axes.text(0.5, 0.5, "no trend data", ha="center", va="center", transform=axes.transAxes, color="#888")
-    _week_ticks(axes, weeks)
-    axes.set_ylim(bottom=0)
-    axes.set_ylabel("share of postings (%)", fontsize=9)
-    axes.set_title(f"Framework shares, 12 weeks to {data.label}", fontsize=10)
-    axes.grid(axis="y", alpha=0.3)
-    return _png(figure)
-
-
-def roles_chart(data: ReportData) -> bytes:
-    """PNG: AI-role postings per week over the last 12 weeks, stacked ai_swe / ml_engineer bars."""
-    from matplotlib.ticker import MaxNLocator  # matplotlib: ~0.5 s, see above
-
-    figure = _figure()
-    axes = figure.add_subplot()
-    weeks = [w for w, _, _ in data.role_series]
-    swe = [a for _, a, _ in data.role_series]
-    mle = [m for _, _, m in data.role_series]
-    x = list(range(len(weeks)))
-    axes.bar(x, swe, color="#4c78a8", label=ROLE_LABELS["ai_swe"])
-    axes.bar(x, mle, bottom=swe, color="#f58518", label=ROLE_LABELS["ml_engineer"])
-    _week_ticks(axes, weeks)
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_ylabel("postings", fontsize=9)
-    axes.set_title(f"AI-role postings per week, 12 weeks to {data.label}", fontsize=10)
-    axes.legend(fontsize=8, loc="upper left", frameon=False)
-    axes.grid(axis="y", alpha=0.3)
-    if not any(swe) and not any(mle):
-        axes.text(0.5, 0.5, "no classified postings", ha="center", va="center", transform=axes.transAxes,
-                  color="#888")
-        axes.set_ylim(0, 1)
-    return _png(figure)
 
 
 # --- rendering -------------------------------------------------------------------------------------------
@@ -513,7 +847,8 @@ def environment() -> Environment:
                       keep_trailing_newline=True)
     env.filters.update(pct=_pct, pp=_pp, pvalue=_pvalue, when=_when, number=_number, http_url=_http_url,
                        one_line=_one_line)
-    env.globals.update(grid=grid, role_labels=ROLE_LABELS, alpha=ALPHA, iso_week_label=iso_week_label)
+    env.globals.update(grid=grid, role_labels=ROLE_LABELS, iso_week_label=iso_week_label, source_names=SOURCE_NAMES,
+                       chart_min=CHART_MIN_POSTINGS)
     return env
 
 

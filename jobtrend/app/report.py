@@ -6,6 +6,9 @@ from the outbox (its per-recipient dedupe key makes queueing twice a no-op), nev
 previewed with `jobtrend report` (stored, not queued) is still queued by the Monday job, and a run that dies
 between queueing and storing is completed by the next one. When this run queued the report, the stored copy is
 replaced by the one it queued, so `jobtrend report --stored` shows what was sent.
+
+A filtered report (remote, location, company: :func:`filtered_report`) is only built: it is never the week's
+report, so it is neither stored nor queued.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from analysis.filters import PostingFilter
 from analysis.report import WeeklyReport, build_report, queue_report, store_report, write_report_file
 from jobtrend.app import AppError
 from jobtrend.app.alerts import has_recipients
@@ -55,6 +59,15 @@ def weekly_report(config: Config, week: dt.date | None = None, *, send: bool = F
             raise AppError(f"cannot send: {exc}") from None
         stored = store_report(engine, built, force=force or bool(queued))
     return ReportResult(report=built, queued=queued, stored=stored)
+
+
+def filtered_report(config: Config, posting_filter: PostingFilter, week: dt.date | None = None, *,
+                    top: int | None = None) -> WeeklyReport:
+    """The report of ``week`` (default: the week that ended last Sunday) over the postings ``posting_filter``
+    keeps, counted on the fly; neither stored nor queued (the week's report is the unfiltered one)."""
+    with open_engine(config.database_url) as engine:
+        return build_report(engine, week, top=top or config.report.top, trailing_weeks=config.report.trailing_weeks,
+                            posting_filter=posting_filter)
 
 
 def scheduled_report(config: Config) -> ReportResult:

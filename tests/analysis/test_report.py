@@ -9,23 +9,30 @@ import re
 import pytest
 from click.testing import CliRunner
 from markupsafe import escape
-from scipy.stats import fisher_exact
+from scipy.stats import false_discovery_control, fisher_exact
 from sqlalchemy import func, insert, select, update
 
 from analysis.drift import share_band
+from analysis.filters import PostingFilter
 from analysis.report import (
+    PointReader,
+    benjamini_hochberg,
     build_report,
+    chart_grain,
+    company_name,
     queue_report,
+    source_mix_note,
     standalone_html,
     store_report,
     two_proportion_p,
     write_report_file,
 )
-from analysis.trends import two_proportion_test
+from analysis.report_charts import ChartPoint, Segment, is_muted, panel_title, segments, shares_figure
+from analysis.trends import compute_trends, two_proportion_test, wilson_interval
 from jobtrend.cli import main
 from jobtrend.db import make_engine
-from jobtrend.models import Alert, Classification, Framework, Mention, Report, Source, TrendPoint
-from jobtrend.weeks import last_complete_week, parse_iso_week
+from jobtrend.models import Alert, Classification, Framework, Mention, Posting, Report, Source, TrendPoint
+from jobtrend.weeks import last_complete_week, month_of, parse_iso_week
 from tests.analysis.factories import add_posting, add_source, edit_posting
 from tests.analysis.test_drift import add_week
 from tests.jobtrend.test_config import invoke_cli, write_config
@@ -33,6 +40,7 @@ from tests.jobtrend.test_config import invoke_cli, write_config
 WEEK = dt.date(2025, 11, 17)  # Monday of 2025-W47
 LABEL = "2025-W47"
 EVIL = "<script>alert(1)</script>"
+TEXT = "We build agents with models."
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -82,12 +90,11 @@ def test_iso_week_labels_parse_or_explain():
 # --- a small database ------------------------------------------------------------------------------------
 
 
-def _trend(conn, week, fid, n, k):
-    from analysis.trends import wilson_interval
-
+def _trend(conn, week, fid, n, k, *, cohort="all", grain="week"):
     low, high = wilson_interval(k, n)
-    conn.execute(insert(TrendPoint), {"period_start": week, "cohort": "all", "framework_id": fid, "n_postings": n,
-                                      "n_mentioning": k, "share": k / n, "ci_low": low, "ci_high": high})
+    conn.execute(insert(TrendPoint), {"period_start": week, "cohort": cohort, "framework_id": fid, "n_postings": n,
+                                      "n_mentioning": k, "share": k / n, "ci_low": low, "ci_high": high,
+                                      "grain": grain})
 
 
 def _classify(conn, posting_id, role):
@@ -112,25 +119,34 @@ def seed(engine) -> dict:
             ids[slug] = conn.execute(insert(Framework).returning(Framework.id),
                                      {"slug": slug, "name": name, "category": "x"}).scalar_one()
 
-    # WEEK: 6 ashby + 4 greenhouse canonical postings, and one ashby duplicate.
-    week_postings = [add_posting(engine, ashby, title=f"AI Engineer {i}", week=WEEK) for i in range(6)]
-    week_postings += [add_posting(engine, greenhouse, title=f"ML Engineer {i}", week=WEEK) for i in range(4)]
+    # WEEK: 6 ashby + 4 greenhouse canonical postings, and one ashby duplicate; the last has no description.
+    week_postings = [add_posting(engine, ashby, title=f"AI Engineer {i}", text=TEXT, week=WEEK) for i in range(6)]
+    week_postings += [add_posting(engine, greenhouse, title=f"ML Engineer {i}", text=TEXT if i < 3 else "",
+                                  week=WEEK) for i in range(4)]
     add_posting(engine, ashby, title="AI Engineer 0", week=WEEK, duplicate_of=week_postings[0])
+    for pid in week_postings:
+        edit_posting(engine, pid, analyzed_at=dt.datetime(2025, 11, 24, tzinfo=dt.UTC))
     evil_posting = week_postings[0]
     edit_posting(engine, evil_posting, title=f"{EVIL} Engineer", company=f"{EVIL} Inc")
-    earlier = [add_posting(engine, ashby, title="Older", week=WEEK - dt.timedelta(weeks=w)) for w in (1, 1, 2)]
+    edit_posting(engine, week_postings[5], title="Ruby on Rails developer")  # not an AI role
+    earlier = [add_posting(engine, ashby, title="Older", text=TEXT, week=WEEK - dt.timedelta(weeks=w))
+               for w in (1, 1, 2)]
+    with engine.begin() as conn:
+        conn.execute(update(Posting).values(posted_month=func.coalesce(Posting.posted_month, month_of(WEEK))))
     with engine.begin() as conn:
         for pid, role in zip(week_postings, ["ai_swe"] * 3 + ["ml_engineer"] * 2 + [None] * 2, strict=False):
             _classify(conn, pid, role)  # 3 ai_swe, 2 ml_engineer, 2 not AI, 3 unclassified
         for pid, role in zip(earlier, ["ai_swe", "ml_engineer", "ml_engineer"], strict=True):
             _classify(conn, pid, role)
-        conn.execute(insert(Mention), {"posting_id": evil_posting, "framework_id": ids["evil"], "count": 1,
-                                       "taxonomy_version": "t"})
+        for pid in (evil_posting, week_postings[5]):  # an AI-role posting, and one not counted in cohort "all"
+            conn.execute(insert(Mention), {"posting_id": pid, "framework_id": ids["evil"], "count": 1,
+                                           "taxonomy_version": "t"})
         for w in range(1, 5):  # trailing weeks: n = 100 each
             for slug, k in [("pytorch", 30), ("langchain", 10), ("jax", 5), ("evil", 0)]:
                 _trend(conn, WEEK - dt.timedelta(weeks=w), ids[slug], 100, k)
         for slug, k in [("pytorch", 31), ("langchain", 40), ("jax", 5), ("evil", 3)]:
             _trend(conn, WEEK, ids[slug], 100, k)
+            _trend(conn, WEEK, ids[slug], 400, k + 20, cohort="market")
         conn.execute(insert(Alert), [
             {"rule": "langchain_jump", "subject": "langchain", "period_start": WEEK, "value": 0.4, "threshold": 0.2,
              "direction": "up"},
@@ -156,10 +172,15 @@ def test_postings_are_counted_by_source_and_role(report):
     data = report.data
     assert [(s.kind, s.postings, s.duplicates) for s in data.sources] == [("ashby", 6, 1), ("greenhouse", 4, 0)]
     assert data.total_postings == 10
-    assert data.roles == {"ai_swe": 3, "ml_engineer": 2, "not_ai": 2, "unclassified": 3}
-    assert data.role_series[-1][1:] == (3, 2)
-    assert data.role_series[-2][1:] == (1, 1) and data.role_series[-3][1:] == (0, 1)
-    assert len(data.role_series) == 12
+    # the posting without a description is counted apart, not as waiting for the classifier
+    assert data.roles == {"ai_swe": 3, "ml_engineer": 2, "not_ai": 2, "unclassified": 2, "no_description": 1}
+    assert re.search(r"^  no description +1 +10\.0%$", report.text, re.MULTILINE)
+    assert re.search(r"^  not classified yet +2 +20\.0%$", report.text, re.MULTILINE)
+    assert ">no description</td>" in report.html
+    # 5 of the 12 chart weeks are measured (median 0): the chart and the role split are monthly
+    assert data.chart.grain == "month" and len(data.role_series) == 12
+    assert data.role_series[-1] == (month_of(WEEK), 3 + 1, 2 + 2)  # the week, and the two weeks before it
+    assert not any(ai or ml for _, ai, ml in data.role_series[:-1])
 
 
 def test_top_frameworks_have_share_interval_and_change(report):
@@ -180,7 +201,9 @@ def test_a_clear_jump_is_a_mover_and_noise_is_not(report):
 
 def test_new_entries_are_mentioned_now_and_never_in_the_trailing_weeks(report):
     assert [e.framework.slug for e in report.data.new_entries] == ["evil"]
+    # the Ruby on Rails posting mentions it too, but is not an AI role: not among the postings counted
     assert [e.title for e in report.data.new_entries[0].examples] == [f"{EVIL} Engineer"]
+    assert "Ruby on Rails" not in report.text
 
 
 def test_alerts_of_the_week_and_unhealthy_sources_are_listed(report):
@@ -366,3 +389,284 @@ def test_a_bad_week_is_a_clear_error(run, tmp_path, week, message):
     result = run(["report", "--week", week], f"sqlite:///{tmp_path / 'none.db'}")
     assert result.exit_code == 2
     assert "--week" in result.output and message in result.output
+
+
+# --- movers: Benjamini-Hochberg, and the test named -------------------------------------------------------
+
+
+def test_benjamini_hochberg_matches_scipy():
+    p_values = [0.01, 0.04, 0.03, 0.005, 0.5, 0.2]
+    assert benjamini_hochberg(p_values) == pytest.approx(list(false_discovery_control(p_values)))
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.02, 0.04, 0.04, 0.02])
+    assert benjamini_hochberg([]) == []
+
+
+def _framework(conn, slug):
+    return conn.execute(insert(Framework).returning(Framework.id),
+                        {"slug": slug, "name": slug.title(), "category": "x"}).scalar_one()
+
+
+def test_movers_are_controlled_for_the_number_of_frameworks_tested(engine):
+    """p = 0.024 alone would be a mover at p < 0.05; among 21 frameworks tested, Benjamini-Hochberg says chance."""
+    with engine.begin() as conn:
+        ids = {slug: _framework(conn, slug) for slug in ["jump", "edge", *(f"noise{i}" for i in range(19)),
+                                                         *(f"unused{i}" for i in range(5))]}
+        for slug, fid in ids.items():
+            now, before = {"jump": (40, 40), "edge": (14, 30)}.get(slug, (10, 40) if "noise" in slug else (0, 0))
+            _trend(conn, WEEK, fid, 100, now)
+            for w in range(1, 5):
+                _trend(conn, WEEK - dt.timedelta(weeks=w), fid, 100, before // 4)
+    built = build_report(engine, WEEK)
+    rows = {r.slug: r for r in [*built.data.frameworks, *built.data.movers]}
+    edge = rows["edge"]
+    assert edge.test == "two_proportion_z" and 0.01 < edge.p_value < 0.05  # a mover before Benjamini-Hochberg
+    assert built.data.tested == 21  # the 5 never mentioned are not tested
+    assert edge.q_value == pytest.approx(min(1.0, edge.p_value * 21 / 2))
+    assert [f.slug for f in built.data.movers] == ["jump"]
+    assert "1 mover," in built.subject and "1 movers (q <= 0.05)" in built.text
+    assert "over the 21 frameworks tested" in built.text
+
+
+def test_the_footnote_names_the_test_each_mover_was_judged_by(report):
+    movers = {f.slug: f for f in report.data.movers}
+    assert movers["langchain"].test == "two_proportion_z"  # 40/100 against 40/400: every cell expects 5+
+    assert movers["evil"].test == "fisher_exact"  # 3/100 against 0/400: expects 0.6 mentions this week
+    lines = report.text.splitlines()
+    assert any("LangChain" in line and "(z)" in line for line in lines)
+    assert any("Evil" in line and "(Fisher)" in line for line in lines)
+    assert "p: two-proportion z-test or Fisher's exact test" in report.text
+    assert "two-proportion z-test or Fisher&#39;s exact test" in report.html
+
+
+# --- cohorts: the market beside the AI-role share ---------------------------------------------------------
+
+
+def test_the_market_share_is_shown_beside_the_ai_role_share(report):
+    langchain = next(f for f in report.data.frameworks if f.slug == "langchain")
+    assert (langchain.market.k, langchain.market.n) == (60, 400) and report.data.market_n == 400
+    line = next(line for line in report.text.splitlines() if "LangChain" in line and "%" in line)
+    assert re.search(r"40\.0%\s+\S+ - \S+\s+15\.0%\s+10\.0%", line)
+    assert "of all 400 measured postings of the week, whatever their role (cohort market)" in report.text
+    assert "cohort <code>market</code>" in report.html and ">15.0%</td>" in report.html
+
+
+# --- companies ----------------------------------------------------------------------------------------------
+
+
+def test_companies_are_ranked_by_ai_role_postings_and_unknown_ones_kept_apart(engine):
+    board = add_source(engine, "ashby", "acme")
+    hn = add_source(engine, "hackernews", "whoishiring")
+    with engine.begin() as conn:
+        conn.execute(update(Source).where(Source.id == hn).values(company="Hacker News"))
+    postings = {}
+    for name, source, company, role in [("a1", board, None, None), ("a2", board, None, None),
+                                        ("t1", hn, "Tiny AI", "ai_swe"), ("h1", hn, None, "ml_engineer"),
+                                        ("h2", hn, None, None), ("h3", hn, "Hacker News", None)]:
+        postings[name] = add_posting(engine, source, title=name, text=TEXT, week=WEEK)
+        if company:
+            edit_posting(engine, postings[name], company=company)
+        with engine.begin() as conn:
+            _classify(conn, postings[name], role)
+    data = build_report(engine, WEEK).data
+    assert [(c.name, c.ai_postings, c.postings) for c in data.companies] == [("Tiny AI", 1, 1), ("Acme", 0, 2)]
+    assert (data.unknown_company.name, data.unknown_company.ai_postings, data.unknown_company.postings) == (
+        "(unknown company)", 1, 3)
+    table = build_report(engine, WEEK).text.split("COMPANIES POSTING MOST AI ROLES\n")[1].splitlines()[:4]
+    assert [line.split("  ")[1] for line in table] == ["company", "Tiny AI", "Acme", "(unknown company)"]
+
+
+@pytest.mark.parametrize(("company", "kind", "source_company", "expected"), [
+    ("OpenAI", "hackernews", "Hacker News", "OpenAI"),
+    (None, "hackernews", "Hacker News", None),
+    ("Hacker News", "hackernews", "Hacker News", None),
+    ("  ", "ashby", "Acme", "Acme"),
+    (None, "greenhouse", "Beta", "Beta"),
+    (None, "jsonld", None, None),
+])
+def test_company_name_never_takes_a_sites_name_for_an_employer(company, kind, source_company, expected):
+    assert company_name(company, kind, source_company) == expected
+
+
+# --- source mix ---------------------------------------------------------------------------------------------
+
+
+def test_a_move_made_by_the_source_mix_is_called_so():
+    # Hacker News postings mention X at 40 %, Ashby's at 5 %; the week holds 80 % Hacker News instead of 20 %
+    note = source_mix_note(now={"ashby": (0, 5), "hackernews": (8, 20)},
+                           before={"ashby": (1, 20), "hackernews": (2, 5)})
+    assert note is not None and note.kind == "hackernews"
+    assert (note.before, note.after) == (pytest.approx(0.2), pytest.approx(0.8))
+    assert note.observed_change == pytest.approx(0.32 - 0.12)
+    assert note.expected_change == pytest.approx(0.2 * 0.05 + 0.8 * 0.4 - 0.12)
+    assert note.text.startswith("mostly source mix: Hacker News postings went from 20% to 80% of the AI-role")
+
+
+@pytest.mark.parametrize(("now", "before"), [
+    ({"ashby": (10, 20), "hackernews": (8, 20)}, {"ashby": (2, 20), "hackernews": (8, 20)}),  # same mix: real
+    ({"ashby": (1, 5), "hackernews": (2, 20)}, {"ashby": (1, 20), "hackernews": (2, 5)}),  # mix says up, went down
+    ({"ashby": (1, 20), "hackernews": (2, 5)}, {"ashby": (1, 20), "hackernews": (2, 5)}),  # no move at all
+    ({"ashby": (1, 20)}, {}),  # nothing to compare with
+])
+def test_a_move_the_mix_does_not_explain_gets_no_note(now, before):
+    assert source_mix_note(now, before) is None
+
+
+def _measured_posting(engine, source, week, role, *, mentions=(), **values):
+    """An analysed AI-role (or not) posting with a description, posted on ``week``, mentioning ``mentions``."""
+    pid = add_posting(engine, source, title="AI Engineer", text=TEXT, week=week)
+    edit_posting(engine, pid, analyzed_at=dt.datetime(2025, 11, 24, tzinfo=dt.UTC), posted_month=month_of(week),
+                 **values)
+    with engine.begin() as conn:
+        _classify(conn, pid, role)
+        for fid in mentions:
+            conn.execute(insert(Mention), {"posting_id": pid, "framework_id": fid, "count": 1,
+                                           "taxonomy_version": "t"})
+    return pid
+
+
+@pytest.fixture
+def mixed(engine):
+    """Framework X: Ashby's AI-role postings mention it at 5 %, Hacker News's at 40 %; the week before holds
+    20 Ashby + 5 Hacker News postings, WEEK 5 Ashby + 20 Hacker News; the Hacker News ones are in Berlin."""
+    ashby = add_source(engine, "ashby", "acme")
+    hn = add_source(engine, "hackernews", "whoishiring")
+    with engine.begin() as conn:
+        x = _framework(conn, "x")
+    before = WEEK - dt.timedelta(weeks=1)
+    for week, source, count, mentioning in [(before, ashby, 20, 1), (before, hn, 5, 2), (WEEK, ashby, 5, 0),
+                                            (WEEK, hn, 20, 8)]:
+        for i in range(count):
+            _measured_posting(engine, source, week, "ai_swe", mentions=[x] if i < mentioning else [],
+                              location="Berlin" if source == hn else "Paris", remote=source == hn)
+    _measured_posting(engine, ashby, WEEK, None, mentions=[x], location="Paris", remote=False)  # market only
+    compute_trends(engine)
+    return x
+
+
+def test_the_report_says_when_a_move_is_mostly_source_mix(engine, mixed):
+    built = build_report(engine, WEEK, trailing_weeks=1)
+    x = next(f for f in built.data.frameworks if f.slug == "x")
+    assert (x.k, x.n, x.trailing_k, x.trailing_n) == (8, 25, 3, 25)
+    assert x.mix is not None and x.mix.kind == "hackernews"
+    line = "mostly source mix: Hacker News postings went from 20% to 80% of the AI-role postings"
+    assert line in built.text and line in built.html
+
+
+# --- filtered reports ---------------------------------------------------------------------------------------
+
+
+def test_points_counted_on_the_fly_equal_the_stored_ones(engine, mixed):
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(Framework.id)))
+        reader = PointReader(conn, PostingFilter(), ids)
+        for cohort, grain, periods in [("all", "week", [WEEK - dt.timedelta(weeks=1), WEEK]),
+                                       ("market", "week", [WEEK]), ("all", "month", [month_of(WEEK)])]:
+            stored = sorted(reader.points(cohort, grain, periods), key=lambda p: (p.period_start, p.framework_id))
+            counted = sorted(reader._counted(cohort, grain, periods), key=lambda p: (p.period_start,
+                                                                                     p.framework_id))
+            assert stored and [(p.period_start, p.framework_id, p.n, p.k) for p in stored] == [
+                (p.period_start, p.framework_id, p.n, p.k) for p in counted]
+
+
+def test_a_filtered_report_counts_only_the_postings_it_keeps(engine, mixed):
+    built = build_report(engine, WEEK, trailing_weeks=1, posting_filter=PostingFilter(location="berlin"))
+    data = built.data
+    assert data.total_postings == 20 and data.n_measured == 20 and data.trailing_n == 5
+    x = next(f for f in data.frameworks if f.slug == "x")
+    assert (x.k, x.n, x.trailing_k, x.trailing_n) == (8, 20, 2, 5) and x.mix is None  # one source: no mix
+    assert data.market_n == 20
+    assert "FILTERED: only postings that are location ~ 'berlin'" in built.text
+    assert "Filtered: only postings that are location ~ &#39;berlin&#39;" in built.html
+    paris = build_report(engine, WEEK, trailing_weeks=1, posting_filter=PostingFilter(remote=False)).data
+    assert paris.total_postings == 6 and paris.n_measured == 5 and paris.market_n == 6
+
+
+def test_report_command_prints_or_writes_a_filtered_report_and_never_stores_it(run, db_url, tmp_path):
+    engine = make_engine(db_url)
+    seed(engine)
+    with engine.begin() as conn:
+        conn.execute(update(Posting).where(Posting.title.like("ML Engineer%")).values(location="Berlin"))
+    printed = run(["report", "--week", LABEL, "--location", "berlin"], db_url)
+    assert printed.exit_code == 0, printed.output
+    assert "FILTERED: only postings that are location ~ 'berlin'" in printed.output
+    assert "4 postings (all roles)" in printed.output
+    out = tmp_path / "berlin.html"
+    written = run(["report", "--week", LABEL, "--no-remote", "--company", "acme", "--out", str(out)], db_url)
+    assert written.exit_code == 0, written.output
+    assert "not stored" in written.output and "data:image/png;base64," in out.read_text()
+    for refused in (["--send"], ["--force"], ["--stored"]):
+        result = run(["report", "--week", LABEL, "--location", "berlin", *refused], db_url)
+        assert result.exit_code == 2 and "never stored or sent" in result.output
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(Report)) == 0
+    engine.dispose()
+
+
+# --- the chart ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("weekly_n", "grain"), [
+    ([0, 0, 40, 3, 0, 0, 38, 5, 0, 0, 45, 2], "month"),  # Hacker News: one burst a month, thin weeks between
+    ([12] * 6 + [9] * 6, "week"),  # the median week (10.5) is measured well enough
+    ([9] * 7 + [30] * 5, "month"),
+    ([], "month"),
+])
+def test_the_chart_uses_months_when_the_weeks_are_thin(weekly_n, grain):
+    assert chart_grain(weekly_n) == grain
+
+
+def _point(month, n, share=0.2):
+    return ChartPoint(dt.date(2026, month, 1), share, max(0.0, share - 0.1), share + 0.1, n)
+
+
+def test_lines_bridge_gaps_and_thin_points_with_dashes():
+    periods = [dt.date(2026, m, 1) for m in range(1, 9)]
+    points = [_point(1, 30), _point(2, 40), _point(4, 35), _point(5, 4), _point(6, 50), _point(8, 20)]
+    assert segments(points, periods, 10) == [
+        Segment(0, 1, dashed=False),  # neighbours, both well measured
+        Segment(1, 3, dashed=True),  # across March, which has no posting
+        Segment(3, 4, dashed=True), Segment(4, 5, dashed=True),  # May has 4 postings: muted, dashed both sides
+        Segment(5, 7, dashed=True)]  # the last point is joined, not left as a lone dot
+    assert [is_muted(p, 10) for p in points] == [False, False, False, True, False, False]
+
+
+def test_the_chart_key_sits_outside_every_panel():
+    periods = [dt.date(2026, m, 1) for m in range(1, 13)]
+    series = {f"Framework {i}": [_point(m, 20 + m, 0.1 + i / 20) for m in range(1, 13)] for i in range(6)}
+    figure = shares_figure(periods, "month", series, title="t", min_postings=10, caption="why months")
+    renderer = figure.canvas.get_renderer()
+    (legend,) = figure.legends
+    box = legend.get_window_extent(renderer)
+    panels = [axes for axes in figure.axes if axes.get_visible()]
+    assert len(panels) == 6
+    assert all(not box.overlaps(axes.get_window_extent(renderer)) for axes in panels)
+    assert [axes.get_title(loc="left") for axes in panels] == list(series)
+
+
+def test_a_long_name_is_shortened_for_its_panel():
+    assert panel_title("Retrieval-augmented generation (RAG)") == "RAG"
+    assert panel_title("PyTorch") == "PyTorch"
+    assert len(panel_title("A framework with a very long name indeed")) <= 28
+
+
+def test_thin_weeks_chart_the_stored_months(engine):
+    with engine.begin() as conn:
+        fid = _framework(conn, "pytorch")
+        _trend(conn, WEEK, fid, 3, 1)  # one thin week
+        for month, n, k in [(dt.date(2025, 9, 1), 40, 8), (dt.date(2025, 11, 1), 6, 3)]:  # no October
+            _trend(conn, month, fid, n, k, grain="month")
+    chart = build_report(engine, WEEK).data.chart
+    assert chart.grain == "month" and chart.periods[-1] == dt.date(2025, 11, 1) and len(chart.periods) == 12
+    assert [(p.period, p.n, p.share) for p in chart.series["Pytorch"]] == [
+        (dt.date(2025, 9, 1), 40, 0.2), (dt.date(2025, 11, 1), 6, 0.5)]
+    assert "median of the last 12 weeks has 0 AI-role postings" in chart.reason
+
+
+def test_well_measured_weeks_chart_the_weeks(engine):
+    with engine.begin() as conn:
+        fid = _framework(conn, "pytorch")
+        for w in range(12):
+            _trend(conn, WEEK - dt.timedelta(weeks=w), fid, 30, w)
+    chart = build_report(engine, WEEK).data.chart
+    assert chart.grain == "week" and chart.periods[-1] == WEEK
+    assert len(chart.series["Pytorch"]) == 12

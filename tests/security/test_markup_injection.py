@@ -16,7 +16,7 @@ from analysis.notify import deliver_pending, queue_for_recipients
 from analysis.report import build_report, queue_report, write_report_file
 from analysis.trends import wilson_interval
 from jobtrend.models import Alert, Framework, Mention, Source, TrendPoint
-from tests.analysis.factories import add_posting, add_source, edit_posting
+from tests.analysis.factories import add_posting, add_source, classify_posting, edit_posting
 from tests.security.helpers import HttpReceiver, Markup, Smtp
 
 WEEK = dt.date(2025, 11, 17)  # Monday of 2025-W47
@@ -61,9 +61,10 @@ def seed(engine) -> None:
                             {"slug": slug, "name": name, "category": "x"}).scalar_one()
                for slug, name in [("fw-a", "Alpha"), ("fw-b", f"<b>Beta</b> {SCRIPT}"), ("fw-c", "Gamma")]]
     posting_ids = []
-    for title, company, url in POSTINGS:
-        pid = add_posting(engine, source, title="x", week=WEEK)
-        edit_posting(engine, pid, title=title, company=company, url=url, location=f"{SCRIPT} Berlin")
+    for title, company, url in POSTINGS:  # measured AI-role postings: the report's examples are drawn from those
+        pid = add_posting(engine, source, title="x", text="Build agents.", week=WEEK)
+        edit_posting(engine, pid, title=title, company=company, url=url, location=f"{SCRIPT} Berlin", analyzed_at=NOW)
+        classify_posting(engine, pid, "ai_swe")
         posting_ids.append(pid)
     with engine.begin() as conn:
         for i, pid in enumerate(posting_ids):
