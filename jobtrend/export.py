@@ -35,6 +35,10 @@ VIEWS = {"postings": "posting_facts", "trends": "weekly_framework_share"}
 EXPORT_FORMATS = ("csv", "parquet")
 WEEK_COLUMNS = ("week", "period_start", "posted_week")
 BATCH_SIZE = 5000
+# the views' 0/1 flags (0/1 integers so SQL reads the same on both databases) are booleans in Parquet, and
+# posting_facts.frameworks (comma-separated slugs, for SQL LIKE) a list of slugs
+FLAG_COLUMNS = frozenset({"remote", "is_open", "has_description", "is_ai_role", "enabled"})
+LIST_COLUMNS = frozenset({"frameworks"})
 PARQUET_HINT = "Parquet export needs pyarrow: pip install -e '.[parquet]'"
 
 
@@ -161,7 +165,12 @@ def _require_pyarrow():
 
 
 def _arrow_type(column, conn: Connection):
-    """The Arrow type of a reflected column; for an untyped one (an SQLite expression), from its first value."""
+    """The Arrow type of a reflected column: a 0/1 flag is a boolean, the frameworks list a list of strings;
+    otherwise from the column's type, or for an untyped one (an SQLite expression) from its first value."""
+    if column.name in FLAG_COLUMNS:
+        return pa.bool_()
+    if column.name in LIST_COLUMNS:
+        return pa.list_(pa.string())
     kind = column.type
     for sa_type, arrow in ((types.Boolean, pa.bool_()), (types.Integer, pa.int64()), (types.Float, pa.float64()),
                            (types.Numeric, pa.float64()), (types.DateTime, pa.timestamp("us", tz="UTC")),
@@ -186,6 +195,8 @@ def _arrow_value(value, arrow_type):
         return None
     if isinstance(value, decimal.Decimal):
         return float(value)
+    if pa.types.is_boolean(arrow_type):
+        return bool(value)
     if isinstance(value, dt.datetime) and value.tzinfo is None and pa.types.is_timestamp(arrow_type):
         return value.replace(tzinfo=dt.UTC)
     if pa.types.is_string(arrow_type) and not isinstance(value, str):

@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import text
@@ -54,6 +55,13 @@ def test_parquet_round_trips(demo_db_url, tmp_path, what, view):
     first = table.slice(0, 1).to_pylist()[0]
     if what == "postings":
         assert isinstance(first["posted_week"], dt.date) and isinstance(first["posting_id"], int)
+        assert {table.schema.field(name).type for name in ("is_open", "has_description", "remote")} == {pa.bool_()}
+        assert table.schema.field("frameworks").type == pa.list_(pa.string())
+        rows = table.to_pylist()
+        listed = next(row for row in rows if row["frameworks"])
+        stored = _scalar(demo_db_url, "select frameworks from posting_facts where posting_id = :i",
+                         i=listed["posting_id"])
+        assert listed["frameworks"] == stored.split(",") and all(isinstance(r["is_open"], bool) for r in rows)
         one = _scalar(demo_db_url, "select title from posting_facts where posting_id = :i", i=first["posting_id"])
         assert first["title"] == one
     else:
