@@ -11,8 +11,15 @@ in the lower-cased text: the same matches as scanning every position, about four
 
 Gates are checked only on the pattern's matches, never by another scan of the text: a match inside one of its
 entry's ``exclude`` phrases is rejected, and a match of a gated form (``FrameworkConfig.gated_forms``) needs one
-of the entry's ``near`` terms within ``near_window`` words; a match with an ``avoid`` term within
-``avoid_window`` words is rejected whatever its form. :meth:`Matcher.find` counts the matching entries;
+of the entry's ``near`` terms within ``near_window`` words (with ``near_technology``, another technology's name
+there also counts: a form of another entry that needs no context, or one of :data:`TECHNOLOGY_WORDS`); a match
+with an ``avoid`` term within ``avoid_window`` words is rejected whatever its form, and so is a match of an
+``organisation`` entry led into by one of :data:`ORGANISATION_CONTEXT` (a customer, partner, investor or former
+employer: "Companies like OpenAI, Uber", :func:`organisation_context`). Given the employer's company name, a
+match whose text *is* that name and reads as the company ("At LangChain, we", "join Anyscale", "Cohere's
+mission", :func:`reads_as_company`) is rejected too, and so is a name heading a Hacker News post ("LiteLLM (YC
+W23)"); the same name used as the product ("LangChain-powered agents") counts. :meth:`Matcher.find` counts the
+matching entries;
 :meth:`Matcher.find_with_parents` (what :func:`analyze` stores) also adds each count to the entry's parents.
 :func:`explain` lists every match with its context, counted or with the gate that rejected it.
 
@@ -24,7 +31,6 @@ break the equality. The test runs in SQL, so it works the same on SQLite and Pos
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -41,7 +47,7 @@ from jobtrend.db import session_factory, sync_frameworks
 from jobtrend.models import Mention, Posting
 
 # Bump when the matching rules change, so stored mentions are recomputed under the new rules.
-MATCHER_VERSION = 3
+MATCHER_VERSION = 4
 VERSION_LENGTH = 12
 ANALYZED_HASH_LENGTH = 64  # width of postings.analyzed_hash
 CONTENT_HASH_PREFIX = ANALYZED_HASH_LENGTH - VERSION_LENGTH - 1
@@ -55,6 +61,124 @@ _END = ""  # trie key marking that a form ends at this node
 # them to it (dotted capital I also changes length when lowered, which the prefilter checks separately).
 _FOLD_ODD = ("\u0131", "\u017f")
 
+# Technology names outside the taxonomy that, like any context-free form of another entry, make a gated form
+# with ``near_technology`` a technology too: Hacker News writes stacks as lists ("Stack: Python, Go, Postgres",
+# "Rust/C++", "Qt, CMake, git, Jenkins"). Case-insensitive whole words; no English words ("rest", "spring", "boost").
+TECHNOLOGY_WORDS = (
+    "c++", "c#", ".net", "objective-c", "kotlin", "ruby", "rails", "php", "perl", "elixir", "erlang", "haskell",
+    "clojure", "ocaml", "f#", "zig", "lua", "dart", "flutter", "node.js", "nodejs", "deno", "django", "flask",
+    "fastapi", "graphql", "grpc", "postgres", "postgresql", "mysql", "sqlite", "redis", "mongodb", "cassandra",
+    "dynamodb", "clickhouse", "duckdb", "sql", "nosql", "linux", "bash", "git", "nginx", "html", "css", "vue",
+    "angular", "svelte", "next.js", "nextjs", "ios", "android", "webassembly", "wasm", "llvm", "cmake", "qt",
+    "opengl", "selenium", "rspec", "jquery", "ansible", "pulumi", "bazel", "gradle", "maven", "microservices",
+    "s3", "ec2", "eks", "gke", "cloudflare", "heroku", "kubectl", "nix",
+)
+# Entries of this category name a field of work, not a technology: they are no context for near_technology.
+FIELD_CATEGORY = "field"
+# Said near a name that is also a company (an entry with ``organisation = true``), these make it the company:
+# an investor, backer, customer, partner, or the former employer of the team, not a technology the job uses.
+ORGANISATION_CONTEXT = (
+    "investors", "investor", "investment from", "backed by", "backers", "funded by", "trusted by", "ventures",
+    "venture", "fund", "capital", "angels", "experts from", "alumni", "formerly", "formerly at", "previously at",
+    "worked at", "founders from", "founders of", "founded by", "cofounder", "co-founder", "team from",
+    "leaders from", "engineers from", "researchers from", "companies like", "companies such as",
+    "companies including", "organizations like", "organisations like", "customers like", "customers include",
+    "customers such as", "clients like", "clients include", "clients such as", "partnerships with",
+    "partnership with", "partners include", "partners like", "partners such as", "technology partners",
+    "target partners", "strategic partners", "design partners", "logos", "angel", "veterans from", "officer of",
+    "ceo of", "cto of", "founder of", "creator of", "backing from", "leaders at",
+)
+# Of those, the words that are common on their own ("Donor-Advised Fund", "venture into"): they count only within
+# the entry's ``avoid_window`` words, not anywhere earlier in the sentence.
+NEAR_ONLY_CONTEXT = frozenset({"fund", "capital", "venture", "ventures", "angel", "angels", "formerly"})
+# Of those, the ones that also follow the names they are about ("Benchmark, Anthropic and other investors").
+TRAILING_CONTEXT = frozenset({"investors", "investor", "backers", "angels", "alumni"})
+# The employer's own name reads as the company, not its product, after these words ("At LangChain, we",
+# "join Anyscale", "the success of Cohere") and before these ("Cohere is", "LangChain's mission", "Cursor team").
+COMPANY_BEFORE = frozenset({"at", "join", "joining", "joined", "about", "of", "for", "to", "welcome", "inside",
+                            "within", "across", "why", "behind", "positions", "differentiate", "evangelize"})
+COMPANY_AFTER = frozenset({"is", "was", "are", "has", "have", "had", "we", "inc", "team", "teams", "employees",
+                           "offers", "provides", "helps", "builds", "believes", "values", "culture", "benefits",
+                           "careers", "hiring", "raised", "founded", "headquarters", "hq", "mission", "solutions",
+                           "products", "offerings", "customers", "roadmap", "leadership", "project", "does", "will",
+                           "may", "can", "reserves", "requires", "seeks", "operates", "needs", "be", "researchers",
+                           "research", "intern", "interns"})
+_SENTENCE_BREAK = re.compile(r"[.!?]\s|\n")
+LIST_REACH = 30  # words before a name searched back to the sentence start for an organisation context
+
+
+def organisation_context(text: str, start: int, end: int, window: int,
+                         hits: Sequence[re.Match] | None = None) -> str | None:
+    """The :data:`ORGANISATION_CONTEXT` phrase that makes the name ``text[start:end]`` a company, or None.
+
+    A phrase counts within ``window`` words before the name; further back in its sentence (at most
+    :data:`LIST_REACH` words) only when what lies between is a list the name ends ("design partners who are
+    global leaders in AI, e-commerce, and financial services: Anthropic, Coupang, ..."), not a new clause
+    ("Backed by Techstars, we power startups ... with built-in support for AWS"). After the name, only
+    :data:`TRAILING_CONTEXT` counts, within ``window`` words in its sentence ("Benchmark, Anthropic, and other
+    investors"). A word of :data:`NEAR_ONLY_CONTEXT` counts only within ``window`` words before.
+
+    ``hits`` are the pattern's matches in the whole ``text`` (:func:`organisation_phrases`), found once per text
+    by a caller checking many names."""
+    if hits is None:
+        hits = organisation_phrases(text)
+    reach_lo, reach_hi = start - LIST_REACH * _CHARS_PER_WORD, end + window * _CHARS_PER_WORD
+    hits = [hit for hit in hits if reach_lo <= hit.start() and hit.end() <= reach_hi]
+    if not hits:
+        return None  # the common case, decided without counting words
+    lo, _ = word_window(text, start, end, LIST_REACH)
+    breaks = [m.end() for m in _SENTENCE_BREAK.finditer(text, lo, start)]
+    lo = breaks[-1] if breaks else lo
+    near_lo, hi = word_window(text, start, end, window)
+    for hit in (hit for hit in hits if lo <= hit.start() and hit.end() <= start):
+        phrase = " ".join(hit.group().split())
+        if near_lo <= hit.start() or (phrase.lower() not in NEAR_ONLY_CONTEXT
+                                      and _is_list_lead(text[hit.end():start])):
+            return phrase
+    stop = _SENTENCE_BREAK.search(text, end, hi)
+    stop_at = stop.start() if stop else hi
+    for hit in (hit for hit in hits if end <= hit.start() and hit.end() <= stop_at):
+        phrase = " ".join(hit.group().split())
+        if phrase.lower() in TRAILING_CONTEXT:
+            return phrase
+    return None
+
+
+_ORGANISATION_STARTS = ahocorasick_rs.AhoCorasick(sorted({p.split()[0] for p in ORGANISATION_CONTEXT}))
+
+
+def organisation_phrases(text: str) -> list[re.Match]:
+    """Every :data:`ORGANISATION_CONTEXT` phrase in ``text``, the pattern tried only where an Aho-Corasick
+    automaton finds a phrase's first word (a whole-text scan with the pattern costs ~3 ms per posting)."""
+    lower = text.lower()
+    if len(lower) != len(text):
+        return list(_ORGANISATION_PATTERN.finditer(text))
+    hits = []
+    found = _ORGANISATION_STARTS.find_matches_as_indexes(lower, overlapping=True)
+    for start in sorted({start for _, start, _ in found}):
+        hit = _ORGANISATION_PATTERN.match(text, start)
+        if hit and (not hits or hit.start() >= hits[-1].end()):
+            hits.append(hit)
+    return hits
+
+
+_LIST_SEPARATOR = re.compile(r"[,;:()/&]|\b(?:and|or|including|such as)\b", re.I)
+
+
+def _is_list_lead(between: str) -> bool:
+    """Whether ``between`` (the text from a lead-in phrase to a name) reads as the start of a list the name is
+    in: a short lead-in clause, then short items, the name's own item starting with at most three words."""
+    chunks = [len(chunk.split()) for chunk in _LIST_SEPARATOR.split(between)]
+    if len(chunks) == 1:
+        return chunks[0] <= 8
+    return chunks[0] <= 8 and all(n <= 5 for n in chunks[1:-1]) and chunks[-1] <= 3
+
+
+_POSSESSIVE = re.compile(r"['\u2019]s\b")
+_WORD_AROUND = re.compile(r"[\w']+")
+# After a company name on a Hacker News post's first line: "LiteLLM (YC W23): ...", "Modal | NYC | ..."
+_HEADER = re.compile(r"[ \t]*(?:\||\((?:YC|yc)\b)")
+
 
 def normalize_form(form: str) -> str:
     """Collapse internal whitespace to single spaces, as matched text is normalised before lookup."""
@@ -65,7 +189,8 @@ def taxonomy_version(frameworks: Iterable[FrameworkConfig]) -> str:
     """12 hex characters of SHA-256 over the canonical JSON of everything that decides matching.
 
     That is each entry's slug, its normalised aliases (lower-case) and exact forms, its gates (gated forms,
-    ``near`` terms and window, ``exclude`` phrases), its parent, and ``MATCHER_VERSION``. Names and categories
+    ``near`` terms and window, ``near_technology``, ``exclude`` and ``avoid`` phrases, ``organisation``), its
+    parent, ``MATCHER_VERSION`` and the word lists the shared rules use. Names and categories
     are display data: changing them does not force a re-analysis.
     """
     entries = sorted(
@@ -79,14 +204,21 @@ def taxonomy_version(frameworks: Iterable[FrameworkConfig]) -> str:
                 "near_window": f.near_window if f.near else None,
                 "exclude": sorted({normalize_form(x).lower() for x in f.exclude}),
                 "avoid": sorted({normalize_form(x).lower() for x in f.avoid}),
-                "avoid_window": f.avoid_window if f.avoid else None,
+                "avoid_window": f.avoid_window if f.avoid or f.organisation else None,
+                "near_technology": f.near_technology,
+                "organisation": f.organisation,
+                "field": f.category == FIELD_CATEGORY,  # the one category that changes matching
                 "parent": f.parent,
             }
             for f in frameworks
         ),
         key=lambda entry: entry["slug"],
     )
-    canonical = json.dumps({"matcher": MATCHER_VERSION, "frameworks": entries}, sort_keys=True,
+    rules = {"matcher": MATCHER_VERSION, "technology_words": TECHNOLOGY_WORDS,
+             "organisation_context": ORGANISATION_CONTEXT, "near_only_context": sorted(NEAR_ONLY_CONTEXT),
+             "trailing_context": sorted(TRAILING_CONTEXT), "list_reach": LIST_REACH,
+             "company_before": sorted(COMPANY_BEFORE), "company_after": sorted(COMPANY_AFTER)}
+    canonical = json.dumps({**rules, "frameworks": entries}, sort_keys=True,
                            separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:VERSION_LENGTH]
 
@@ -140,6 +272,27 @@ class Explanation:
         return " ".join(part for part in (self.before, " ".join(self.form.split()), self.after) if part)
 
 
+class _TextContext:
+    """What the gates of the matches in one text share: where other technologies are named (for
+    ``near_technology``) and the text's organisation phrases (found on first use)."""
+
+    def __init__(self, text: str, technologies: Sequence[tuple[int, int, str]], technology_words: re.Pattern):
+        self.text = text
+        self._technologies = technologies  # (start, end, slug) of forms that need no context of their own
+        self._technology_words = technology_words
+        self._organisation_phrases: list[re.Match] | None = None
+
+    def names_technology(self, lo: int, hi: int, slug: str) -> bool:
+        """Whether ``text[lo:hi]`` names a technology other than ``slug``."""
+        return (any(lo <= s and e <= hi and other != slug for s, e, other in self._technologies)
+                or self._technology_words.search(self.text, lo, hi) is not None)
+
+    def organisation_phrases(self) -> list[re.Match]:
+        if self._organisation_phrases is None:
+            self._organisation_phrases = organisation_phrases(self.text)
+        return self._organisation_phrases
+
+
 class _Gate:
     """The ``near`` and ``exclude`` rules of one entry, checked only on that entry's candidate matches."""
 
@@ -152,12 +305,16 @@ class _Gate:
         self.reach = max((len(p) + 8 for p in framework.exclude), default=0)
         self.avoid = _phrase_pattern(framework.avoid) if framework.avoid else None
         self.avoid_window = framework.avoid_window
+        self.organisation = framework.organisation
+        self.near_technology = framework.near_technology
+        self.slug = framework.slug
 
     def is_gated(self, key: str, exact: bool) -> bool:
         return key in self.gated if exact else key.lower() in self.gated_lower
 
-    def reason(self, text: str, start: int, end: int, gated: bool) -> str | None:
-        """Why the match ``text[start:end]`` does not count, or None when it does."""
+    def reason(self, context: _TextContext, start: int, end: int, gated: bool) -> str | None:
+        """Why the match ``context.text[start:end]`` does not count, or None when it does."""
+        text = context.text
         lo, hi = max(0, start - self.reach), end + self.reach
         for phrase, pattern in self.exclude:
             for hit in pattern.finditer(text, lo, hi):
@@ -168,11 +325,23 @@ class _Gate:
             hit = self.avoid.search(text, before, start) or self.avoid.search(text, end, after)
             if hit:
                 return f'avoided term "{" ".join(hit.group().split())}" within {self.avoid_window} words'
-        if gated and self.near is not None:
+        if self.organisation:
+            hit = organisation_context(text, start, end, self.avoid_window, context.organisation_phrases())
+            if hit:
+                return f'organisation context "{hit}"'
+        if gated:
             before, after = word_window(text, start, end, self.window)
-            if not (self.near.search(text, before, start) or self.near.search(text, end, after)):
-                return f"no near term within {self.window} words"
+            if self._near(text, before, start, end, after):
+                return None
+            if self.near_technology and (context.names_technology(before, start, self.slug)
+                                         or context.names_technology(end, after, self.slug)):
+                return None
+            return f"no near term{' or technology' if self.near_technology else ''} within {self.window} words"
         return None
+
+    def _near(self, text: str, before: int, start: int, end: int, after: int) -> bool:
+        return self.near is not None and bool(self.near.search(text, before, start)
+                                              or self.near.search(text, end, after))
 
 
 def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern:
@@ -180,6 +349,7 @@ def _phrase_pattern(phrases: Iterable[str]) -> re.Pattern:
     return re.compile(r"(?<!\w)(?i:" + trie_pattern(normalize_form(p).lower() for p in phrases) + r")(?!\w)")
 
 
+_ORGANISATION_PATTERN = _phrase_pattern(ORGANISATION_CONTEXT)
 _WORD = re.compile(r"\S+")
 _CHARS_PER_WORD = 40  # look-behind budget per word; longer "words" (URLs) just shorten the window
 
@@ -200,12 +370,11 @@ class Matcher:
         self.frameworks = tuple(frameworks)
         self._exact = {normalize_form(e): f.slug for f in self.frameworks for e in f.exact}
         self._alias = {normalize_form(a).lower(): f.slug for f in self.frameworks for a in f.aliases}
-        self._gates = {f.slug: _Gate(f) for f in self.frameworks if f.gated_forms or f.exclude or f.avoid}
+        self._gates = {f.slug: _Gate(f) for f in self.frameworks
+                       if f.gated_forms or f.exclude or f.avoid or f.organisation}
         self._parents = ancestors(self.frameworks)
-        self._by_name = {}  # normalised name or form -> slug, to recognise the employer's own entry
-        for f in self.frameworks:
-            for name in (f.name, *f.aliases, *f.exact):
-                self._by_name.setdefault(squashed_name(name), f.slug)
+        self._technology_words = _phrase_pattern(TECHNOLOGY_WORDS)
+        self._fields = {f.slug for f in self.frameworks if f.category == FIELD_CATEGORY}
         self.pattern = re.compile(self._pattern_source())
         self._starts = self._start_automaton()
 
@@ -258,21 +427,45 @@ class Matcher:
         key = normalize_form(matched)
         return self._exact.get(key) or self._alias.get(key.lower())
 
-    def _candidates(self, text: str, *, gates: bool = True) -> Iterator[tuple[re.Match, str, str | None]]:
+    def _candidates(self, text: str, *, gates: bool = True,
+                    company: str | None = None) -> Iterator[tuple[re.Match, str, str | None]]:
         """Every match of the one pattern, as (match, slug, reason it is rejected or None)."""
+        found = []
         for match in self._matches(text):
             key = normalize_form(match.group())
             exact = key in self._exact
             slug = self._exact.get(key) if exact else self._alias.get(key.lower())
-            if slug is None:
-                continue
-            gate = self._gates.get(slug) if gates else None
-            reason = gate.reason(text, match.start(), match.end(), gate.is_gated(key, exact)) if gate else None
+            if slug is not None:
+                gate = self._gates.get(slug) if gates else None
+                found.append((match, slug, gate, gate is not None and gate.is_gated(key, exact)))
+        # forms that need no context of their own name a technology for the near_technology gates (a field
+        # such as machine learning is not a technology: "the Copilot of healthcare, with machine learning")
+        technologies = [(match.start(), match.end(), slug) for match, slug, _, gated in found
+                        if not gated and slug not in self._fields]
+        context = _TextContext(text, technologies, self._technology_words)
+        own_names = company_names(company)
+        for match, slug, gate, gated in found:
+            reason = gate.reason(context, match.start(), match.end(), gated) if gate else None
+            if reason is None and gates:
+                reason = self._own_company_reason(text, match, company, own_names)
             yield match, slug, reason
 
-    def find(self, text: str) -> dict[str, int]:
-        """Occurrences of each framework in ``text`` that pass the gates, by slug (no roll-up to parents)."""
-        counts: Counter[str] = Counter(slug for _, slug, reason in self._candidates(text) if reason is None)
+    @staticmethod
+    def _own_company_reason(text: str, match: re.Match, company: str | None,
+                            own_names: frozenset[str]) -> str | None:
+        """Why ``match`` is the employer's own name used as the company, or None."""
+        start, end = match.start(), match.end()
+        if own_names and squashed_name(match.group()) in own_names and reads_as_company(text, start, end):
+            return f"the employer's own name ({company})"
+        if is_header_name(text, start, end):
+            return "the employer's own name (the post's first line)"
+        return None
+
+    def find(self, text: str, company: str | None = None) -> dict[str, int]:
+        """Occurrences of each framework in ``text`` that pass the gates, by slug (no roll-up to parents);
+        with ``company``, the employer's own name used as the company is not counted."""
+        counts: Counter[str] = Counter(slug for _, slug, reason in self._candidates(text, company=company)
+                                       if reason is None)
         return dict(counts)
 
     def roll_up(self, counts: dict[str, int]) -> dict[str, int]:
@@ -284,24 +477,19 @@ class Matcher:
         return dict(total)
 
     def find_with_parents(self, text: str, company: str | None = None) -> dict[str, int]:
-        """:meth:`find`, rolled up to parents, without the employer's own entry: what :func:`analyze` stores.
+        """:meth:`find`, rolled up to parents: what :func:`analyze` stores.
 
-        A posting naming its own employer (Cohere's boilerplate saying "Cohere is ...") is not a mention of a
-        tool the role uses, so the entry that *is* ``company`` is dropped (after the roll-up, so a child such as
-        Claude Code in an Anthropic posting still counts for itself but does not bring Anthropic back).
+        A posting naming its own employer as the company ("Cohere is ...", "At LangChain, we") does not mention
+        a tool the role uses, so those matches are dropped (:func:`reads_as_company`); the same name used as the
+        product ("Build LangChain-powered agents") and the employer's other forms (Ray in Anyscale's postings,
+        Claude Code in Anthropic's) count, and roll up to their parents as anywhere else.
         """
-        found = self.roll_up(self.find(text))
-        own = self.own_entry(company)
-        return {slug: n for slug, n in found.items() if slug != own}
+        return self.roll_up(self.find(text, company))
 
-    def own_entry(self, company: str | None) -> str | None:
-        """The slug of the entry that is the employer ``company`` itself ("Cohere", "Databricks, Inc."), if any."""
-        return self._by_name.get(squashed_name(company)) if company else None
-
-    def explain(self, text: str, context_words: int = 8) -> list[Explanation]:
+    def explain(self, text: str, context_words: int = 8, company: str | None = None) -> list[Explanation]:
         """Every candidate match with its surrounding words: what it counted for, or why a gate rejected it."""
         result = []
-        for match, slug, reason in self._candidates(text):
+        for match, slug, reason in self._candidates(text, company=company):
             lo, hi = word_window(text, match.start(), match.end(), context_words)
             before, after = " ".join(text[lo:match.start()].split()), " ".join(text[match.end():hi].split())
             result.append(Explanation(slug, match.group(), match.start(), match.end(), before, after,
@@ -337,6 +525,45 @@ def ancestors(frameworks: Iterable[FrameworkConfig]) -> dict[str, tuple[str, ...
 LEGAL_SUFFIXES = re.compile(r"\b(inc|llc|ltd|gmbh|corp|corporation|co|sa|sas|bv|plc|limited)\b\.?", re.I)
 
 
+# A trailing word a company name often carries that its product name does not ("Modal Labs", "Lightning AI").
+COMPANY_NAME_TAILS = frozenset({"ai", "labs", "hq", "io", "technologies", "software"})
+
+
+def company_names(company: str | None) -> frozenset[str]:
+    """The squashed names the employer ``company`` goes by: itself, and without a trailing "Labs", "AI", ..."""
+    if not company:
+        return frozenset()
+    words = LEGAL_SUFFIXES.sub("", company).replace(",", " ").split()
+    names = {squashed_name(company)}
+    if len(words) > 1 and words[-1].lower() in COMPANY_NAME_TAILS:
+        names.add(squashed_name(" ".join(words[:-1])))
+    return frozenset(name for name in names if name)
+
+
+def reads_as_company(text: str, start: int, end: int) -> bool:
+    """Whether the name ``text[start:end]`` reads as the company: possessive ("Cohere's"), a header ("LiteLLM
+    (YC W23)", "Modal | NYC"), after one of
+    :data:`COMPANY_BEFORE` ("At LangChain", "join Anyscale") or before one of :data:`COMPANY_AFTER`
+    ("LangChain is hiring", "Cohere solutions"). "LangChain-powered" and "build with LangChain" do not."""
+    if _POSSESSIVE.match(text, end) or _HEADER.match(text, end):
+        return True
+    before = _WORD_AROUND.findall(text, max(0, start - 40), start)
+    after = _WORD_AROUND.search(text, end, end + 40)
+    if before and before[-1].lower() in COMPANY_BEFORE:
+        return True
+    return bool(after and text[end:after.start()].strip(" ,") == "" and after.group().lower() in COMPANY_AFTER)
+
+
+def is_header_name(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` opens a line near the top and is followed by "|" or "(YC": a Hacker News
+    post's company header ("LiteLLM (YC W23): Founding Engineer", "Modal | NYC"), even when the company was
+    not parsed."""
+    return start < HEADER_REACH and (start == 0 or text[start - 1] == "\n") and bool(_HEADER.match(text, end))
+
+
+HEADER_REACH = 200  # characters from the top of the text where a line can be a post's header
+
+
 def squashed_name(name: str | None) -> str:
     """A company or entry name squashed for comparison: lower case, no legal suffix, letters and digits only
     ("Hugging Face, Inc." is "huggingface"). Not :func:`analysis.duplicates.company_block_key`, which keeps words
@@ -362,11 +589,7 @@ def explain_posting(engine: Engine, posting_id: int, frameworks: Sequence[Framew
         row = conn.execute(query).first()
     if row is None:
         raise PostingNotFound(f"no posting with id {posting_id}")
-    matcher = Matcher(frameworks)
-    own = matcher.own_entry(row.company)
-    found = matcher.explain(posting_text(row.title, row.description_text))
-    return row, [dataclasses.replace(e, counted=False, reason=f"the employer's own name ({row.company})")
-                 if e.counted and e.slug == own else e for e in found]
+    return row, Matcher(frameworks).explain(posting_text(row.title, row.description_text), company=row.company)
 
 
 @dataclass(frozen=True)

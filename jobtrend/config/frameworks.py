@@ -30,6 +30,8 @@ FRAMEWORK: Table = {
     "exclude": Key(list, []),
     "avoid": Key(list, []),
     "avoid_window": Key(int, AVOID_WINDOW, WORDS, at_least(1)),
+    "near_technology": Key(bool, False),
+    "organisation": Key(bool, False),
 }
 STRING_LISTS = ("aliases", "exact", "near", "gated", "exclude", "avoid")
 
@@ -62,15 +64,17 @@ def load_frameworks(path: Path) -> tuple[FrameworkConfig, ...]:
 
 
 def _check_gates(path: Path, entry: dict, prefix: str, values: dict[str, Any]) -> None:
-    """``gated`` lists the entry's forms and comes with ``near``; each ``exclude`` phrase holds one of the
-    forms; ``near_window`` and ``avoid_window`` come with what they apply to."""
-    aliases, exact, near, gated = values["aliases"], values["exact"], values["near"], values["gated"]
+    """``gated`` lists the entry's forms and comes with ``near`` (or ``near_technology``); each ``exclude`` phrase
+    holds one of the forms; ``near_window`` and ``avoid_window`` come with what they apply to."""
+    aliases, exact, gated = values["aliases"], values["exact"], values["gated"]
+    near = values["near"] or values["near_technology"]
     alias_forms, exact_forms = {_squash(a).lower() for a in aliases}, {_squash(e) for e in exact}
     for j, form in enumerate(gated):
         if _squash(form) not in exact_forms and _squash(form).lower() not in alias_forms:
             raise ConfigError(path, f"{prefix}gated[{j}]", "one of this entry's aliases or exact forms", form)
     if gated and not near:
-        raise ConfigError(path, prefix + "near", "at least one word or phrase, as the entry has gated forms", [])
+        raise ConfigError(path, prefix + "near", "at least one word or phrase (or near_technology = true), as the "
+                          "entry has gated forms", [])
     if near and not gated and not exact:
         raise ConfigError(path, prefix + "gated", "the forms `near` applies to (the entry has no exact forms)",
                           [])
@@ -81,8 +85,9 @@ def _check_gates(path: Path, entry: dict, prefix: str, values: dict[str, Any]) -
         if not any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", _squash(phrase).lower()) for form in lowered):
             raise ConfigError(path, f"{prefix}exclude[{j}]", "a phrase containing one of this entry's forms",
                               phrase)
-    if "avoid_window" in entry and not values["avoid"]:
-        raise ConfigError(path, prefix + "avoid", "words or phrases for avoid_window to apply to", [])
+    if "avoid_window" in entry and not (values["avoid"] or values["organisation"]):
+        raise ConfigError(path, prefix + "avoid", "words or phrases (or organisation = true) for avoid_window to "
+                          "apply to", [])
 
 
 def _squash(form: str) -> str:

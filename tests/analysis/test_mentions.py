@@ -164,7 +164,7 @@ GATE_NEGATIVES = [  # the issue's list, then real sentences from the Ashby and H
     "Our Data Protection Officer (DPO) reviews every vendor.",
     "Move the mouse Cursor over the button",
     "steady hands at the Helm of the company",
-    "Modal dialogs and toasts in React",
+    "Modal dialogs and toasts in the web app",
     "The company is backed by top-tier investors, including OpenAI, Thrive Capital, Dimension",
     "Trusted by Google, OpenAI, Meta, xAI, and more",
     "experts from Tesla, Google DeepMind, NVIDIA, and Databricks",
@@ -186,8 +186,8 @@ GATE_POSITIVES = [
     ("AI coding tools (Cursor, Windsurf, etc.)", {"cursor": 1, "windsurf": 1}),
     ("Serving: vLLM, TGI, Triton, Ray Serve", {"vllm": 1, "tgi": 1, "triton-inference-server": 1, "ray-serve": 1}),
     ("Build foundation-model agents on Bedrock with Claude", {"bedrock": 1, "anthropic": 1}),
-    ("languages like Kotlin, Java, Go, Python or similar", {"go": 1}),
-    ("services using Rust and Typescript", {"rust": 1}),
+    ("languages like Kotlin, Java, Go, Python or similar", {"go": 1, "java": 1, "python": 1}),
+    ("services using Rust and Typescript", {"rust": 1, "typescript": 1}),
     ("iOS development with Swift", {"swift": 1}),
     ("feature store (Feast)", {"feast": 1}),
     ("vector databases (Weaviate, Qdrant, FAISS, Chroma)", {"weaviate": 1, "qdrant": 1, "faiss": 1, "chroma": 1}),
@@ -345,8 +345,15 @@ def test_taxonomy_version_is_12_hex_characters(taxonomy):
 
 
 def test_taxonomy_version_ignores_order_and_display_fields(taxonomy):
-    renamed = [dataclasses.replace(f, name=f.name + "!", category="other") for f in reversed(taxonomy)]
+    renamed = [dataclasses.replace(f, name=f.name + "!", category="field" if f.category == "field" else "other")
+               for f in reversed(taxonomy)]
     assert taxonomy_version(renamed) == taxonomy_version(taxonomy)
+
+
+def test_taxonomy_version_changes_when_an_entry_becomes_a_field(taxonomy):
+    """A field (machine learning) is no technology context for near_technology gates, so it decides matching."""
+    moved = [dataclasses.replace(f, category="field") if f.slug == "python" else f for f in taxonomy]
+    assert taxonomy_version(moved) != taxonomy_version(taxonomy)
 
 
 @pytest.mark.parametrize("change", [
@@ -521,8 +528,11 @@ def test_a_gate_change_re_extracts_old_version_postings_and_their_weeks(engine, 
     assert compute_trends(engine).weeks == tuple(WEEKS[1:])
     with engine.connect() as conn:
         shares = dict(conn.execute(select(TrendPoint.period_start, TrendPoint.n_mentioning)
-                                   .where(TrendPoint.cohort == "all")).all())
+                                   .where(TrendPoint.cohort == "all", TrendPoint.grain == "week")).all())
+        month = conn.scalar(select(TrendPoint.n_mentioning).where(TrendPoint.cohort == "all",
+                                                                 TrendPoint.grain == "month"))
     assert shares == {WEEKS[0]: 1, WEEKS[1]: 0, WEEKS[2]: 0}
+    assert month == 1  # the three weeks are one month, recounted with them
 
 
 def test_analyze_stores_a_row_for_the_parent_too(engine):
@@ -534,16 +544,52 @@ def test_analyze_stores_a_row_for_the_parent_too(engine):
     assert _mentions(engine) == {posting: {"ray-serve": 2, "ray": 3}}
 
 
-def test_the_employers_own_name_is_not_a_mention():
-    from jobtrend.config import REPO_ROOT, load_frameworks
-
+def test_the_employers_own_name_is_not_a_mention_when_it_names_the_company():
     matcher = Matcher(load_frameworks(REPO_ROOT / "config" / "frameworks.toml"))
-    text = "Cohere is building enterprise AI. You will fine-tune Command models with PyTorch and use Cohere's API."
+    text = "Cohere is building enterprise AI. You will fine-tune Command models with PyTorch at Cohere's labs."
     assert "cohere" in matcher.find_with_parents(text)
     assert "cohere" not in matcher.find_with_parents(text, company="Cohere")
     assert "cohere" not in matcher.find_with_parents(text, company="Cohere Inc.")
     assert "pytorch" in matcher.find_with_parents(text, company="Cohere")
     assert "cohere" in matcher.find_with_parents(text, company="Cohere Health Partners")
-    # a child of the employer's entry still counts for itself, and does not bring the employer back
+
+
+@pytest.mark.parametrize("text", [
+    "At LangChain, we build tools for agents.",
+    "LangChain is hiring a founding engineer.",
+    "Come join LangChain in San Francisco.",
+    "LangChain's mission is to make agents reliable.",
+    "We build agents. LangChain (YC W23) is hiring | San Francisco",
+])
+def test_the_employers_name_used_as_the_company_is_dropped(text):
+    matcher = Matcher(load_frameworks(REPO_ROOT / "config" / "frameworks.toml"))
+    assert "langchain" in matcher.find_with_parents(text)
+    assert "langchain" not in matcher.find_with_parents(text, company="LangChain")
+    found = matcher.explain(text, company="LangChain")
+    assert [e.reason for e in found if e.slug == "langchain"] == [
+        "the employer's own name (LangChain)"]
+
+
+@pytest.mark.parametrize("company", [None, "LangChain"])
+def test_a_name_heading_a_hacker_news_post_is_the_company(company):
+    matcher = Matcher(load_frameworks(REPO_ROOT / "config" / "frameworks.toml"))
+    for text in ("LangChain (YC W23) | San Francisco | Full-time", "Title\nLangChain | SF | Build agents"):
+        assert "langchain" not in matcher.find_with_parents(text, company=company)
+    assert "langchain" in matcher.find_with_parents("Title\nLangChain, LlamaIndex | DSPy", company=company)
+
+
+@pytest.mark.parametrize(("text", "company", "slug"), [
+    ("Build LangChain-powered agents for our largest customers.", "LangChain", "langchain"),
+    ("You will ship agents with LangChain and LangGraph.", "LangChain", "langchain"),
+    ("Join Anyscale to scale Ray clusters for the largest training workloads.", "Anyscale, Inc.", "ray"),
+    ("People use Modal for inference, training and sandboxes.", "Modal Labs", "modal"),
+])
+def test_the_employers_product_used_by_the_work_counts(text, company, slug):
+    matcher = Matcher(load_frameworks(REPO_ROOT / "config" / "frameworks.toml"))
+    assert slug in matcher.find_with_parents(text, company=company)
+
+
+def test_a_child_of_the_employers_entry_counts_and_rolls_up():
+    matcher = Matcher(load_frameworks(REPO_ROOT / "config" / "frameworks.toml"))
     claude = matcher.find_with_parents("You will build with Claude Code every day.", company="Anthropic")
-    assert "claude-code" in claude and "anthropic" not in claude
+    assert claude == {"claude-code": 1, "anthropic": 1}
