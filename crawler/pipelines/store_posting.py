@@ -7,6 +7,11 @@ unchanged ones in one set-based UPDATE. Every stored row is re-opened (``closed_
 ``posted_at`` and ``first_seen_at`` never change after the insert. Counts go to
 ``jobtrend/source/<kind>:<key>/new|updated|unchanged``.
 
+The source's structured pay object (Ashby ``compensation``, Lever ``salaryRange``, JSON-LD ``baseSalary``,
+Greenhouse pay ranges: :data:`PAY_EXTRAS`) is kept in ``pay_data`` as ``{"kind", "data"}``. It is not part of the
+content hash; an unchanged posting whose pay object changed gets the new one and its ``pay_hash`` cleared, so the
+next ``analyze`` reads its pay again (``jobtrend/source/<kind>:<key>/pay_changed``).
+
 A batch that fails for its data (a value the database refuses, a constraint) is stored again row by row, each
 in its own transaction, so that one bad posting loses only itself, not its board's other postings nor other
 boards' ones in the same batch. Each posting lost is logged and counted (``jobtrend/store_error/<Exception>``,
@@ -51,6 +56,9 @@ logger = logging.getLogger(__name__)
 POSTINGS = Posting.__table__
 FIELDS = ("url", "title", "company", "location", "remote", "employment_type", "department")
 LOOKUP_CHUNK = 500
+# the item's extras that hold the source's structured pay, by source kind (the first one present is kept)
+PAY_EXTRAS = {"ashby": ("compensation",), "lever": ("salaryRange",), "jsonld": ("baseSalary", "estimatedSalary"),
+              "greenhouse": ("pay_ranges",)}
 DISK_FULL = "disk_full"  # the close reason, the crawl_runs error and the stat (jobtrend/disk_full) of a full disk
 DISK_FULL_STAT = "jobtrend/disk_full"
 STORE_ERRORS = (SQLAlchemyError, UnicodeError, OSError)  # UnicodeError: a value the driver could not encode
@@ -210,7 +218,7 @@ def store_batch(session: Session, items: Iterable, source_ids: dict[tuple[str, s
         rows[(row["source_id"], row["external_id"])] = row
         labels[row["source_id"]] = label_of(item)
     existing = existing_rows(session, rows.keys())
-    new, changed, unchanged, counts = [], [], [], Counter()
+    new, changed, unchanged, pay_changed, counts = [], [], [], [], Counter()
     for key, row in rows.items():
         found = existing.get(key)
         if found is None:
@@ -222,10 +230,15 @@ def store_batch(session: Session, items: Iterable, source_ids: dict[tuple[str, s
         else:
             unchanged.append(found[0])
             outcome = "unchanged"
+            if found[2] != row["pay_data"]:
+                pay_changed.append({"row_id": found[0], "pay_data": row["pay_data"], "pay_hash": None})
+                counts[(labels[key[0]], "pay_changed")] += 1
         counts[(labels[key[0]], outcome)] += 1
     insert_ignoring_conflicts(session, POSTINGS, new)
     if changed:
         session.execute(update(POSTINGS).where(POSTINGS.c.id == bindparam("row_id")), changed)
+    if pay_changed:
+        session.execute(update(POSTINGS).where(POSTINGS.c.id == bindparam("row_id")), pay_changed)
     touch(session, unchanged, now)
     return counts
 
@@ -240,8 +253,20 @@ def posting_row(item, source_id: int, now: dt.datetime) -> dict:
     row.update(source_id=source_id, external_id=item["external_id"], description_text=text,
                posted_at=posted, posted_week=monday_of(posted), posted_month=posting_month(item, posted),
                first_seen_at=now, last_seen_at=now,
-               closed_at=None, content_hash=content_hash(item["title"], text))
+               closed_at=None, content_hash=content_hash(item["title"], text), pay_data=pay_data(item))
     return row
+
+
+def pay_data(item) -> dict | None:
+    """The source's structured pay object from the item's extras, as ``{"kind": source kind, "data": object}``,
+    or None when the source gave none."""
+    extras = item.get("extras")
+    if not isinstance(extras, dict):
+        return None
+    for name in PAY_EXTRAS.get(item.get("source_kind"), ()):
+        if extras.get(name) not in (None, "", [], {}):
+            return {"kind": item["source_kind"], "data": extras[name]}
+    return None
 
 
 def posting_month(item, posted: dt.datetime) -> dt.date:
@@ -258,12 +283,12 @@ def posting_month(item, posted: dt.datetime) -> dt.date:
 
 def changed_values(row_id: int, row: dict) -> dict:
     """Parameters of the UPDATE for a row whose content changed: fields, text, hash, seen now, open."""
-    values = {name: row[name] for name in (*FIELDS, "description_text", "content_hash", "last_seen_at")}
+    values = {name: row[name] for name in (*FIELDS, "description_text", "content_hash", "last_seen_at", "pay_data")}
     return {"row_id": row_id, **values, "closed_at": None}
 
 
-def existing_rows(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple[int, str]]:
-    """(id, content_hash) of the stored rows among ``keys`` (source_id, external_id)."""
+def existing_rows(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
+    """(id, content_hash, pay_data) of the stored rows among ``keys`` (source_id, external_id)."""
     by_source = defaultdict(list)
     for source_id, external_id in keys:
         by_source[source_id].append(external_id)
@@ -271,9 +296,10 @@ def existing_rows(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tup
     for source_id, external_ids in by_source.items():
         for start in range(0, len(external_ids), LOOKUP_CHUNK):
             chunk = external_ids[start:start + LOOKUP_CHUNK]
-            query = select(POSTINGS.c.external_id, POSTINGS.c.id, POSTINGS.c.content_hash).where(
+            query = select(POSTINGS.c.external_id, POSTINGS.c.id, POSTINGS.c.content_hash,
+                           POSTINGS.c.pay_data).where(
                 POSTINGS.c.source_id == source_id, POSTINGS.c.external_id.in_(chunk))
-            found.update({(source_id, ext): (pk, digest) for ext, pk, digest in session.execute(query)})
+            found.update({(source_id, ext): (pk, digest, pay) for ext, pk, digest, pay in session.execute(query)})
     return found
 
 

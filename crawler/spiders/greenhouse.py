@@ -3,12 +3,20 @@
 ``GET {GREENHOUSE_API_BASE}/v1/boards/{token}/jobs?content=true``. ``content`` is HTML-entity-escaped HTML and is
 unescaped exactly once here. The posted date is ``first_published``, never ``updated_at`` (Greenhouse refreshes
 that constantly). Boards recorded without ``content=true`` (the bundled demo data) give empty descriptions.
+
+A board with pay transparency switched on renders each pay range inside ``content`` as
+``div.content-pay-transparency > div.pay-input > (div.title, div.pay-range > span + span.divider + span)``; each
+block is kept in ``extras["pay_ranges"]`` as ``{"title", "text"}`` (``pay_input_ranges``, when a response has
+them, are kept as they are), and stored by the pipeline as the posting's structured pay.
 """
 
 from __future__ import annotations
 
 import html
 from urllib.parse import quote
+
+from lxml import etree
+from lxml import html as lxml_html
 
 from crawler.items import JobPosting, text_field
 from crawler.spiders.board import BoardSpider
@@ -85,5 +93,28 @@ def extras(job: dict) -> dict:
         "requisition_id": job.get("requisition_id"),
         "internal_job_id": job.get("internal_job_id"),
         "offices": offices or None,
+        "pay_ranges": pay_ranges(job) or None,
     }
     return {k: v for k, v in kept.items() if v is not None}
+
+
+def pay_ranges(job: dict) -> list[dict]:
+    """The job's pay ranges: ``pay_input_ranges`` when given, else the pay-range blocks of its content."""
+    given = job.get("pay_input_ranges")
+    if isinstance(given, list) and given:
+        return [r for r in given if isinstance(r, dict)]
+    content = html.unescape(text_field(job.get("content")) or "")
+    if "pay-range" not in content:
+        return []
+    try:
+        tree = lxml_html.fromstring(content)
+    except (etree.ParserError, ValueError):
+        return []
+    blocks = []
+    for block in tree.xpath('//div[contains(concat(" ", normalize-space(@class), " "), " pay-input ")]'):
+        spans = block.xpath('.//div[contains(@class, "pay-range")]//span')
+        text = " ".join(" ".join(s.text_content().split()) for s in spans).strip()
+        if text:
+            title = " ".join(" ".join(t.text_content().split()) for t in block.xpath('./div[@class="title"]'))
+            blocks.append({"title": title, "text": text})
+    return blocks

@@ -1,9 +1,10 @@
-"""``analyze``: framework mentions, then roles, then duplicate links, for postings new or changed since their
-last analysis; each step alone (``find_mentions``, ``classify``, ``link_duplicates``); ``explain`` (one
-posting's role now, its stored classification and the terms that pushed each way), ``explain_mentions`` (every
-framework match in one posting and why it counted), ``train`` (the role model).
+"""``analyze``: framework mentions, then roles, then duplicate links, then pay (compensation rows and seniority,
+docs/pay.md), for postings new or changed since their last analysis; each step alone (``find_mentions``,
+``classify``, ``link_duplicates``, ``read_pay``); ``explain`` (one posting's role now, its stored classification
+and the terms that pushed each way), ``explain_mentions`` (every framework match in one posting and why it
+counted), ``train`` (the role model).
 
-``analyze`` means the same three steps wherever it is called (`jobtrend analyze`, the scheduler's ``analyze``
+``analyze`` means the same steps wherever it is called (`jobtrend analyze`, the scheduler's ``analyze``
 job, `jobtrend demo`): trends count canonical postings only, so duplicates are linked before trends run.
 """
 
@@ -28,6 +29,7 @@ from analysis.duplicates import DedupeResult, dedupe
 from analysis.mentions import AnalyzeResult as MentionsResult
 from analysis.mentions import PostingNotFound, explain_posting
 from analysis.mentions import analyze as analyze_mentions
+from analysis.pay.store import PayResult, derive_pay
 from jobtrend.app import AppError
 from jobtrend.config import Config
 from jobtrend.db import open_engine
@@ -37,17 +39,20 @@ from jobtrend.progress import Stages, no_bars
 
 @dataclass(frozen=True)
 class AnalyzeResult:
-    """The three steps of ``analyze``."""
+    """The steps of ``analyze``."""
 
     mentions: MentionsResult
     roles: ClassifyResult
     duplicates: DedupeResult
+    pay: PayResult | None = None
 
     def counts(self) -> dict[str, Any]:
         """The totals kept in ``job_runs.details``."""
         return {"analyzed": self.mentions.analyzed, "mentions": self.mentions.mentions,
                 "classified": self.roles.classified, "ai_roles": self.roles.ai_roles,
-                "duplicates": self.duplicates.duplicates, "duplicates_changed": self.duplicates.changed}
+                "duplicates": self.duplicates.duplicates, "duplicates_changed": self.duplicates.changed,
+                **({"pay_read": self.pay.postings, "with_pay": self.pay.with_pay,
+                    "pay_refused": dict(self.pay.refused)} if self.pay else {})}
 
 
 def load_model(path: Path) -> RoleModel:
@@ -59,11 +64,12 @@ def load_model(path: Path) -> RoleModel:
 
 
 def analyze(config: Config, *, progress: Stages = no_bars) -> AnalyzeResult:
-    """Mentions, roles (needs the role model: AppError without one) and duplicate links."""
+    """Mentions, roles (needs the role model: AppError without one), duplicate links and pay."""
     model = load_model(config.model_path)  # before any work: no model, nothing half done
     return AnalyzeResult(mentions=find_mentions(config, progress=progress),
                          roles=classify(config, model, progress=progress),
-                         duplicates=link_duplicates(config))
+                         duplicates=link_duplicates(config),
+                         pay=read_pay(config, progress=progress))
 
 
 def find_mentions(config: Config, *, progress: Stages = no_bars) -> MentionsResult:
@@ -77,6 +83,13 @@ def classify(config: Config, model: RoleModel | None = None, *, progress: Stages
     model = model or load_model(config.model_path)
     with open_engine(config.database_url) as engine, progress("classifying") as update:
         return classify_postings(engine, model, progress=update)
+
+
+def read_pay(config: Config, *, progress: Stages = no_bars) -> PayResult:
+    """Derive the pay ranges and seniority of postings new, changed or read by another extractor version
+    (analysis/pay/store.py)."""
+    with open_engine(config.database_url) as engine, progress("pay") as update:
+        return derive_pay(engine, progress=update)
 
 
 def link_duplicates(config: Config) -> DedupeResult:

@@ -1,4 +1,4 @@
-"""`jobtrend evaluate`: measure analysis steps on labelled real data (``evaluate mentions``)."""
+"""`jobtrend evaluate`: measure analysis steps on labelled real data (``evaluate mentions``, ``evaluate pay``)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ from analysis.mentions_eval import (
     unlisted_counts,
 )
 from analysis.mentions_eval import evaluate as score
+from analysis.pay_eval import evaluate as score_pay
+from analysis.pay_eval import report as pay_report
+from analysis.pay_gold import DEV_PATH as PAY_DEV_PATH
+from analysis.pay_gold import HELDOUT_PATH as PAY_HELDOUT_PATH
+from analysis.pay_gold import load_pay_gold
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.config import REPO_ROOT, load_frameworks
 
@@ -35,6 +40,7 @@ def evaluate() -> None:
     Example:
         jobtrend evaluate mentions              # precision/recall of the mention matcher
         jobtrend evaluate mentions --show 100   # and the first 100 disagreements (postings and dev contexts)
+        jobtrend evaluate pay                   # the pay extractor and title seniority on the dev pay labels
     """
 
 
@@ -75,6 +81,40 @@ def mentions(app: AppContext, show: int, gold: Path | None, taxonomy: Path | Non
         click.echo(f"\ncontexts, {name}: {path.relative_to(REPO_ROOT)} (sha256 {file_sha256(path)})")
         click.echo(context_report(evaluate_contexts(contexts, frameworks), f"{len(contexts)} contexts",
                                   show=disagreements))
+
+
+@evaluate.command()
+@click.option("--heldout", is_flag=True,
+              help="Score the held-back file instead of dev (figures only; it is never used to tune).")
+@click.option("--show", type=int, default=20, show_default=True, metavar="N",
+              help="How many dev disagreements to print (-1: all).")
+@click.option("--gold", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="Another labelled file [default: tests/data/pay_gold_dev.jsonl.gz].")
+def pay(heldout: bool, show: int, gold: Path | None) -> None:
+    """Precision and recall of "has pay", exact min and max, structured-vs-text agreement and title seniority on
+    the pay gold set, each with Wilson 95 % intervals and beside a simple baseline.
+
+    Dev (tests/data/pay_gold_dev.jsonl.gz) by default, with its disagreements; --heldout scores the held-back
+    file once, figures only. The file's SHA-256 and the currency table's date are printed. How pay is read:
+    docs/pay.md; how the labels were made: docs/labelling-pay.md.
+
+    \b
+    Example:
+        jobtrend evaluate pay
+        jobtrend evaluate pay --show -1
+    """
+    path = gold or (PAY_HELDOUT_PATH if heldout else PAY_DEV_PATH)
+    gold_set = _read(load_pay_gold, path)
+    name = "held-back" if heldout and gold is None else "dev" if gold is None else path.name
+    click.echo(f"file: {_shown_path(path)} (sha256 {file_sha256(path)})")
+    click.echo(pay_report(score_pay(gold_set.postings), name, show=0 if heldout else show))
+
+
+def _shown_path(path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(REPO_ROOT)
+    except ValueError:
+        return path
 
 
 def _read(loader: Callable[[Path], T], path: Path) -> T:
