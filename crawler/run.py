@@ -15,9 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,21 +27,29 @@ from typing import Any
 from scrapy import signals
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from crawler.console import quiet_console
+from crawler.extensions.crawl_run import INTERRUPTED
+from crawler.extensions.source_lines import HOSTS_SETTING, MODE_SETTING
 from crawler.middlewares.replay_hosts import replay_hosts_url
 from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT, close_spider
+from crawler.plan import narrower, parse_part
+from crawler.preflight import fail_unresolved, preflight, source_hosts, uses_system_dns
+from crawler.recording import split_by_recording
 from crawler.replay import ReplayServer
 from crawler.spiders.ashby import AshbySpider
 from crawler.spiders.greenhouse import GreenhouseSpider
-from crawler.spiders.hackernews import HackerNewsSpider
+from crawler.spiders.hackernews import MONTH_RE, HackerNewsSpider
 from crawler.spiders.jsonld import JsonLdSpider
 from crawler.spiders.lever import LeverSpider
 from crawler.spiders.source import SOURCES_SETTING
 from jobtrend.config import Config, SourceConfig, load_config
 from jobtrend.db import open_engine, require_schema
+from jobtrend.logs import configure_from_env
 from jobtrend.models import CrawlRun, Source
+from jobtrend.weeks import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +58,7 @@ SPIDERS = {"ashby": AshbySpider, "greenhouse": GreenhouseSpider, "lever": LeverS
 SUMMARY_FIELDS = ("status", "seen", "new", "updated", "dropped", "errors", "closed")
 CONFIGURED_FROM_SETTING = "JOBTREND_CONFIGURED_FROM"  # the config directory crawl_settings read; unset: not yet
 
+SHUTDOWN_REASON = "shutdown"  # Scrapy's close reason for spiders stopped by a signal
 # Politeness is pointless against the local replay server: no delay, several requests at once.
 REPLAY_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRENT_REQUESTS_PER_DOMAIN": 8}
 
@@ -56,13 +66,18 @@ REPLAY_SETTINGS = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0, "CONCURRE
 def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
               keys: Iterable[str] | None = None, api_base: str | None = None, replay_dir: Path | None = None,
               extra_settings: dict[str, Any] | None = None,
-              spider_args: dict[str, dict[str, Any]] | None = None) -> dict:
+              spider_args: dict[str, dict[str, Any]] | None = None,
+              narrow: Callable[[dict[str, list[SourceConfig]]], dict[str, list[SourceConfig]]] | None = None) -> dict:
     """Crawl the configured boards of ``kinds`` (default: every kind with a spider; only ``keys`` when given)
     and return a summary.
 
     ``api_base`` replaces every ``*_API_BASE`` setting and sends career-site requests to ``<api_base>/sites/<host>``
     (``REPLAY_HOSTS_URL``, crawler/middlewares/replay_hosts.py); ``replay_dir`` serves that directory with a
-    :class:`ReplayServer` for the duration of the crawl and points the spiders at it. The summary holds, per
+    :class:`ReplayServer` for the duration of the crawl and points the spiders at it, crawling only the sources the
+    recording holds (:mod:`crawler.recording`): the others are left untouched, listed in the summary's
+    ``not_in_recording``. An invalid request (:func:`check_request`) raises :class:`InvalidRequest` before anything
+    runs. A crawl stopped by SIGINT or SIGTERM records the sources it cut short as ``interrupted``
+    (:func:`mark_stopped_runs`) and names the signal in the summary's ``interrupted``. The summary holds, per
     "kind:key", the crawl_runs figures (status, seen, new, updated, dropped, errors, closed, reason), plus
     ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``. ``spider_args`` gives
     keyword arguments per kind, e.g. ``{"hackernews": {"since": "2011-04"}}``.
@@ -74,34 +89,91 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
     :func:`failure_line` turns either into the line that makes the crawl's exit status non-zero.
     """
     plan = plan_sources(config, tuple(kinds or SPIDERS), keys)
+    plan = narrow(plan) if narrow else plan  # a slice or shard of the sources (crawler/plan.py: --slice, --shard)
+    check_since((spider_args or {}).get("hackernews", {}).get("since"))
+    not_in_recording: list[str] = []
+    if replay_dir is not None:
+        plan, not_in_recording = replayable_plan(Path(replay_dir), plan)
     require_schema(config.database_url)
     with ExitStack() as stack:
         if replay_dir is not None:
             api_base = stack.enter_context(ReplayServer(Path(replay_dir))).url
         settings = crawl_settings(config, api_base=api_base, replay=replay_dir is not None, extra=extra_settings)
+        hosts = source_hosts(settings, plan)
+        settings.set(HOSTS_SETTING, hosts, priority="cmdline")
         started = time.perf_counter()
-        runs = run_spiders(settings, plan, spider_args or {})
+        if not uses_system_dns(settings) or preflight(hosts):
+            with quiet_console(SPIDERS):
+                runs = run_spiders(settings, plan, spider_args or {})
+        else:  # no network: fail every source at once rather than after minutes of retries
+            runs = SpiderRuns(run_ids=fail_unresolved(config.database_url, plan, hosts, settings.get(MODE_SETTING)))
         elapsed = time.perf_counter() - started
+    if runs.interrupted:
+        mark_stopped_runs(config.database_url, runs.run_ids)
     summary = summarise(config.database_url, runs.run_ids, elapsed)
+    summary["not_in_recording"] = not_in_recording
+    summary["interrupted"] = runs.interrupted
     return with_unrecorded(summary, runs)
+
+
+def check_request(config: Config, *, kinds: Sequence[str] | None = None, keys: Iterable[str] | None = None,
+                  since: str | None = None, replay_dir: Path | None = None) -> None:
+    """Check a crawl request as :func:`run_crawl` would, running nothing: :class:`InvalidRequest` when it is
+    invalid."""
+    plan = plan_sources(config, tuple(kinds or SPIDERS), list(keys) if keys else None)
+    check_since(since)
+    if replay_dir is not None:
+        replayable_plan(Path(replay_dir), plan)
+
+
+class InvalidRequest(ValueError):
+    """The crawl asked for cannot run as asked (a bad month, a board of no kind, a recording holding none of the
+    sources): nothing was crawled or stored."""
+
+
+def check_since(since: str | None) -> None:
+    """Refuse a ``since`` month that is not ``YYYY-MM`` (2026-13 included) before anything is crawled."""
+    if since is not None and not MONTH_RE.match(since):
+        raise InvalidRequest(f"--since must be a month YYYY-MM (01 to 12), got {since!r}")
+
+
+def replayable_plan(replay_dir: Path, plan: dict[str, list[SourceConfig]]
+                    ) -> tuple[dict[str, list[SourceConfig]], list[str]]:
+    """``plan`` narrowed to the sources the recording in ``replay_dir`` holds (:mod:`crawler.recording`), and the
+    labels of those left untouched; InvalidRequest when it holds none of them."""
+    held, left_out = split_by_recording(replay_dir, plan)
+    if left_out and not any(held.values()):
+        raise InvalidRequest(f"the recording in {replay_dir} holds none of the {len(left_out)} sources asked for "
+                             f"({', '.join(left_out[:3])}{', ...' if len(left_out) > 3 else ''}); nothing crawled")
+    if left_out:
+        logger.info("not in the recording, left untouched: %s", ", ".join(left_out))
+    return held, left_out
 
 
 def plan_sources(config: Config, kinds: Sequence[str], keys: Iterable[str] | None) -> dict[str, list[SourceConfig]]:
     """The sources to crawl per kind: the enabled configured ones, or those named in ``keys``.
 
-    A key not configured for any kind is crawled too when exactly one kind is asked for.
+    A key not configured for any kind is crawled too when exactly one kind is asked for; with several kinds it is
+    refused (:class:`InvalidRequest`), as is a key configured only for kinds not asked for.
     """
     unknown = [k for k in kinds if k not in SPIDERS]
     if unknown:
-        raise ValueError(f"no spider for source kind {', '.join(unknown)} (known: {', '.join(SPIDERS)})")
+        raise InvalidRequest(f"no spider for source kind {', '.join(unknown)} (known: {', '.join(SPIDERS)})")
     if keys is None:
         return {kind: config.sources_of(kind) for kind in kinds}
     keys = list(dict.fromkeys(keys))
-    configured = {s.key for s in config.sources}
-    unknown_keys = [k for k in keys if k not in configured]
+    kinds_of: dict[str, set[str]] = {}
+    for source in config.sources:
+        kinds_of.setdefault(source.key, set()).add(source.kind)
+    unknown_keys = [k for k in keys if k not in kinds_of]
     if unknown_keys and len(kinds) != 1:
-        logger.warning("not crawling %s: not in sources.toml; name one source kind to crawl a new board",
-                       ", ".join(unknown_keys))
+        raise InvalidRequest(f"--board {', '.join(unknown_keys)}: not in sources.toml; name one --source to crawl "
+                             "a board that is not configured")
+    elsewhere = {k: sorted(kinds_of[k]) for k in keys if k in kinds_of and not kinds_of[k] & set(kinds)}
+    if elsewhere:
+        key, found = next(iter(elsewhere.items()))
+        raise InvalidRequest(f"--board {key} is configured for {' and '.join(found)}, not {' or '.join(kinds)}: "
+                             f"give --source {found[0]}")
     plan = {}
     for kind in kinds:
         by_key = {s.key: s for s in config.sources_of(kind, enabled_only=False)}
@@ -160,6 +232,7 @@ class SpiderRuns:
     run_ids: list[int] = field(default_factory=list)
     unrecorded: dict[str, str] = field(default_factory=dict)
     disk_full: str | None = None
+    interrupted: str | None = None  # the signal that stopped the crawl: "SIGINT" (Ctrl-C) or "SIGTERM"
 
 
 def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]],
@@ -186,12 +259,46 @@ def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]],
         crawler.signals.connect(stop_all_on_disk_full, signal=signals.spider_closed)
         process.crawl(crawler, sources=sources, **spider_args.get(kind, {}))
         crawlers.append(crawler)
+    note_stop_signal(process, runs)
     process.start()
     for crawler in crawlers:
         runs.run_ids += getattr(crawler.spider, "crawl_run_ids", {}).values()
         runs.unrecorded |= getattr(crawler.spider, "unrecorded", None) or {}
         runs.disk_full = runs.disk_full or crawler.stats.get_value(DISK_FULL_STAT)
     return runs
+
+
+def note_stop_signal(process: CrawlerProcess, runs: SpiderRuns) -> None:
+    """Keep the name of the signal that stops the crawl in ``runs.interrupted``.
+
+    Scrapy answers the first SIGINT or SIGTERM by closing every spider (reason ``shutdown``) and a second one by
+    stopping at once; it installs its handler, ``_signal_shutdown``, when the reactor starts. Wrapping that handler
+    is the one place the signal's name is known.
+    """
+    graceful_stop = process._signal_shutdown
+
+    def on_stop_signal(signum: int, frame: Any) -> None:
+        from twisted.internet import reactor  # installed by now: the handler runs once the reactor does
+
+        runs.interrupted = runs.interrupted or signal.Signals(signum).name
+        graceful_stop(signum, frame)
+        # not logged here: a signal handler may interrupt a write to the same stream
+        reactor.callFromThread(logger.warning, "%s: stopping the crawl once the requests in flight end (at most "
+                               "download_timeout); send it again to stop at once", runs.interrupted)
+
+    process._signal_shutdown = on_stop_signal
+
+
+def mark_stopped_runs(database_url: str, run_ids: list[int]) -> None:
+    """After a signal stopped the crawl: the crawl_runs rows it cut short (``cut_short:shutdown``, or still
+    running after a forced stop) become status and error ``interrupted``; rows that finished before are kept."""
+    if not run_ids:
+        return
+    stopped = or_(CrawlRun.status == "running",
+                  and_(CrawlRun.status == "partial", CrawlRun.error == f"cut_short:{SHUTDOWN_REASON}"))
+    with open_engine(database_url) as engine, Session(engine) as session, session.begin():
+        session.execute(update(CrawlRun).where(CrawlRun.id.in_(run_ids), stopped).values(
+            status=INTERRUPTED, error=INTERRUPTED, finished_at=func.coalesce(CrawlRun.finished_at, utcnow())))
 
 
 def make_process(settings: Settings) -> CrawlerProcess:
@@ -260,6 +367,13 @@ def parse_setting(text: str) -> tuple[str, str]:
     return name, value
 
 
+def shard_option(text: str) -> tuple[int, int]:
+    try:
+        return parse_part(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m crawler.run``: crawl, then print the summary as JSON on stdout."""
     parser = argparse.ArgumentParser(prog="python -m crawler.run", description=__doc__.split("\n")[0])
@@ -271,11 +385,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--since", metavar="YYYY-MM", help="hackernews: read every monthly thread from this month on")
     parser.add_argument("-s", "--set", action="append", type=parse_setting, default=[], metavar="NAME=VALUE",
                         help="override a Scrapy setting (repeatable)")
+    parser.add_argument("--shard", type=shard_option, metavar="K/N",
+                        help="crawl only shard K of N (a stable hash of kind:key, crawler/plan.py)")
+    parser.add_argument("--slice", choices=("auto",),
+                        help="auto: the scheduler's crawl; when a full crawl does not fit its interval, only this "
+                             "run's slice (crawler/plan.py)")
     args = parser.parse_args(argv)
+    # the scheduler's level and format (jobtrend.logs.child_logging_env); run by hand: Scrapy's INFO log, as ever
+    configure_from_env(default_level=logging.INFO)
     config = load_config(args.config_dir)
-    summary = run_crawl(config, kinds=tuple(args.source or SPIDERS), keys=args.board, api_base=args.api_base,
-                        replay_dir=args.replay, extra_settings=dict(args.set),
-                        spider_args={"hackernews": {"since": args.since}} if args.since else None)
+    try:
+        summary = run_crawl(config, kinds=tuple(args.source or SPIDERS), keys=args.board, api_base=args.api_base,
+                            replay_dir=args.replay, extra_settings=dict(args.set),
+                            spider_args={"hackernews": {"since": args.since}} if args.since else None,
+                            narrow=narrower(config, crawl_settings(config), shard=args.shard,
+                                            scheduled=args.slice == "auto"))
+    except InvalidRequest as exc:
+        parser.error(str(exc))  # one line, exit status 2, nothing run
     json.dump(summary, sys.stdout, indent=2)
     sys.stdout.write("\n")
     failure = failure_line(summary)

@@ -95,7 +95,10 @@ DOWNLOADER_MIDDLEWARES = {
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 500,
     "crawler.extensions.response_size.ResponseSizeExtension": 510,
+    # one line per source as its outcome is recorded: crawler/extensions/source_lines.py
+    "crawler.extensions.source_lines.SourceLinesExtension": 520,
 }
+JOBTREND_SOURCE_LINES = "log"  # "stderr" (jobtrend crawl), "log" (crawler.sources logger) or "off"
 ITEM_PIPELINES = {
     # first: NUL and other control characters out of every field (PostgreSQL refuses NUL in text)
     "crawler.pipelines.strip_control_chars.StripControlCharsPipeline": 50,

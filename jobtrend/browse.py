@@ -5,8 +5,9 @@ it a metadata document built from ``docs/schema.md``: a title, a description and
 recipe as a canned query (read-only: never ``write: true``), and the meaning of every column of every table and
 view. The database is opened in Datasette's default *mutable* mode, in which every query connection is
 ``file:...?mode=ro``: Datasette sees what the crawler or the scheduler writes meanwhile, and cannot write
-itself. Immutable mode (``-i``) is not used, because it tells SQLite the file never changes, which gives stale
-or wrong answers while a scheduler writes to it.
+itself. Immutable mode (``-i``) is used only for a file in a folder that cannot be written (a snapshot on a
+read-only mount: SQLite cannot create WAL's -shm there, and nothing writes the file), because it tells SQLite the
+file never changes, which gives stale or wrong answers while a scheduler writes to it.
 
 This module does not import Datasette; `jobtrend.cli.browse` runs it.
 """
@@ -114,10 +115,11 @@ def build_metadata(db_name: str, recipes: list[Recipe], columns: dict[str, dict[
 
 
 def serve_arguments(path: Path, metadata_file: Path, *, host: str, port: int, open_browser: bool,
-                    sql_time_limit_ms: int = DEFAULT_SQL_TIME_LIMIT_MS) -> list[str]:
-    """The ``datasette serve`` arguments: the file in mutable (``mode=ro``) mode, never ``-i``, ``--root``,
-    ``--cors`` or ``--crossdb``."""
-    args = ["serve", str(path), "--host", host, "--port", str(port), "--metadata", str(metadata_file)]
+                    sql_time_limit_ms: int = DEFAULT_SQL_TIME_LIMIT_MS, immutable: bool = False) -> list[str]:
+    """The ``datasette serve`` arguments: the file in mutable (``mode=ro``) mode, or with ``immutable`` as ``-i``
+    (a read-only folder); never ``--root``, ``--cors`` or ``--crossdb``."""
+    database = ["-i", str(path)] if immutable else [str(path)]
+    args = ["serve", *database, "--host", host, "--port", str(port), "--metadata", str(metadata_file)]
     settings = SETTINGS | {"sql_time_limit_ms": str(sql_time_limit_ms)}
     for name, value in settings.items():
         args += ["--setting", name, value]

@@ -8,12 +8,15 @@ connections, insert-or-ignore).
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
+from urllib.parse import quote
 
-from sqlalchemy import Engine, Table, create_engine, event, inspect, select
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, inspect, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -30,9 +33,37 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_LOCK_TIMEOUT_MS = 30_000
 
 
+# Set by a read-only command (`jobtrend sql`, `status`, `report --stored`, ...) for as long as it runs
+# (:func:`read_only_engines`): every engine made meanwhile is read-only, whichever use case makes it.
+READ_ONLY: ContextVar[bool] = ContextVar("jobtrend_read_only_engines", default=False)
+
+
+@contextmanager
+def read_only_engines() -> Iterator[None]:
+    """``with read_only_engines():`` every engine :func:`make_engine` makes inside the block is read-only, so a
+    command that only reads works on a database it cannot write (a snapshot on a read-only mount)."""
+    token = READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        READ_ONLY.reset(token)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be opened as configured: the SQLite file's folder does not exist (`jobtrend init`
+    creates it; other commands never do), or the URL's driver is not installed."""
+
+
+class DatabaseReadOnly(RuntimeError):
+    """A command that writes met a database it cannot write (a read-only file or folder)."""
+
+
 def make_engine(url: str, *, read_only: bool = False) -> Engine:
-    """Create an engine for ``url``; with ``read_only`` the connection itself refuses writes."""
+    """Create an engine for ``url``; with ``read_only`` (or inside :func:`read_only_engines`) the connection itself
+    refuses writes. A SQLite file whose folder does not exist is :class:`DatabaseUnavailable` (only :func:`migrate`,
+    that is `jobtrend init`, creates the folder); a missing file is created by a writer, never by a reader."""
     parsed = make_url(url)
+    read_only = read_only or READ_ONLY.get()
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, read_only)
     connect_args = {}
@@ -42,7 +73,11 @@ def make_engine(url: str, *, read_only: bool = False) -> Engine:
             options.append("-c default_transaction_read_only=on")
         connect_args["options"] = " ".join(o for o in options if o)  # after any the URL sets, so ours win
         parsed = parsed.difference_update_query(["options"])
-    return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    try:
+        return create_engine(parsed, connect_args=connect_args, pool_pre_ping=True)
+    except ImportError as exc:  # postgresql+psycopg2://, say, without psycopg2
+        raise DatabaseUnavailable(f"no driver for {parsed.drivername}:// ({exc.name or exc} is not installed): use "
+                              "postgresql+psycopg:// with `pip install -e '.[postgres]'`") from None
 
 
 @contextmanager
@@ -58,13 +93,14 @@ def open_engine(url: str, *, read_only: bool = False) -> Iterator[Engine]:
 
 def _sqlite_engine(parsed, read_only: bool) -> Engine:
     database = parsed.database or ""
-    if database and database != ":memory:" and not read_only:  # a reader never creates anything
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    on_disk = bool(database) and database != ":memory:" and not database.startswith("file:")
+    if on_disk and not Path(database).parent.is_dir():
+        raise DatabaseUnavailable(f"no folder {Path(database).parent} for the SQLite database {Path(database).name}: "
+                              "check the database URL, or run `jobtrend init` to create it")
     if read_only:
-        if not database or database == ":memory:" or not Path(database).exists():
+        if not on_disk or not Path(database).exists():
             raise FileNotFoundError(f"no SQLite database at {database or ':memory:'}; run `jobtrend init` first")
-        uri = f"file:{Path(database).resolve()}?mode=ro"
-        engine = create_engine("sqlite://", creator=_ro_creator(uri))
+        engine = create_engine("sqlite://", creator=_ro_creator(sqlite_read_only_uri(Path(database))))
     else:
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
 
@@ -76,11 +112,69 @@ def _sqlite_engine(parsed, read_only: bool) -> Engine:
         if read_only:
             cur.execute("PRAGMA query_only=ON")
         elif database and database != ":memory:":
-            cur.execute("PRAGMA journal_mode=WAL")
+            _set_wal(cur, database)
             cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
     return engine
+
+
+def _set_wal(cursor, database: str) -> None:
+    """Put the database in WAL mode; a file or folder that cannot be written is :class:`DatabaseReadOnly`."""
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except sqlite3.OperationalError as exc:
+        if not is_read_only_error(exc):
+            raise
+        raise DatabaseReadOnly(read_only_message(database)) from None
+
+
+# SQLite's answers to a write it cannot make: the file is read-only, or its folder is (no -wal/-shm can be made)
+READ_ONLY_ERRORS = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """Whether a SQLite error is a write refused because the file or its folder is read-only."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF in READ_ONLY_ERRORS) or "readonly database" in str(exc)
+
+
+def read_only_message(database: str) -> str:
+    """The one line for a command that must write a SQLite database it cannot."""
+    path = Path(database)
+    what = "its folder" if path.exists() and not folder_writable(path) else "the file"
+    return (f"cannot write the database {path}: {what} is read-only; commands that only read (sql, status, "
+            "sources, browse, report --stored) still work")
+
+
+def require_writable(database_url: str) -> None:
+    """Fail early, in one line (:class:`DatabaseReadOnly`), when a SQLite database or its folder cannot be
+    written: before a crawl takes its lock or sends a request."""
+    parsed = make_url(database_url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() and not (os.access(path, os.W_OK) and folder_writable(path)):
+        raise DatabaseReadOnly(read_only_message(database))
+
+
+def folder_writable(path: Path) -> bool:
+    """Whether files can be created next to ``path`` (SQLite's -wal and -shm in WAL mode)."""
+    return os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def sqlite_read_only_uri(path: Path) -> str:
+    """The URI a reader opens ``path`` with: ``mode=ro``, or ``immutable=1`` where its folder is not writable.
+
+    In WAL mode even a reader needs the -shm file beside the database, which a read-only folder (a snapshot on a
+    read-only mount) cannot hold; there nothing writes the file either, so it is opened as immutable: no locks, no
+    -shm. A -wal file left beside it is not read then (SQLite reads the main file only): checkpoint a database
+    before making its folder read-only (closing the last connection does it).
+    """
+    resolved = path.resolve()
+    flag = "mode=ro" if folder_writable(resolved) else "immutable=1"
+    return f"file:{quote(str(resolved))}?{flag}"
 
 
 def _ro_creator(uri: str):
@@ -95,11 +189,15 @@ class SchemaMissing(RuntimeError):
 
 
 def require_schema(database_url: str) -> None:
-    """Fail early, with the fix in the message, when the database has not been migrated."""
-    with open_engine(database_url) as engine:
-        if not inspect(engine).has_table("postings"):
-            raise SchemaMissing(f"database {engine.url.render_as_string(hide_password=True)} has no jobtrend "
-                                "tables: run `jobtrend init` first")
+    """Fail early, with the fix in the message, when the database has not been migrated. Read-only: a SQLite file
+    that does not exist is not created (:class:`SchemaMissing`), so no empty file is left behind."""
+    try:
+        with open_engine(database_url, read_only=True) as engine:
+            if not inspect(engine).has_table("postings"):
+                raise SchemaMissing(f"database {engine.url.render_as_string(hide_password=True)} has no jobtrend "
+                                    "tables: run `jobtrend init` first")
+    except FileNotFoundError as exc:
+        raise SchemaMissing(str(exc)) from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -120,7 +218,21 @@ def migrate(url: str, revision: str = "head") -> None:
     """Upgrade the database at ``url`` to ``revision`` (creating it when new)."""
     from alembic import command  # here: ~0.3 s of imports, needed only by init and migrations
 
+    create_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
+
+
+def create_sqlite_folder(url: str) -> None:
+    """Create the folder of a SQLite database file (`jobtrend init` does; no other command creates it)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:"):
+        try:
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseUnavailable(f"cannot create the folder {Path(database).parent} for the SQLite database: "
+                                  f"{exc.strerror or exc}") from None
 
 
 def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[dict]) -> None:
@@ -140,22 +252,29 @@ def insert_ignoring_conflicts(session: Session, table: Table, rows: Sequence[dic
 def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[tuple[str, str], int]:
     """Make the ``sources`` table hold every configured source; return ids by (kind, key).
 
-    Sources removed from the file are kept (their postings stay queryable) but marked disabled.
+    Sources removed from the file are kept (their postings stay queryable) but marked disabled. Set-based, for a
+    registry of thousands of boards: one insert of the new sources, one batched update of those whose company or
+    enabled flag changed, one read of the ids.
     """
     configured = {(s.kind, s.key): s for s in sources}
-    existing = {(s.kind, s.key): s for s in session.scalars(select(Source))}
-    for ident, cfg in configured.items():
-        row = existing.get(ident)
-        if row is None:
-            session.add(Source(kind=cfg.kind, key=cfg.key, company=cfg.company, enabled=cfg.enabled))
-        else:
-            row.company = cfg.company or row.company
-            row.enabled = cfg.enabled
-    for ident, row in existing.items():
-        if ident not in configured:
-            row.enabled = False
-    session.flush()
-    return {(s.kind, s.key): s.id for s in session.scalars(select(Source))}
+    table = Source.__table__
+    existing = {(kind, key): (row_id, company, enabled) for row_id, kind, key, company, enabled in session.execute(
+        select(table.c.id, table.c.kind, table.c.key, table.c.company, table.c.enabled))}
+    insert_ignoring_conflicts(session, table, [
+        {"kind": cfg.kind, "key": cfg.key, "company": cfg.company, "enabled": cfg.enabled}
+        for ident, cfg in configured.items() if ident not in existing])
+    changes = []
+    for ident, (row_id, company, enabled) in existing.items():
+        cfg = configured.get(ident)
+        wanted = (cfg.company or company, cfg.enabled) if cfg else (company, False)
+        if wanted != (company, enabled):
+            changes.append({"row_id": row_id, "new_company": wanted[0], "new_enabled": wanted[1]})
+    if changes:
+        session.execute(update(table).where(table.c.id == bindparam("row_id")).values(
+            company=bindparam("new_company"), enabled=bindparam("new_enabled")), changes)
+    session.expire_all()  # Source objects loaded before see the new values
+    return {(kind, key): row_id for row_id, kind, key in session.execute(select(table.c.id, table.c.kind,
+                                                                                  table.c.key))}
 
 
 def ensure_source(session: Session, kind: str, key: str, company: str | None = None) -> int:

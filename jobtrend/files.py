@@ -4,11 +4,13 @@
 renames it over the destination only when everything was written; on any error the temporary file is removed
 and the destination is as it was, so a full disk never leaves half a report where a good one stood. An
 ``OSError`` on the way becomes :class:`WriteFailed`, whose message is the one line a command prints:
-``cannot write PATH: No space left on device``.
+``cannot write PATH: No space left on device``. :func:`check_writable` refuses a path that cannot be written
+before a command does the work whose result it would hold.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import tempfile
@@ -26,6 +28,23 @@ class WriteFailed(OSError):
 
     def __str__(self) -> str:
         return f"cannot write {self.filename}: {self.strerror}"
+
+
+def check_writable(path: Path | str) -> None:
+    """Refuse, before any work is done, a file that cannot be written: :class:`WriteFailed` saying why (it is a
+    folder, a "folder" on its way is a file, or the folder it goes in is not writable). Missing folders on the way
+    are fine for a writer that creates them; this only checks the nearest one that exists."""
+    path = Path(path)
+    if path.is_dir():
+        raise WriteFailed(path, IsADirectoryError(errno.EISDIR, "it is a folder"))
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise WriteFailed(path, NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder"))
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise WriteFailed(path, PermissionError(errno.EACCES, f"permission denied (the folder {folder} is not "
+                                                              "writable)"))
 
 
 def _open_temp(fd: int) -> IO[bytes]:

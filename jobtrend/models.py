@@ -164,6 +164,11 @@ class Posting(Base):
     duplicate_changed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     analyzed_hash: Mapped[str | None] = mapped_column(String(64))
     analyzed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # the source's own structured pay object as crawled ({"kind": "ashby"|"lever"|"jsonld"|"greenhouse", "data": ...})
+    pay_data: Mapped[dict | None] = mapped_column(JSON)
+    # pay step (analysis/pay/store.py): seniority from the title, and the hash of what the pay rows were derived from
+    seniority: Mapped[str | None] = mapped_column(String(12))
+    pay_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class Framework(Base):
@@ -292,3 +297,46 @@ class JobRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")  # running / ok / failed
     error: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JSON)
+
+
+class SchedulerHeartbeat(Base):
+    """The running scheduler's sign of life: one row (id 1), replaced when a scheduler starts, ``beat_at``
+    updated every ``interval_seconds``, ``stopped_at`` set when it stops (see scheduler/service.py)."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    beat_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    interval_seconds: Mapped[int] = mapped_column(Integer)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class Compensation(Base):
+    """One pay range a posting states (analysis/pay): a component (base, hourly, ote, total, equity, bonus,
+    commission) from the structured object or the text, as written and annualised, in USD by the shipped currency
+    table of ``rates_date``; ``is_primary`` marks the posting's pay. Derived again when the extractor changes."""
+
+    __tablename__ = "compensation"
+    __table_args__ = (Index("ix_compensation_posting_id", "posting_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    posting_id: Mapped[int] = mapped_column(ForeignKey("postings.id", ondelete="CASCADE"))
+    component: Mapped[str] = mapped_column(String(12))
+    source: Mapped[str] = mapped_column(String(10))  # structured / text
+    is_primary: Mapped[bool] = mapped_column(Boolean)
+    minimum: Mapped[float | None] = mapped_column(Float)
+    maximum: Mapped[float | None] = mapped_column(Float)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    interval: Mapped[str | None] = mapped_column(String(6))  # year / month / week / day / hour / once
+    unit: Mapped[str] = mapped_column(String(8))  # money / percent
+    annual_min: Mapped[float | None] = mapped_column(Float)
+    annual_max: Mapped[float | None] = mapped_column(Float)
+    usd_min: Mapped[float | None] = mapped_column(Float)
+    usd_max: Mapped[float | None] = mapped_column(Float)
+    rates_date: Mapped[str] = mapped_column(String(10))
+    scope: Mapped[str | None] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    extractor_version: Mapped[str] = mapped_column(String(24))

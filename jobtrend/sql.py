@@ -67,6 +67,14 @@ class QueryStopped(Exception):
         self.signum = signum
 
 
+# The first keywords of SQLite's and PostgreSQL's other statements: refused as writes (or session changes); any
+# other first word is a syntax error ("selec ...").
+WRITE_STATEMENTS = ("abort", "alter", "analyze", "attach", "begin", "call", "checkpoint", "cluster", "comment",
+                    "commit", "copy", "create", "deallocate", "declare", "delete", "detach", "discard", "do", "drop",
+                    "end", "execute", "fetch", "grant", "import", "insert", "listen", "load", "lock", "merge", "move",
+                    "notify", "prepare", "reassign", "refresh", "reindex", "release", "replace", "reset", "revoke",
+                    "rollback", "savepoint", "security", "set", "start", "truncate", "unlisten", "update", "upsert",
+                    "vacuum")
 _LEADING_COMMENTS = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.S)
 
 
@@ -79,6 +87,9 @@ def first_word(query: str) -> str:
 def check_read_statement(query: str) -> None:
     """Refuse statements that do not start like a query (a first guard; the connection is read-only anyway)."""
     first = first_word(query)
+    if first and first not in READ_STATEMENTS and first not in WRITE_STATEMENTS:
+        raise WriteRefused(f"syntax error: {first.upper()!r} is not an SQL statement; `jobtrend sql` runs queries "
+                           f"starting with {', '.join(READ_STATEMENTS)}")
     if first not in READ_STATEMENTS:
         raise WriteRefused(f"refused: `jobtrend sql` is read-only and runs only queries "
                            f"({', '.join(READ_STATEMENTS)}), not {first.upper() or 'an empty statement'}")

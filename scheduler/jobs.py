@@ -23,6 +23,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +40,15 @@ from jobtrend.app.trends import trends as compute_trends
 from jobtrend.config import SCHEDULER_JOBS, Config, load_config
 from jobtrend.db import open_engine, session_factory
 from jobtrend.locks import JobLock, JobLocked
+from jobtrend.logs import child_logging_env
 from jobtrend.messages import error_line
 from jobtrend.models import JobRun
 from jobtrend.weeks import utcnow
 
 logger = logging.getLogger(__name__)
 
-CRAWL_COMMAND = (sys.executable, "-m", "crawler.run")
+# --slice auto: a full crawl that does not fit the crawl interval is spread over several runs (crawler/plan.py)
+CRAWL_COMMAND = (sys.executable, "-m", "crawler.run", "--slice", "auto")
 
 _children: set[subprocess.Popen] = set()
 _children_lock = threading.Lock()
@@ -61,19 +64,33 @@ class CrawlTimeout(RuntimeError):
     """The crawl child process ran longer than ``scheduler.crawl_timeout_seconds`` and was killed."""
 
 
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a job returns when it ran but did not simply succeed: ``status`` "partial" or "failed", its counts
+    (kept in ``job_runs.details`` either way) and the one line stored as ``job_runs.error``."""
+
+    status: str
+    details: dict[str, Any]
+    error: str | None = None
+
+
 # --- the jobs --------------------------------------------------------------------------------------------
 
 
-def crawl(config: Config) -> dict[str, Any]:
+def crawl(config: Config) -> dict[str, Any] | JobOutcome:
     """Crawl every enabled source in a child process (holding the crawl lock: :func:`run_job` took it); counts
-    from the summary it prints as JSON."""
-    env = dict(os.environ, JOBTREND_CONFIG_DIR=str(config.config_dir), JOBTREND_DATABASE_URL=config.database_url)
+    from the summary it prints as JSON. As for `jobtrend crawl`: failed when no source ended ok (or the crawl
+    could not record its sources), partial when some did not."""
+    env = dict(os.environ, JOBTREND_CONFIG_DIR=str(config.config_dir), JOBTREND_DATABASE_URL=config.database_url,
+               **child_logging_env())
     stdout = _run_child(list(CRAWL_COMMAND), env=env, timeout=config.scheduler.crawl_timeout_seconds)
     try:
-        summary = json.loads(stdout)
+        result = CrawlResult(json.loads(stdout))
     except ValueError:
-        return {"summary": "unreadable"}
-    return CrawlResult(summary).counts()
+        return JobOutcome("failed", {"summary": "unreadable"}, "the crawl's summary could not be read")
+    if result.outcome == "ok":
+        return result.counts()
+    return JobOutcome(result.outcome, result.counts(), result.failure or result.reasons_line())
 
 
 def analyze(config: Config) -> dict[str, Any]:
@@ -110,7 +127,7 @@ def prune(config: Config) -> dict[str, Any]:
     return {"outbox_emptied": result.outbox_emptied, "job_runs_deleted": result.job_runs_deleted}
 
 
-JOBS: dict[str, Callable[[Config], dict[str, Any]]] = {
+JOBS: dict[str, Callable[[Config], dict[str, Any] | JobOutcome]] = {
     "crawl": crawl, "analyze": analyze, "trends": trends, "alerts": alerts, "deliver": deliver, "report": report,
     "prune": prune,
 }
@@ -121,7 +138,8 @@ assert tuple(JOBS) == SCHEDULER_JOBS
 
 
 def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -> str:
-    """Run job ``name`` and record it in ``job_runs``; return the status ("ok", "failed" or "skipped").
+    """Run job ``name`` and record it in ``job_runs``; return the status ("ok", "partial", "failed" or
+    "skipped"). A job returning a :class:`JobOutcome` is recorded with its status, counts and error.
 
     The job's lock (:class:`jobtrend.locks.JobLock`) is held while it runs: when another process (the scheduler,
     or ``jobtrend scheduler run-job``) is running the same job against the same database, this run is skipped
@@ -161,7 +179,8 @@ def run_job(name: str, config: Config | str | Path, *, via: str = "scheduler") -
         lock.release()
 
 
-def _run_recorded(name: str, func: Callable[[Config], dict[str, Any]], config: Config, via: str) -> str:
+def _run_recorded(name: str, func: Callable[[Config], dict[str, Any] | JobOutcome], config: Config,
+                  via: str) -> str:
     """Run one job between a ``running`` job_runs row and its outcome (the job's lock is held)."""
     try:
         run_id = _record_start(config, name, via)
@@ -180,10 +199,14 @@ def _run_recorded(name: str, func: Callable[[Config], dict[str, Any]], config: C
         if not isinstance(exc, Exception):
             raise  # KeyboardInterrupt / SystemExit: recorded, then let the process stop
         return "failed"
+    if isinstance(details, JobOutcome):
+        log = logger.error if details.status == "failed" else logger.warning
+        log("job %s %s: %s", name, details.status, details.error)
+        _record_end(config, run_id, details.status, error=details.error, details=details.details)
+        return details.status
     logger.info("job %s ok: %s", name, details)
     _record_end(config, run_id, "ok", details=details)
     return "ok"
-
 
 
 def _record_start(config: Config, name: str, via: str) -> int:
@@ -259,6 +282,11 @@ def set_lock_guard(guard: Callable[[], bool] | None) -> None:
     it holds."""
     global _lock_guard
     _lock_guard = guard
+
+
+def stop_requested() -> bool:
+    """Whether the scheduler of this process was asked to stop (:func:`request_stop`)."""
+    return _stopping.is_set()
 
 
 def clear_stop() -> None:

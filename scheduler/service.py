@@ -9,11 +9,12 @@ starts if it is less than ``misfire_grace_seconds`` late (``coalesce``: several 
 
 Starting takes a lock (:class:`jobtrend.locks.SchedulerLock`), released on shutdown, so two schedulers never
 run against one database: PostgreSQL: ``pg_try_advisory_lock(LOCK_KEY)`` on a connection held open while the
-scheduler runs; SQLite: ``fcntl.flock`` on ``<database file>.scheduler.lock``. Both are released by the server
+scheduler runs; SQLite: ``fcntl.flock`` on ``.<database file>.locks/scheduler.lock``. Both are released by the server
 or the kernel when the process dies, even by ``kill -9``. Each job also holds its own lock while it runs
 (:class:`jobtrend.locks.JobLock`), so ``jobtrend scheduler run-job`` never runs a job the scheduler is running.
 Holding the lock, the scheduler marks its dead predecessor's unfinished ``job_runs`` rows failed
-(:func:`mark_stale_runs`).
+(:func:`mark_stale_runs`), then writes its heartbeat (:class:`scheduler.heartbeat.Heartbeat`: pid, host, start
+time, a beat every ``heartbeat_seconds``) until it stops, so `jobtrend status` can tell it is running.
 
 The pipeline jobs (crawl, analyze, trends, alerts, report) share one worker thread, so they run one after the
 other in the order they fall due, never concurrently; ``deliver`` has its own thread.
@@ -27,6 +28,7 @@ import signal
 import threading
 from typing import Any
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -44,6 +46,7 @@ from jobtrend.models import JobRun
 from jobtrend.processes import process_alive
 from jobtrend.weeks import monday_of, utcnow
 from scheduler import jobs
+from scheduler.heartbeat import Heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ class _LockedScheduler:
 
     jobtrend_config: Config
     jobtrend_lock: SchedulerLock
+    jobtrend_heartbeat: Heartbeat
     jobtrend_lock_lost: bool = False
 
     def start(self, *args, **kwargs):
@@ -72,9 +76,13 @@ class _LockedScheduler:
             jobs.set_lock_guard(self._still_locked)
             mark_stale_runs(self.jobtrend_config.database_url)
             _reconcile_store(self, self.jobtrend_config.database_url)
-            super().start(*args, **kwargs)
+            if jobs.stop_requested():  # SIGTERM while starting: do not start at all
+                self.jobtrend_lock.release()
+                return
+            super().start(*args, **kwargs)  # the heartbeat starts with it (EVENT_SCHEDULER_STARTED)
         except BaseException:
             if self.state == STATE_STOPPED:  # a blocking scheduler's start() returns after shutdown
+                self.jobtrend_heartbeat.stop()
                 self.jobtrend_lock.release()
             raise
 
@@ -83,6 +91,7 @@ class _LockedScheduler:
             super().shutdown(wait)
         finally:
             jobs.set_lock_guard(None)
+            self.jobtrend_heartbeat.stop()
             self.jobtrend_lock.release()
 
     def _still_locked(self) -> bool:
@@ -149,6 +158,8 @@ def build_scheduler(config: Config, *, background: bool = False,
     scheduler.add_executor(ThreadPoolExecutor(max_workers=1), DELIVER_EXECUTOR)
     scheduler.jobtrend_config = config
     scheduler.jobtrend_lock = SchedulerLock(config.database_url)
+    scheduler.jobtrend_heartbeat = Heartbeat(config.database_url, settings.heartbeat_seconds)
+    scheduler.add_listener(lambda _event: scheduler.jobtrend_heartbeat.start(), EVENT_SCHEDULER_STARTED)
     plan: dict[str, BaseTrigger] = {name: CronTrigger.from_crontab(cron, timezone=settings.timezone)
                                     for name, cron in settings.enabled_jobs().items()}
     plan.update(triggers or {})

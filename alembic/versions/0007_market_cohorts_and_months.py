@@ -52,40 +52,28 @@ def view_sql(dialect: str) -> dict[str, str]:
     sql["posting_facts"] = sql["posting_facts"].replace(
         f'{d["month_of_timestamp"]("p.posted_at")} as posted_month',
         f'{d["month_of_date"]("p.posted_month")} as posted_month')
-    sql["weekly_framework_share"] = f"""
-select t.period_start as week,
-       {d["iso_week"]("t.period_start")} as iso_week,
-       {d["month_of_date"]("t.period_start")} as month,
-       {d["days_between"]("t.period_start", "latest.week")} / 7 as weeks_ago,
-       t.cohort,
-       f.slug as framework,
-       f.name as framework_name,
-       f.category,
-       t.n_postings as n,
-       t.n_mentioning as k,
-       t.share,
-       t.ci_low,
-       t.ci_high
-from trend_points t
-join frameworks f on f.id = t.framework_id
-cross join (select max(period_start) as week from trend_points where grain = 'week') latest
-where t.grain = 'week'"""
-    sql["monthly_framework_share"] = f"""
-select {d["month_of_date"]("t.period_start")} as month,
-       t.period_start as month_start,
-       t.cohort,
-       f.slug as framework,
-       f.name as framework_name,
-       f.category,
-       t.n_postings as n,
-       t.n_mentioning as k,
-       t.share,
-       t.ci_low,
-       t.ci_high
-from trend_points t
-join frameworks f on f.id = t.framework_id
-where t.grain = 'month'"""
+    week = ["t.period_start as week", f'{d["iso_week"]("t.period_start")} as iso_week',
+            f'{d["month_of_date"]("t.period_start")} as month',
+            f'{d["days_between"]("t.period_start", "latest.week")} / 7 as weeks_ago']
+    sql["weekly_framework_share"] = _shares("week", week, latest=True)
+    month = [f'{d["month_of_date"]("t.period_start")} as month', "t.period_start as month_start"]
+    sql["monthly_framework_share"] = _shares("month", month)
     return sql
+
+
+def _shares(grain: str, period_columns: list[str], *, latest: bool = False) -> str:
+    """The rows of ``trend_points`` of one grain with the framework's names: the period's columns, then cohort,
+    framework, n, k, share and its interval; ``latest`` joins the latest week (for ``weeks_ago``)."""
+    columns = ",\n       ".join([*period_columns, "t.cohort", "f.slug as framework", "f.name as framework_name",
+                                   "f.category", "t.n_postings as n", "t.n_mentioning as k", "t.share", "t.ci_low",
+                                   "t.ci_high"])
+    latest_week = (f"\ncross join (select max(period_start) as week from trend_points where grain = '{grain}') latest"
+                   if latest else "")
+    return f"""
+select {columns}
+from trend_points t
+join frameworks f on f.id = t.framework_id{latest_week}
+where t.grain = '{grain}'"""
 
 
 def create_views() -> None:

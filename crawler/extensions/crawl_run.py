@@ -59,6 +59,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from crawler.extensions.source_lines import source_recorded
 from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT
 from crawler.pipelines.strip_control_chars import CLEANED_IDS
 from jobtrend.db import disk_full_message, ensure_source, is_disk_full, make_engine, session_factory
@@ -81,9 +82,10 @@ THREAD_STAT_RE = re.compile(r"^thread/(\d{4}-\d{2})/(\d+)$")  # a Hacker News th
 class CrawlRunExtension:
     """Open a crawl_runs row per source when the spider opens; finish it, and close postings, when it closes."""
 
-    def __init__(self, stats, database_url: str):
+    def __init__(self, stats, database_url: str, signals_=None):
         self.stats = stats
         self.database_url = database_url
+        self.signals = signals_  # the crawler's: source_recorded is sent on it (crawler/extensions/source_lines.py)
         self.runs: dict[str, tuple[int, int]] = {}  # source key -> (crawl_runs.id, sources.id)
         self.engine = None
 
@@ -92,7 +94,7 @@ class CrawlRunExtension:
         url = crawler.settings.get("JOBTREND_DATABASE_URL")
         if not url:
             raise NotConfigured("JOBTREND_DATABASE_URL is not set")
-        ext = cls(crawler.stats, url)
+        ext = cls(crawler.stats, url, crawler.signals)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
@@ -183,8 +185,8 @@ class CrawlRunExtension:
             else:
                 logger.error("could not record the crawl of %s: %s", source.label, exc, exc_info=exc)
             return
-        log = logger.info if status == "ok" else logger.warning
-        log("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
+        logger.info("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
+        self.announce(source, status, error, seen, own.get("new", 0))
 
     def finish_disk_full(self, source, run_id: int, own: dict, result) -> None:
         """Mark the source's row failed with ``disk_full`` and its counts, where the full disk still allows it;
@@ -201,7 +203,14 @@ class CrawlRunExtension:
             logger.error("could not mark the crawl of %s failed (%s): %s; it stays running until the next crawl",
                          source.label, DISK_FULL, error_message(getattr(exc, "orig", None) or exc))
             return
-        logger.warning("crawl of %s: failed (%s), 0 closed", source.label, DISK_FULL)
+        logger.info("crawl of %s: failed (%s), 0 closed", source.label, DISK_FULL)
+        self.announce(source, "failed", DISK_FULL, values["seen"], values["new"])
+
+    def announce(self, source, status: str, reason: str | None, seen: int, new: int) -> None:
+        """Tell the source-lines extension that ``source``'s outcome is recorded (its one line per source)."""
+        if self.signals is not None:
+            self.signals.send_catch_log(source_recorded, label=source.label, status=status, reason=reason,
+                                        seen=seen, new=new)
 
 
 def this_process() -> dict:

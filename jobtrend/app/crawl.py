@@ -9,15 +9,18 @@ reactor cannot restart in one process) while it holds the lock, and reads the ch
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.run import failure_line, run_crawl
+from crawler.extensions.source_lines import MODE_SETTING
+from crawler.run import InvalidRequest, check_request, failure_line, run_crawl
 from jobtrend.app import AppError
 from jobtrend.config import Config
+from jobtrend.db import require_schema, require_writable
 from jobtrend.locks import JobLock, Locked
 from jobtrend.progress import Stages, no_bars
 
@@ -39,8 +42,33 @@ class CrawlResult:
 
     @property
     def all_failed(self) -> bool:
-        """Every source crawled failed (none crawled: False)."""
-        return bool(self.sources) and all(s.get("status") == "failed" for s in self.sources.values())
+        """No source crawled ended ``ok`` (every one failed, partial or interrupted; none crawled: False)."""
+        return bool(self.sources) and all(s.get("status") != "ok" for s in self.sources.values())
+
+    @property
+    def outcome(self) -> str:
+        """The crawl as one word, as ``job_runs`` records it: "failed" when it stopped for a full disk, could not
+        record sources or no source ended ok; "partial" when some did not; else "ok"."""
+        if self.failure or self.all_failed:
+            return "failed"
+        return "partial" if self.failed else "ok"
+
+    def reasons_line(self) -> str:
+        """The sources not ok, counted by reason, most frequent first: "56 sources not ok:
+        download_error:CannotResolveHostError 55, http_404 1"."""
+        reasons = Counter(s.get("reason") or s.get("status") or "?" for s in self.failed.values())
+        return (f"{len(self.failed)} of {len(self.sources)} sources not ok: "
+                + ", ".join(f"{reason} {n}" for reason, n in reasons.most_common()))
+
+    @property
+    def interrupted(self) -> str | None:
+        """The signal that stopped the crawl ("SIGINT": Ctrl-C, "SIGTERM"), or None: it ran to its end."""
+        return self.summary.get("interrupted")
+
+    @property
+    def not_in_recording(self) -> list[str]:
+        """A replayed crawl's sources that the recording does not hold: left untouched (``kind:key``)."""
+        return self.summary.get("not_in_recording") or []
 
     @property
     def failure(self) -> str | None:
@@ -59,20 +87,40 @@ class CrawlResult:
                 "elapsed_s": round(self.summary.get("elapsed_s") or 0, 1)}
 
 
+class InvalidCrawl(AppError):
+    """The crawl asked for is invalid (a bad month, a board of no kind asked for, a recording holding none of the
+    sources): a usage mistake, found before anything ran or was stored."""
+
+
 def crawl(config: Config, *, kinds: Sequence[str] | None = None, keys: Sequence[str] | None = None,
           replay_dir: Path | None = None, api_base: str | None = None, since: str | None = None,
-          settings: dict[str, Any] | None = None, progress: Stages = no_bars) -> CrawlResult:
+          settings: dict[str, Any] | None = None, progress: Stages = no_bars,
+          source_lines: bool = False) -> CrawlResult:
     """Crawl the configured sources (``kinds``/``keys`` narrow them) and store their postings.
 
+    ``source_lines``: print one line per source on stderr as its outcome is recorded (a person watching);
+    otherwise they are logged (crawler/extensions/source_lines.py).
+
     ``replay_dir`` serves recorded responses on 127.0.0.1 instead of the network (politeness off: see
-    :data:`crawler.run.REPLAY_SETTINGS`); ``since`` backfills Hacker News from that month, one progress step per thread.
-    AppError when another crawl of this database is running or the request is invalid.
+    :data:`crawler.run.REPLAY_SETTINGS`) and crawls only the sources the recording holds, leaving the others
+    untouched; ``since`` backfills Hacker News from that month, one progress step per thread.
+    :class:`InvalidCrawl` when the request is invalid (checked before anything runs), AppError when another crawl
+    of this database is running. A crawl stopped by SIGINT or SIGTERM returns, its cut-short sources recorded as
+    ``interrupted`` (:attr:`CrawlResult.interrupted`).
     """
+    try:
+        check_request(config, kinds=kinds, keys=keys, since=since, replay_dir=replay_dir)
+    except InvalidRequest as exc:
+        raise InvalidCrawl(str(exc)) from None
+    require_schema(config.database_url)  # neither creates a database nor takes a lock beside one it cannot write
+    require_writable(config.database_url)
     try:
         with JobLock(config.database_url, "crawl"), \
                 progress("Hacker News threads") if since else nullcontext() as update:
             summary = run_crawl(config, kinds=kinds or None, keys=list(keys) if keys else None, api_base=api_base,
-                                replay_dir=replay_dir, extra_settings=settings or {},
+                                replay_dir=replay_dir,
+                                extra_settings={MODE_SETTING: "stderr"} | (settings or {}) if source_lines
+                                else settings or {},
                                 spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None)
     except (Locked, ValueError) as exc:
         raise AppError(str(exc)) from None

@@ -25,13 +25,14 @@ from jobtrend.config import Config
 from jobtrend.db import alembic_config, make_engine, open_engine, session_factory
 from jobtrend.health import HEALTH_ORDER
 from jobtrend.jobstore import StoredJob, stored_jobs
-from jobtrend.models import Classification, CrawlRun, JobRun, Outbox, Posting, Report, Source
+from jobtrend.models import Classification, CrawlRun, JobRun, Outbox, Posting, Report, SchedulerHeartbeat, Source
 from jobtrend.output import plain
 from jobtrend.redact import redact_url
 from jobtrend.weeks import iso_week_label, utcnow
 
 TROUBLED = ("gone", "failing", "zero_yield")
 WORST_SOURCES = 5
+STALE_BEATS = 3  # a heartbeat older than this many intervals: the scheduler is not running
 
 
 @dataclasses.dataclass
@@ -87,10 +88,13 @@ def status(config: Config) -> Status:
             status.last_report = _last_report(conn)
             status.outbox = _outbox(conn)
             status.scheduler["last_runs"] = _last_runs(conn) if "job_runs" in tables else []
+            status.scheduler["state"] = (_scheduler_state(conn) if SchedulerHeartbeat.__tablename__ in tables
+                                         else {"running": False, "since": None})
         status.model, status.taxonomy = _model_and_taxonomy(engine, config)
     finally:
         engine.dispose()
-    status.scheduler["jobs"] = _stored_jobs(url) if "apscheduler_jobs" in tables else []
+    jobs = _stored_jobs(url) if "apscheduler_jobs" in tables else []
+    status.scheduler["jobs"] = mark_overdue(jobs, status.scheduler["state"]["running"])
     return status
 
 
@@ -152,6 +156,39 @@ def _last_runs(conn) -> list[dict]:
                         .join(latest, latest.c.id == JobRun.id).order_by(JobRun.job)).all()
     return [{"job": r.job, "started_at": r.started_at, "finished_at": r.finished_at, "status": r.status,
              "error": (r.error or "")[:80] or None} for r in rows]
+
+
+def _scheduler_state(conn, now: dt.datetime | None = None) -> dict:
+    """Whether a scheduler serves this database, from its heartbeat (:mod:`scheduler.heartbeat`): running (pid,
+    host, since its start) while its last beat is younger than :data:`STALE_BEATS` intervals; otherwise not
+    running since it stopped or last beat (``since`` None: no scheduler ever ran here)."""
+    table = SchedulerHeartbeat.__table__
+    beat = conn.execute(select(table).order_by(table.c.id.desc()).limit(1)).first()
+    if beat is None:
+        return {"running": False, "since": None}
+    now = now or utcnow()
+    fresh = now - beat.beat_at <= dt.timedelta(seconds=STALE_BEATS * beat.interval_seconds)
+    running = beat.stopped_at is None and fresh
+    return {"running": running, "pid": beat.pid, "host": beat.host, "started_at": beat.started_at,
+            "beat_at": beat.beat_at, "since": beat.started_at if running else (beat.stopped_at or beat.beat_at),
+            "stopped": beat.stopped_at is not None}
+
+
+def scheduler_state(config: Config) -> dict:
+    """The scheduler's state from its heartbeat (see :func:`_scheduler_state`); not running, ``since`` None, when
+    the database has no heartbeat table yet."""
+    with open_engine(config.database_url) as engine:
+        if not inspect(engine).has_table(SchedulerHeartbeat.__tablename__):
+            return {"running": False, "since": None}
+        with engine.connect() as conn:
+            return _scheduler_state(conn)
+
+
+def mark_overdue(jobs: list[dict], running: bool, now: dt.datetime | None = None) -> list[dict]:
+    """The stored jobs, each with ``overdue``: its next run time has passed while no scheduler runs."""
+    now = now or utcnow()
+    return [job | {"overdue": not running and job["next_run_time"] is not None and job["next_run_time"] < now}
+            for job in jobs]
 
 
 def _stored_jobs(url: str) -> list[dict]:

@@ -17,22 +17,37 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from jobtrend import __version__
 from jobtrend.app import AppError
 from jobtrend.config import Config, ConfigError, load_config
-from jobtrend.db import SchemaMissing, require_schema
+from jobtrend.db import (
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    SchemaMissing,
+    is_read_only_error,
+    read_only_engines,
+    read_only_message,
+    require_schema,
+)
 from jobtrend.messages import error_message
 
 # command name -> module under jobtrend.cli that defines it (a click command or group of that name)
 COMMANDS = {
     "alerts": "alerts", "analyze": "pipeline", "browse": "browse", "classifier": "classifier",
     "classify": "classifier", "crawl": "pipeline", "dedupe": "dedupe", "deliver": "notify", "demo": "demo",
-    "evaluate": "evaluate", "export": "export", "init": "init", "mentions": "mentions", "outbox": "notify",
+    "doctor": "doctor", "evaluate": "evaluate", "export": "export", "init": "init", "mentions": "mentions",
+    "outbox": "notify", "pay": "pay",
     "prune": "prune", "report": "report", "scheduler": "scheduler", "sources": "sources", "sql": "database",
     "status": "status", "trends": "pipeline",
 }
+
+
+# Exit statuses: 0 done, 1 an error (one line on stderr), 2 a usage mistake (click's usage error: nothing ran),
+# 130 interrupted by Ctrl-C (128 + SIGINT, as a shell reports it; a crawl stopped by SIGTERM exits 143)
+INTERRUPTED_EXIT = 130
 
 
 @dataclass
@@ -58,10 +73,18 @@ class AppContext:
         require_schema(config.database_url)
         return config
 
+    @property
+    def read_only_config(self) -> Config:
+        """:attr:`db_config` for a command that only reads: for the rest of the command every engine is read-only
+        (:func:`jobtrend.db.read_only_engines`), so it works on a database it cannot write (a read-only folder)."""
+        click.get_current_context().with_resource(read_only_engines())
+        return self.db_config
+
 
 class JobtrendGroup(click.Group):
     """The command group: loads each command's module on first use (:data:`COMMANDS`), and ends a command that
-    meets a use-case error, a missing schema or a database error with one clear line."""
+    meets a use-case error, a missing schema, a database or file error with one clear line (exit status 1), and
+    one interrupted by Ctrl-C with ``Error: interrupted (SIGINT)`` and exit status 130."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(COMMANDS) | set(self.commands))
@@ -75,17 +98,34 @@ class JobtrendGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (AppError, SchemaMissing) as exc:
+        except (AppError, SchemaMissing, DatabaseUnavailable, DatabaseReadOnly) as exc:
             raise click.ClickException(str(exc)) from None
         except ConfigError as exc:  # a file a command reads besides jobtrend.toml (alerts.toml, --rules)
             raise click.ClickException(f"configuration error: {exc}") from None
         except SQLAlchemyError as exc:
             detail = exc.orig if isinstance(exc, DBAPIError) else exc
-            raise click.ClickException(f"database error: {error_message(detail)}") from None
+            raise click.ClickException(database_error(ctx, detail)) from None
+        except OSError as exc:  # a file or folder the command needed (a lock beside the database, an output)
+            logging.getLogger(__name__).debug("%s failed", ctx.info_name, exc_info=True)  # the traceback with -vv
+            where = f": {exc.filename}" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or error_message(exc)}{where}") from None
+        except KeyboardInterrupt:  # Ctrl-C outside a crawl (which stops gracefully and reports it itself)
+            click.echo("Error: interrupted (SIGINT)", err=True)
+            ctx.exit(INTERRUPTED_EXIT)
         except Exception as exc:
             if not is_driver_error(exc):
                 raise
-            raise click.ClickException(f"database error: {error_message(exc)}") from None
+            raise click.ClickException(database_error(ctx, exc)) from None
+
+
+def database_error(ctx: click.Context, exc: BaseException) -> str:
+    """The one line for a database error: the database's own words, or, for a write SQLite refused because the file
+    or its folder is read-only, which and what still works."""
+    app = ctx.find_object(AppContext)
+    url = make_url(app.config.database_url) if app is not None and app._config is not None else None
+    if is_read_only_error(exc) and url is not None and url.get_backend_name() == "sqlite" and url.database:
+        return read_only_message(url.database)
+    return f"database error: {error_message(exc)}"
 
 
 def is_driver_error(exc: BaseException) -> bool:

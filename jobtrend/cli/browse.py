@@ -27,6 +27,7 @@ from jobtrend.browse import (
 )
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.cookbook import SCHEMA_DOC
+from jobtrend.db import folder_writable
 
 INSTALL_HINT = "pip install -e '.[browse]'"
 
@@ -88,7 +89,7 @@ def browse(app: AppContext, host: str, port: int, open_browser: bool, sql_time_l
         metadata_file = Path(folder) / "metadata.json"
         metadata_file.write_text(json.dumps(metadata, indent=2), encoding="utf-8")
         args = serve_arguments(path, metadata_file, host=host, port=port, open_browser=open_browser,
-                               sql_time_limit_ms=sql_time_limit_ms)
+                               sql_time_limit_ms=sql_time_limit_ms, immutable=not folder_writable(path))
         _quiet_rejected_queries()
         previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:

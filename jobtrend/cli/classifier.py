@@ -15,7 +15,7 @@ from jobtrend.app.analyze import train as train_model
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.cli.drift import drift
 from jobtrend.cli.lines import classify_line
-from jobtrend.files import WriteFailed, atomic_write
+from jobtrend.files import WriteFailed, atomic_write, check_writable
 from jobtrend.messages import terminal_text
 from jobtrend.progress import progress_bar
 
@@ -51,9 +51,10 @@ def train(app: AppContext, bundled: bool, model_path: Path | None) -> None:
         jobtrend classifier train
         jobtrend classifier train --bundled --model /tmp/roles.npz
     """
+    config = app.config if bundled else app.db_config
     try:
-        result = train_model(app.config if bundled else app.db_config, bundled=bundled, model_path=model_path,
-                             progress=progress_bar)
+        check_writable(model_path or config.model_path)  # before minutes of training, not after
+        result = train_model(config, bundled=bundled, model_path=model_path, progress=progress_bar)
     except WriteFailed as exc:  # the model file (written atomically: a previous model is kept)
         raise click.ClickException(str(exc)) from None
     model = result.model

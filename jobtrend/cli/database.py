@@ -97,7 +97,9 @@ def sql(app: AppContext, query: str | None, query_file, fmt: str, params: tuple[
             raise click.ClickException(str(exc)) from None
         click.echo(f"Error: {exc}", err=True)
         sys.exit(128 + exc.signum)  # as a shell reports a process ended by that signal
-    except (FileNotFoundError, WriteRefused, LoginRefused, ParameterError) as exc:
+    except ParameterError as exc:  # a -p the query does not use, or a :name it lacks: a usage mistake
+        raise click.BadParameter(str(exc), param_hint="--param") from None
+    except (FileNotFoundError, WriteRefused, LoginRefused) as exc:
         raise click.ClickException(str(exc)) from None
     except (SQLAlchemyError, DatabaseError, sqlite3.Error) as exc:
         raise click.ClickException(_explain(exc)) from None

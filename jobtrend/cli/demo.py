@@ -94,8 +94,8 @@ def demo(app: AppContext, database_url: str | None) -> None:
     \b
     Example:
         jobtrend demo
-        jobtrend sql "select company, count(*) from postings group by 1 order by 2 desc limit 5" \\
-            --config-dir config   # with JOBTREND_DATABASE_URL=sqlite:///data/demo.db
+        JOBTREND_DATABASE_URL=sqlite:///data/demo.db \\
+            jobtrend sql "select company, count(*) from postings group by 1 order by 2 desc limit 5"
     """
     if database_url is None:
         remove_sqlite_files(DEMO_DB)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import click
 
-from jobtrend.app.report import stored_report, weekly_report, write_file
+from analysis.filters import PostingFilter
+from jobtrend.app.report import filtered_report, stored_report, weekly_report, write_file
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.files import WriteFailed, check_writable
 from jobtrend.messages import terminal_text
 from jobtrend.weeks import parse_iso_week
 
@@ -33,8 +35,13 @@ def _week(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--stored", is_flag=True,
               help="Show the report stored for the week as it was sent (its text, or its HTML with --out); "
                    "build nothing.")
+@click.option("--remote/--no-remote", default=None,
+              help="Only postings marked remote (--remote) or marked not remote (--no-remote).")
+@click.option("--location", metavar="TEXT", help="Only postings whose location contains TEXT (any case).")
+@click.option("--company", metavar="TEXT", help="Only postings whose company contains TEXT (any case).")
 @pass_app
-def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top: int | None, stored: bool) -> None:
+def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top: int | None, stored: bool,
+           remote: bool | None, location: str | None, company: str | None) -> None:
     """Build the weekly report: postings by source and role, top frameworks, movers, alerts, source health.
 
     The report is stored in `reports` (once per week; --force regenerates it). --out writes a standalone HTML
@@ -48,17 +55,30 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
         jobtrend report --week 2026-W47 --out report.html
         jobtrend report --send                    # queue it for the configured recipients
         jobtrend report --stored --week 2026-W47 --out sent.html   # the stored report, as it was sent
+        jobtrend report --remote --location berlin --out berlin.html  # a filtered report: never stored or sent
     """
     if stored and (send or force):
         raise click.UsageError("--stored shows a stored report: it cannot be combined with --send or --force")
-    config = app.db_config
-    if stored:
-        found = stored_report(config, week)
+    only = PostingFilter(remote=remote, location=location, company=company)
+    if not only.empty and (send or force or stored):
+        raise click.UsageError("a filtered report (--remote, --location, --company) is printed or written with "
+                               "--out, never stored or sent: it cannot be combined with --send, --force or --stored")
+    if out is not None:
+        try:
+            check_writable(out)  # before the report is built and stored
+        except WriteFailed as exc:
+            raise click.ClickException(str(exc)) from None
+    if stored:  # only reads: works on a database it cannot write
+        found = stored_report(app.read_only_config, week)
         if out is None:
             click.echo(terminal_text(found.text, multiline=True))  # postings' companies and titles are scraped
         else:
             click.echo(f"wrote {write_file(found, out)} (the report of {found.label} stored "
                        f"{found.generated_at:%Y-%m-%d %H:%M} UTC)")
+        return
+    config = app.db_config
+    if not only.empty:
+        _filtered(config, only, week, top, out)
         return
     result = weekly_report(config, week, send=send, force=force, top=top)
     d = result.report.data
@@ -73,3 +93,15 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
                    "them")
     elif send:
         click.echo(f"the report of {d.label} was already queued (use --force to send it again)")
+
+
+def _filtered(config, only: PostingFilter, week, top: int | None, out: Path | None) -> None:
+    """Build the report of the postings ``only`` keeps; print its text, or write its HTML to ``out``."""
+    built = filtered_report(config, only, week, top=top)
+    if out is None:
+        click.echo(terminal_text(built.text, multiline=True))  # postings' companies and titles are scraped
+        return
+    d = built.data
+    click.echo(f"report {d.label} of the postings that are {d.filter_text}: {d.total_postings} postings "
+               f"({d.ai_postings} AI roles), {len(d.movers)} movers; not stored")
+    click.echo(f"wrote {write_file(built, out)}")

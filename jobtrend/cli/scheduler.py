@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
 import os
+import re
 from zoneinfo import ZoneInfo
 
 import click
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 
-from jobtrend.app.status import job_runs, scheduled_jobs
+from jobtrend.app.status import job_runs, mark_overdue, scheduled_jobs, scheduler_state
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.cli.status import scheduler_line
 from jobtrend.config import SCHEDULER_JOBS
 from jobtrend.locks import SchedulerLocked
+from jobtrend.logs import FORMATS, use_format
 from jobtrend.output import render
 from scheduler.jobs import run_job
 from scheduler.service import build_scheduler, run_forever
 
 RUN_COLUMNS = ("id", "job", "status", "started_at", "finished_at", "error", "details")
+CRON_FIELDS = ("minute", "hour", "day", "month", "day_of_week")
 
 
 @click.group()
@@ -41,35 +47,63 @@ def _when(moment: dt.datetime | None, tz) -> str:
 
 
 @scheduler.command()
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print nothing but errors: no start and stop lines, and log at ERROR level only.")
+@click.option("--log-format", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Log lines as text, or as one JSON object per line (time, level, logger, message, "
+                   "traceback) for a log collector; the start and stop lines are JSON objects too.")
 @pass_app
-def run(app: AppContext) -> None:
+def run(app: AppContext, quiet: bool, log_format: str) -> None:
     """Start the scheduler in the foreground; SIGTERM or Ctrl-C stops it after the running job finishes.
 
     Only one scheduler may run against a database (a lock: a PostgreSQL advisory lock, or a lock file next to
     the SQLite file); a second one exits with status 1. Jobs are stored in the apscheduler_jobs table, so a
-    restart keeps the schedule.
+    restart keeps the schedule. While it runs it writes a heartbeat (pid, host, start, a beat every
+    scheduler.heartbeat_seconds) that `jobtrend status` and `jobtrend scheduler status` read.
 
     \b
     Example:
         jobtrend scheduler run
         jobtrend -v scheduler run     # log each job's start and result
+        jobtrend scheduler run --quiet --log-format json   # under systemd, into a log collector
     """
+    if quiet:
+        logging.getLogger().setLevel(logging.ERROR)
+    use_format(log_format)
     config = app.db_config
     sched = build_scheduler(config)
-    tz = ZoneInfo(config.scheduler.timezone)
-
-    def started(_event) -> None:
-        lines = [(job.id, _when(job.next_run_time, tz), str(job.trigger)) for job in sched.get_jobs()]
-        click.echo(f"scheduler started (pid {os.getpid()}, time zone {config.scheduler.timezone})")
-        click.echo(render(("job", "next run", "trigger"), lines))
-        click.echo("stop with SIGTERM or Ctrl-C")
-
-    sched.add_listener(started, EVENT_SCHEDULER_STARTED)
+    say = _announcer(quiet, log_format)
+    sched.add_listener(lambda _event: say("scheduler started", _start_lines(sched, config)),
+                       EVENT_SCHEDULER_STARTED)
     try:
         run_forever(sched)
     except SchedulerLocked as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo("scheduler stopped")
+    say("scheduler stopped", {})
+
+
+def _start_lines(sched, config) -> dict:
+    tz = ZoneInfo(config.scheduler.timezone)
+    return {"pid": os.getpid(), "timezone": config.scheduler.timezone,
+            "jobs": [{"job": job.id, "next_run": _when(job.next_run_time, tz), "cron": cron_text(str(job.trigger))}
+                     for job in sched.get_jobs()]}
+
+
+def _announcer(quiet: bool, log_format: str):
+    """How `scheduler run` says it started and stopped: text lines, a JSON object per event, or nothing."""
+    def say(event: str, facts: dict) -> None:
+        if quiet:
+            return
+        if log_format == "json":
+            click.echo(json.dumps({"event": event.replace(" ", "_"), **facts}))
+            return
+        if not facts:
+            click.echo(event)
+            return
+        click.echo(f"{event} (pid {facts['pid']}, time zone {facts['timezone']})")
+        click.echo(render(("job", "next run", "cron"), [tuple(job.values()) for job in facts["jobs"]]))
+        click.echo("stop with SIGTERM or Ctrl-C")
+    return say
 
 
 @scheduler.command()
@@ -87,10 +121,17 @@ def status(app: AppContext, runs: int) -> None:
     """
     config = app.db_config
     tz = ZoneInfo(config.scheduler.timezone)
-    jobs = scheduled_jobs(config)
+    state = scheduler_state(config)
+    click.echo(f"scheduler {scheduler_line(state)}")
+    jobs = mark_overdue([{"id": j.id, "next_run_time": j.next_run_time, "cron": cron_text(j.description)}
+                         for j in scheduled_jobs(config)], state["running"])
     if jobs:
-        click.echo(render(("job", "next run", "trigger"),
-                          [(j.id, _when(j.next_run_time, tz), j.description) for j in jobs]))
+        click.echo(render(("job", "next run", "cron", ""),
+                          [(j["id"], _when(j["next_run_time"], tz), j["cron"], "OVERDUE" if j["overdue"] else "")
+                           for j in jobs]))
+        if any(j["overdue"] for j in jobs):
+            click.echo("OVERDUE: its run time has passed and no scheduler is running: start one with "
+                       "`jobtrend scheduler run`")
     else:
         click.echo("no jobs stored: the scheduler has never run against this database (`jobtrend scheduler run`)")
     if not runs:
@@ -105,6 +146,15 @@ def status(app: AppContext, runs: int) -> None:
                                      _details(r.details)) for r in rows]))
 
 
+def cron_text(trigger: str) -> str:
+    """A stored cron trigger as its crontab text, "0 */6 * * *" (APScheduler shows it as "cron[month='*', ...]",
+    too long for a table cell); any other trigger as it is."""
+    fields = dict(re.findall(r"(\w+)='([^']*)'", trigger)) if trigger.startswith("cron[") else {}
+    if not fields:
+        return trigger
+    return " ".join(fields.get(name, "*") for name in CRON_FIELDS)
+
+
 def _details(details) -> str:
     if not details:
         return ""
@@ -116,7 +166,8 @@ def _details(details) -> str:
 @click.argument("name", type=click.Choice(SCHEDULER_JOBS))
 @pass_app
 def run_job_command(app: AppContext, name: str) -> None:
-    """Run one scheduled job now, recorded in job_runs like a scheduled run; exit status 1 when it fails.
+    """Run one scheduled job now, recorded in job_runs like a scheduled run; exit status 1 when it fails (a crawl
+    fails when no source ended ok; some sources failing make it partial, exit status 0).
 
     It does not take the scheduler lock: it can run while the scheduler serves. It takes the job's own lock, so
     a job the scheduler (or another run-job) is running is not started twice: it exits 1 saying so.
@@ -133,7 +184,8 @@ def run_job_command(app: AppContext, name: str) -> None:
                                    "scheduler or another run-job; `jobtrend scheduler status` shows it)")
     row = next(iter(job_runs(config, limit=1, job=name)), None)
     if row is not None:
-        click.echo(f"{name}: {row.status} ({_details(row.details) or row.error or ''})")
-    if outcome != "ok":
+        facts = "; ".join(part for part in (_details(row.details), row.error or "") if part)
+        click.echo(f"{name}: {row.status}" + (f" ({facts})" if facts else ""))
+    if outcome not in ("ok", "partial"):  # partial: some sources failed, as `jobtrend crawl` exits 0
         raise click.ClickException(f"job {name} {outcome}" + (f": {row.error}" if row is not None and row.error
                                                               else ""))

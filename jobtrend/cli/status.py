@@ -10,6 +10,7 @@ import click
 from jobtrend.app.status import Status
 from jobtrend.app.status import status as collect
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.db import read_only_engines
 from jobtrend.output import render as render_table
 
 
@@ -26,7 +27,8 @@ def status(app: AppContext, fmt: str) -> None:
         jobtrend status
         jobtrend status --format json | jq .outbox
     """
-    result = collect(app.config)
+    with read_only_engines():  # reads only: works on a database it cannot write
+        result = collect(app.config)
     click.echo(json.dumps(result.as_dict(), indent=2) if fmt == "json" else render(result))
 
 
@@ -36,6 +38,17 @@ def _when(value) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     return str(value)
+
+
+def scheduler_line(state: dict) -> str:
+    """"running (pid 1234 on host, since ...)", "not running since ..." or "never started", from the heartbeat
+    (:func:`jobtrend.app.status.scheduler_state`)."""
+    if state.get("running"):
+        return f"running (pid {state['pid']} on {state['host']}, since {_when(state['since'])})"
+    if state.get("since") is None:
+        return "not running (never started against this database)"
+    how = "" if state.get("stopped") else ", no heartbeat: killed or its host is down"
+    return f"not running since {_when(state['since'])} (was pid {state['pid']} on {state['host']}{how})"
 
 
 def render(status: Status) -> str:
@@ -85,11 +98,13 @@ def render(status: Status) -> str:
     lines.append(f"outbox     {box.get('pending', 0)} pending, {box.get('failed', 0)} failed"
                  + (f" (oldest pending {_when(box['oldest_pending'])})" if box.get("oldest_pending") else ""))
     jobs, runs = status.scheduler.get("jobs", []), {r["job"]: r for r in status.scheduler.get("last_runs", [])}
-    lines.append("scheduler  " + ("no stored jobs (start it with `jobtrend scheduler run`)" if not jobs else ""))
+    lines.append("scheduler  " + scheduler_line(status.scheduler.get("state") or {})
+                 + ("" if jobs else "; no stored jobs (start it with `jobtrend scheduler run`)"))
     for job in jobs:
         run = runs.pop(job["id"], None)
         last = f"; last run {_when(run['started_at'])} {run['status']}" if run else ""
-        lines.append(f"  {job['id']:<12} next {_when(job['next_run_time'])}{last}")
+        overdue = "  OVERDUE" if job.get("overdue") else ""
+        lines.append(f"  {job['id']:<12} next {_when(job['next_run_time'])}{overdue}{last}")
     for name, run in sorted(runs.items()):
         lines.append(f"  {name:<12} last run {_when(run['started_at'])} {run['status']}")
     return "\n".join(lines)

@@ -154,6 +154,8 @@ SCHEDULER: Table = {
                                  "a number of seconds, an integer of at least 1", at_least(1)),
     "crawl_timeout_seconds": Key(int, SchedulerSettings.crawl_timeout_seconds,
                                  "a number of seconds, an integer of at least 1", at_least(1)),
+    "heartbeat_seconds": Key(int, SchedulerSettings.heartbeat_seconds,
+                             "a number of seconds, an integer of at least 1", at_least(1)),
     "jobs": Key(dict, {}),  # job name -> cron expression, checked by _scheduler_jobs
 }
 RETENTION: Table = {
@@ -199,12 +201,35 @@ def load_notify(path: Path) -> NotifySettings:
 def _main_tables(path: Path, data: dict) -> tuple[str, CrawlSettings, TrendSettings]:
     reject_unknown(path, data, TABLES, "")
     url = read_table(path, sub_table(path, data, "database"), DATABASE, "database.")["url"]
-    url = os.environ.get(DATABASE_URL_ENV) or url
-    if "://" not in url or not _parses_as_database_url(url):
-        raise ConfigError(path, "database.url", "a SQLAlchemy URL such as sqlite:///jobtrend.db", redact_url(url))
+    from_env = os.environ.get(DATABASE_URL_ENV)
+    url = database_url(from_env or url, DATABASE_URL_ENV if from_env else path)
     crawl = read_table(path, sub_table(path, data, "crawl"), CRAWL, "crawl.", CrawlSettings)
     trends = read_table(path, sub_table(path, data, "trends"), TRENDS, "trends.", TrendSettings)
     return url, crawl, trends
+
+
+# Schemes without jobtrend's PostgreSQL driver (psycopg 3, the `postgres` extra): Heroku-style postgres://, which
+# SQLAlchemy does not know, and postgresql://, for which it would load psycopg2
+URL_SCHEME_ALIASES = {"postgres://": "postgresql+psycopg://", "postgresql://": "postgresql+psycopg://"}
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+
+
+def database_url(url: str, origin: Path | str) -> str:
+    """``url`` checked and normalised (``postgres://`` and ``postgresql://`` become ``postgresql+psycopg://``); a
+    bad one is a ConfigError blamed on ``origin``: jobtrend.toml (a path), or the environment variable (its name)
+    that set it."""
+    for alias, scheme in URL_SCHEME_ALIASES.items():
+        if url.startswith(alias):
+            url = scheme + url[len(alias):]
+            break
+    if "://" not in url or not _parses_as_database_url(url) \
+            or make_url(url).get_backend_name() not in SUPPORTED_BACKENDS:
+        expected = ("a SQLAlchemy URL of SQLite or PostgreSQL such as sqlite:///jobtrend.db or "
+                    "postgresql+psycopg://user@host/dbname")
+        if isinstance(origin, str):
+            raise ConfigError("environment", origin, expected, redact_url(url))
+        raise ConfigError(origin, "database.url", expected, redact_url(url))
+    return url
 
 
 def _parses_as_database_url(url: str) -> bool:

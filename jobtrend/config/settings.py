@@ -97,6 +97,7 @@ class SchedulerSettings:
     timezone: str = "UTC"
     misfire_grace_seconds: int = 3600
     crawl_timeout_seconds: int = 3 * 3600
+    heartbeat_seconds: int = 30  # how often the running scheduler writes its heartbeat (scheduler_heartbeat)
     jobs: dict[str, str | None] = field(default_factory=_default_schedule)
 
     def enabled_jobs(self) -> dict[str, str]:
@@ -145,8 +146,9 @@ class FrameworkConfig:
     """One taxonomy entry: aliases match case-insensitively, ``exact`` forms case-sensitively.
 
     Gates (see config/frameworks.toml): a match of a :attr:`gated_forms` form counts only with a ``near`` term
-    within ``near_window`` words; a match inside an ``exclude`` phrase, or with an ``avoid`` term within
-    ``avoid_window`` words, never counts. A match also counts for ``parent``.
+    within ``near_window`` words (or, with ``near_technology``, another technology's name); a match inside an
+    ``exclude`` phrase, or with an ``avoid`` term within ``avoid_window`` words (for an ``organisation``, also an
+    organisation-context phrase), never counts. A match also counts for ``parent``.
     """
 
     slug: str
@@ -161,13 +163,15 @@ class FrameworkConfig:
     exclude: tuple[str, ...] = ()
     avoid: tuple[str, ...] = ()
     avoid_window: int = AVOID_WINDOW
+    near_technology: bool = False  # another technology named within ``near_window`` words also counts as near
+    organisation: bool = False  # also a company: not counted in customer, partner or investor contexts
 
     @property
     def gated_forms(self) -> tuple[str, ...]:
         """The forms that need a ``near`` term: ``gated`` when given, else every exact form when ``near`` is."""
         if self.gated:
             return self.gated
-        return self.exact if self.near else ()
+        return self.exact if self.near or self.near_technology else ()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from crawler.run import REPLAY_SETTINGS, crawl_settings, plan_sources, require_schema, run_crawl
+from crawler.run import REPLAY_SETTINGS, InvalidRequest, crawl_settings, plan_sources, require_schema, run_crawl
 from jobtrend.config import REPO_ROOT, SourceConfig, load_config
 from tests.crawler.conftest import TEST_USER_AGENT, write_config
 
@@ -30,10 +30,19 @@ def test_plan_takes_every_enabled_source_of_each_kind(config):
         "ashby": ["cohere", "harvey"], "greenhouse": ["stripe"]}
 
 
-def test_plan_with_keys_takes_configured_ones_of_any_kind(config, caplog):
-    assert keys(plan_sources(config, ("ashby", "greenhouse"), ["stripe", "harvey", "newco"])) == {
+def test_plan_with_keys_takes_configured_ones_of_any_kind(config):
+    assert keys(plan_sources(config, ("ashby", "greenhouse"), ["stripe", "harvey"])) == {
         "ashby": ["harvey"], "greenhouse": ["stripe"]}
-    assert "not crawling newco" in caplog.text
+
+
+def test_plan_refuses_an_unconfigured_key_with_several_kinds(config):
+    with pytest.raises(InvalidRequest, match="--board newco: not in sources.toml; name one --source"):
+        plan_sources(config, ("ashby", "greenhouse"), ["stripe", "harvey", "newco"])
+
+
+def test_plan_refuses_a_key_configured_for_another_kind(config):
+    with pytest.raises(InvalidRequest, match="--board stripe is configured for greenhouse, not ashby"):
+        plan_sources(config, ("ashby",), ["stripe"])
 
 
 def test_plan_with_one_kind_also_takes_unconfigured_keys(config):
@@ -84,7 +93,7 @@ def test_unmigrated_database_is_refused_with_the_fix(tmp_path):
 def test_run_crawl_with_no_sources_crawls_nothing(tmp_path, db_url, monkeypatch):
     monkeypatch.setenv("JOBTREND_DATABASE_URL", db_url)
     config = load_config(write_config(tmp_path / "config", SOURCES))
-    summary = run_crawl(config, kinds=("ashby",), keys=["stripe"])
+    summary = run_crawl(config, kinds=("lever",))
     assert summary["sources"] == {} and summary["postings_stored"] == 0
 
 
