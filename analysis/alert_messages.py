@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from jobtrend.health import FAILURE_STATES, error_code, explain_error, is_network_error
+from jobtrend.health import FAILURE_STATES, explain_error
+from jobtrend.reasons import error_code, is_network_error
 
 if TYPE_CHECKING:
     from analysis.alerts import FiredAlert

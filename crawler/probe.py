@@ -20,9 +20,9 @@ from scrapy.settings import Settings
 
 from crawler.middlewares.replay_hosts import replayed_url
 from crawler.preflight import API_BASE_SETTINGS
-from crawler.reasons import with_words
 from crawler.spiders.lever import is_eu
 from jobtrend.config import SourceConfig
+from jobtrend.reasons import with_words
 
 
 @dataclass(frozen=True)

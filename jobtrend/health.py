@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jobtrend.models import Posting, Source
+from jobtrend.reasons import error_code, in_words
 from jobtrend.weeks import utcnow
 
 GONE_REASONS = ("http_404", "http_410")
@@ -44,12 +45,6 @@ INTERRUPTED = "interrupted"  # crawl_runs.error of a crawl whose process died or
 CUT_SHORT = "cut_short:"  # + the close reason of a crawl stopped before the board was finished
 
 
-def error_code(error: str | None) -> str:
-    """The code an error starts with (``http_503`` of ``http_503 <html>...``); "" for none."""
-    words = (error or "").split()
-    return words[0] if words else ""
-
-
 def stopped_by_us(error: str | None) -> bool:
     """Whether ``error`` says the crawl was stopped on our side (``cut_short:<close reason>``: a shutdown, an
     interrupt, a time limit; ``interrupted``), not by the board."""
@@ -57,63 +52,10 @@ def stopped_by_us(error: str | None) -> bool:
     return code == INTERRUPTED or code.startswith(CUT_SHORT)
 
 
-# Error codes (crawl_runs.error, sources.last_error) in plain words. download_error:<Exception> is looked up by the
-# exception's name; http_<status> by the status.
-ERROR_WORDS = {
-    "invalid_json": "the answer was not readable JSON (truncated, or an error page)",
-    "unexpected_shape": "the answer was JSON of an unexpected shape (the API changed?)",
-    "pagination_stalled": "paging through the board stopped adding postings",
-    "robots_txt_forbidden": "robots.txt forbids the request",
-    "crawl_delay_too_long": "robots.txt asks for too long a delay between requests",
-    "too_large": "the answer was larger than crawl.download_maxsize",
-    "redirect_off_host": "redirected to another host",
-    "private_address": "the host is a private address",
-    "invalid_sitemap": "the sitemap could not be read",
-    "not_html": "the page is not HTML",
-    "no_threads": "no \"Who is hiring?\" thread found",
-    "disk_full": "the disk is full",
-    "store_error": "postings could not be stored",
-    "no_response": "the board never answered",
-    "zero_yield": "the board lists no postings any more",
-    "empty": "the board has never listed a posting",
-    INTERRUPTED: "the crawl was interrupted",
-}
-DOWNLOAD_ERROR_WORDS = {
-    "CannotResolveHostError": "DNS lookup failed", "DNSLookupError": "DNS lookup failed",
-    "ConnectionRefusedError": "connection refused", "TCPTimedOutError": "connection timed out",
-    "TimeoutError": "timed out", "DownloadTimeoutError": "download timed out",
-    "ConnectError": "could not connect", "NoRouteError": "no route to the host",
-    "ConnectionLost": "connection lost", "ResponseNeverReceived": "no answer received",
-    "ConnectionDone": "connection closed", "SSLError": "TLS handshake failed",
-}
-NETWORK_ERRORS = frozenset(DOWNLOAD_ERROR_WORDS) - {"SSLError"}  # failures that say "is the network up?"
-HTTP_WORDS = {401: "unauthorized", 403: "forbidden", 404: "board not found (removed or renamed)",
-              410: "board gone (removed)", 429: "rate limited", 500: "server error", 502: "bad gateway",
-              503: "service unavailable", 504: "gateway timeout"}
-
-
 def explain_error(code: str | None) -> str:
-    """The error ``code`` in plain words, e.g. ``DNS lookup failed`` for ``download_error:CannotResolveHostError``;
-    a code without words comes back as it is."""
-    code = error_code(code)
-    kind, _, detail = code.partition(":")
-    if kind == "download_error":
-        return DOWNLOAD_ERROR_WORDS.get(detail, f"download failed ({detail})")
-    if kind.startswith("http_") and kind[5:].isdigit():
-        status = int(kind[5:])
-        return f"HTTP {status} " + HTTP_WORDS.get(status, "server error" if status >= 500 else "error")
-    if kind == "cut_short":
-        return f"the crawl was stopped before the board was finished ({detail})"
-    if kind == "not_recorded":
-        return "the crawl could not be recorded in the database"
-    return ERROR_WORDS.get(code, code or "no error recorded")
-
-
-def is_network_error(code: str | None) -> bool:
-    """Whether ``code`` is a failure to reach the host at all (DNS, refused, timed out): many of them at once
-    usually mean our network, not the boards."""
-    kind, _, detail = error_code(code).partition(":")
-    return kind == "download_error" and detail in NETWORK_ERRORS
+    """The error ``code`` in plain words (:func:`jobtrend.reasons.in_words`, no host), e.g. ``DNS lookup failed``
+    for ``download_error:CannotResolveHostError``; a code without words comes back as it is."""
+    return in_words(code) or error_code(code) or "no error recorded"
 
 
 def next_state(previous: str, status: str, error: str | None, seen: int, has_open: bool = False) -> str:

@@ -15,7 +15,7 @@ import sys
 
 from scrapy.exceptions import NotConfigured
 
-from crawler.reasons import with_words
+from jobtrend.reasons import with_words
 
 logger = logging.getLogger("crawler.sources")
 

@@ -135,7 +135,7 @@ def test_the_digest_groups_sources_by_reason_in_plain_words(engine):
         [(subject, body)] = conn.execute(select(Outbox.subject, Outbox.body)).all()
     assert subject == ("5 sources failing: DNS lookup failed for api.ashbyhq.com; 2 for other reasons "
                        "- is the network up?")
-    assert '"words": "HTTP 404 board not found (removed or renamed)"' in body
+    assert '"words": "the board does not exist (HTTP 404): check its key"' in body
     assert '"subjects": ["lever:lever-00", "lever:lever-01"]' in body
 
 

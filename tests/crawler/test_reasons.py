@@ -3,21 +3,27 @@
 import pytest
 
 from crawler.extensions.source_lines import source_line
-from crawler.reasons import in_words, with_words
+from jobtrend.reasons import in_words, is_network_error, with_words
 
 
 @pytest.mark.parametrize(("reason", "words"), [
     ("download_error:CannotResolveHostError", "DNS lookup failed for api.ashbyhq.com"),
-    ("download_error:DownloadConnectionRefusedError", "api.ashbyhq.com refused the connection"),
-    ("download_error:DownloadTimeoutError", "api.ashbyhq.com did not answer in time (crawl.download_timeout)"),
-    ("http_404", "the board does not exist (HTTP 404): check its key in sources.toml"),
-    ("http_503", "api.ashbyhq.com answered with a server error (HTTP 503)"),
-    ("http_418", "api.ashbyhq.com answered HTTP 418"),
-    ("robots_txt_forbidden", "robots.txt of api.ashbyhq.com forbids it"),
-    ("cut_short:closespider_timeout", "the crawl stopped early (closespider_timeout)"),
+    ("download_error:DownloadConnectionRefusedError", "connection refused by api.ashbyhq.com"),
+    ("download_error:DownloadTimeoutError", "no answer in time (crawl.download_timeout) from api.ashbyhq.com"),
+    ("http_404", "the board does not exist (HTTP 404): check its key"),
+    ("http_503 <html>busy</html>", "HTTP 503 service unavailable from api.ashbyhq.com"),
+    ("http_418", "HTTP 418 error from api.ashbyhq.com"),
+    ("robots_txt_forbidden", "robots.txt forbids the request on api.ashbyhq.com"),
+    ("cut_short:closespider_timeout", "the crawl stopped before the board was finished (closespider_timeout)"),
 ])
 def test_known_codes_get_words(reason, words):
     assert in_words(reason, "api.ashbyhq.com") == words
+
+
+def test_without_a_host_the_words_stop_before_it():
+    assert in_words("download_error:CannotResolveHostError") == "DNS lookup failed"
+    assert with_words("http_429") == "HTTP 429 rate limited after retries (http_429)"
+    assert is_network_error("download_error:DNSLookupError") and not is_network_error("download_error:SSLError")
 
 
 def test_an_unknown_code_is_shown_as_it_is():

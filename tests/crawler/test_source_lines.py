@@ -61,8 +61,7 @@ def test_a_crawl_prints_one_plain_line_per_source_and_no_traceback(config_dir, d
     assert set(by_label) == {s.label for s in SOURCES}
     for label in ("ashby:character", "ashby:render", "greenhouse:acmeai"):
         assert re.fullmatch(rf"{label} ok [1-9]\d* seen, [1-9]\d* new", by_label[label]), by_label[label]
-    assert by_label["ashby:nope"] == ("ashby:nope failed: the board does not exist (HTTP 404): check its key in "
-                                      "sources.toml (http_404)")
+    assert by_label["ashby:nope"] == "ashby:nope failed: the board does not exist (HTTP 404): check its key (http_404)"
     assert outcomes(db_url)["ashby:nope"] == ("failed", "http_404")
 
 

@@ -98,7 +98,7 @@ def test_a_broken_smtp_setting_names_the_fix(tmp_path, db_url, role_model_path, 
     assert line.startswith(f"fail smtp: 127.0.0.1:{port} answers but offers no STARTTLS [fix: set email.security")
     assert inbox.messages == []
     [source] = [line for line in done.stdout.splitlines() if "source ashby:character" in line]
-    assert source.startswith("fail source ashby:character: 127.0.0.1 refused the connection")
+    assert source.startswith("fail source ashby:character: connection refused by 127.0.0.1")
     assert "Traceback" not in done.stdout + done.stderr
     assert done.stderr.strip() == "Error: 4 checks failed"
 
