@@ -25,7 +25,8 @@ from jobtrend.health import FAILURE_STATES, STATES
 COHORTS = cohort_names()  # the cohorts trend points are computed for: a rule may watch any of them
 
 RULES_FILE = "alerts.toml"
-KINDS = ("threshold", "change", "source_health", "classifier_drift")
+KINDS = ("threshold", "change", "source_health", "classifier_drift", "pay_change")
+PAY_COMPONENTS = ("base", "ote", "total")  # analysis.pay_stats.COMPONENT_GROUPS
 DIRECTIONS = ("up", "down", "both")
 DEFAULT_HEALTH_STATES = ("zero_yield", "failing", "gone")
 DEFAULT_MIN_FAILURES = 2  # one failed crawl is usually transient (docs/operations.md)
@@ -105,7 +106,24 @@ class ClassifierDriftRule:
                              self.trailing_weeks)
 
 
-AlertRule = ThresholdRule | ChangeRule | SourceHealthRule | ClassifierDriftRule
+@dataclass(frozen=True)
+class PayChangeRule:
+    """A month's median annualised pay of ``cohort`` (USD midpoint of the ``component`` group) moves by
+    ``min_change`` (relative) or more against the pooled ``trailing_months`` before it, and the (1 - ``alpha``)
+    bootstrap interval of the difference of medians excludes 0; both sides need ``min_postings`` postings."""
+
+    name: str
+    cohort: str = "all"
+    component: str = "base"
+    trailing_months: int = 3
+    min_change: float = 0.10
+    alpha: float = 0.05
+    min_postings: int = 30
+    direction: str = "both"
+    kind: str = "pay_change"
+
+
+AlertRule = ThresholdRule | ChangeRule | SourceHealthRule | ClassifierDriftRule | PayChangeRule
 
 
 COMMON_KEYS = {"kind", "name", "enabled"}
@@ -114,6 +132,7 @@ RULE_KEYS = {
     "change": {"framework", "cohort", "trailing_weeks", "min_change", "alpha", "min_postings", "direction"},
     "source_health": {"states", "min_failures"},
     "classifier_drift": {"sources", "min_postings", "alpha", "min_change", "confidence_drop", "trailing_weeks"},
+    "pay_change": {"cohort", "component", "trailing_months", "min_change", "alpha", "min_postings", "direction"},
 }
 
 
@@ -234,8 +253,26 @@ def _classifier_drift(path: Path, entry: dict, prefix: str, name: str,
                                alpha, min_change, float(drop), trailing)
 
 
+def _pay_change(path: Path, entry: dict, prefix: str, name: str, _known: set[str] | None) -> PayChangeRule:
+    component = typed(path, entry, "component", str, PayChangeRule.component, prefix)
+    if component not in PAY_COMPONENTS:
+        raise ConfigError(path, prefix + "component", "one of " + ", ".join(PAY_COMPONENTS), component)
+    trailing = typed(path, entry, "trailing_months", int, PayChangeRule.trailing_months, prefix)
+    if trailing < 1:
+        raise ConfigError(path, prefix + "trailing_months", "a number of months, at least 1", trailing)
+    min_change = typed(path, entry, "min_change", (int, float), PayChangeRule.min_change, prefix)
+    if not 0 < min_change < 1:
+        raise ConfigError(path, prefix + "min_change", "a relative change of the median between 0 and 1, e.g. 0.10",
+                          min_change)
+    alpha = typed(path, entry, "alpha", (int, float), PayChangeRule.alpha, prefix)
+    if not 0 < alpha < 1:
+        raise ConfigError(path, prefix + "alpha", "a significance level between 0 and 1, e.g. 0.05", alpha)
+    return PayChangeRule(name, _cohort(path, entry, prefix), component, trailing, float(min_change), float(alpha),
+                         _min_postings(path, entry, prefix), _direction(path, entry, prefix))
+
+
 _BUILDERS = {"threshold": _threshold, "change": _change, "source_health": _source_health,
-             "classifier_drift": _classifier_drift}
+             "classifier_drift": _classifier_drift, "pay_change": _pay_change}
 
 
 def _sources(path: Path, entry: dict, prefix: str) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """Alert rules (``config/alerts.toml``) and their evaluation into ``alerts`` rows (docs/alerts.md).
 
-Four kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique ``name`` (stored as
+Five kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique ``name`` (stored as
 ``alerts.rule``); docs/alerts.md has every key:
 
 - ``threshold``: a framework's weekly share crosses ``level`` (up, down or both), once per crossing, with
@@ -15,6 +15,12 @@ Four kinds of rule (loaded by :mod:`analysis.alert_rules`), each with a unique `
   the weeks before it (:mod:`analysis.drift`: AI-role share, ml_engineer share, mean confidence), counting only
   the current model version's classifications; subject = the source kind, one alert per week however many
   figures left the band.
+- ``pay_change``: a month's median annualised pay of a cohort (the USD midpoint of one component group, base by
+  default: :mod:`analysis.pay_stats`) against the pooled ``trailing_months`` calendar months before it; fires
+  when the median moved by ``min_change`` (relative) or more and the (1 - ``alpha``) percentile-bootstrap interval
+  of the difference of medians (seeded, :data:`analysis.pay_stats.RESAMPLES` resamples) excludes 0; the month
+  and the window each need ``min_postings`` postings with pay. Months, not weeks: few postings state pay, and
+  only complete months (before the month of ``now``) count. Subject = the cohort.
 
 A threshold or change alert says which postings its share is of (:func:`cohort_phrase`: ``all`` is "AI-role
 postings", ``ai_swe`` "AI Software Engineer postings", ``market`` "all postings").
@@ -32,6 +38,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -50,6 +57,7 @@ from analysis.alert_rules import (
     AlertRule,
     ChangeRule,
     ClassifierDriftRule,
+    PayChangeRule,
     SourceHealthRule,
     ThresholdRule,
     load_alert_limits,
@@ -57,14 +65,18 @@ from analysis.alert_rules import (
     rules_path,
 )
 from analysis.drift import DriftPoint, current_model_version, drift_points
+from analysis.pay_stats import COMPONENT_GROUPS, RESAMPLES, difference_interval, pay_records
 from analysis.trends import proportion_change_test, two_proportion_test
+from jobtrend.currency import shipped_rates
 from jobtrend.db import insert_ignoring_conflicts, session_factory
-from jobtrend.health import error_code, explain_error
+from jobtrend.health import explain_error
 from jobtrend.models import Alert, Framework, Source, TrendPoint
+from jobtrend.reasons import error_code
 from jobtrend.weeks import iso_week_label, monday_of, utcnow
 
 __all__ = ["COHORTS", "DEFAULT_HEALTH_STATES", "DEFAULT_MAX_MESSAGES", "DIRECTIONS", "KINDS", "AlertLimits",
-           "AlertRule", "ChangeRule", "ClassifierDriftRule", "FiredAlert", "SourceHealthRule", "ThresholdRule",
+           "AlertRule", "ChangeRule", "ClassifierDriftRule", "FiredAlert", "PayChangeRule", "SourceHealthRule",
+           "ThresholdRule",
            "cohort_phrase", "evaluate_alerts", "load_alert_limits", "load_alert_rules", "notify_new_alerts",
            "rules_path", "two_proportion_p_value"]
 
@@ -104,6 +116,10 @@ class FiredAlert:
         d = self.details
         if d["kind"] == "source_health":
             return f"source {self.subject} is {d['health']} since {d['health_since'][:10]}"
+        if d["kind"] == "pay_change":
+            return (f"median {d['component']} pay of {cohort_phrase(d['cohort'])} {self.direction} "
+                    f"{abs(d['relative_change']) * 100:.1f}% to {_usd(self.value)} (n={d['n_postings']}) in "
+                    f"{d['month']}")
         if d["kind"] == "classifier_drift":
             return (f"classifier {', '.join(_drift_phrase(flag, d) for flag in d['flags'])} "
                     f"(n={d['n_postings']}) in {d['week']} [{self.subject}]")
@@ -129,6 +145,15 @@ class FiredAlert:
             lines.append("See `jobtrend sources` for every source.")
         elif d["kind"] == "classifier_drift":
             lines += _drift_lines(d)
+        elif d["kind"] == "pay_change":
+            lines += [f"Median annualised {d['component']} pay ({', '.join(d['components'])}, USD midpoint at the "
+                      f"rates of {d['rates_date']}) of {d['n_postings']} {cohort_phrase(d['cohort'])} in "
+                      f"{d['month']}: {_usd(self.value)}.",
+                      f"The {d['trailing_months']} months before ({d['trailing_from']} to {d['trailing_to']}): "
+                      f"{d['trailing_postings']} postings, median {_usd(self.threshold)}.",
+                      f"Change {d['relative_change'] * 100:+.1f}%; {(1 - d['alpha']) * 100:g}% bootstrap interval of "
+                      f"the difference {_usd(d['ci_low'])} to {_usd(d['ci_high'])} ({d['resamples']} resamples).",
+                      "See `jobtrend pay --grain month` and docs/pay-analysis.md."]
         elif d["kind"] == "threshold":
             lines += [f"{d['n_mentioning']} of {d['n_postings']} {cohort_phrase(d['cohort'])} in {d['week']} mention "
                       f"{d['framework_name']}: {_pct(self.value)} (95% CI {_pct(d['ci_low'])}-{_pct(d['ci_high'])}).",
@@ -154,6 +179,10 @@ class FiredAlert:
 
 def _pct(share: float) -> str:
     return f"{share * 100:.1f}%"
+
+
+def _usd(value: float) -> str:
+    return f"{'-' if value < 0 else ''}${abs(value) / 1000:,.1f}k"
 
 
 COHORT_WORDS = {"all": "AI-role postings", "ai_swe": "AI Software Engineer postings",
@@ -233,6 +262,8 @@ def evaluate_alerts(engine: Engine, rules: Sequence[AlertRule], *, weeks: int | 
         for rule in rules:
             if isinstance(rule, SourceHealthRule):
                 fired += _source_health_alerts(conn, rule)
+            elif isinstance(rule, PayChangeRule):
+                fired += _pay_change_alerts(engine, rule, before=now.date().replace(day=1))
             elif isinstance(rule, ClassifierDriftRule):
                 fired += _classifier_drift_alerts(conn, rule, before=this_week)
             else:
@@ -373,6 +404,50 @@ def _drift_alert(rule: ClassifierDriftRule, point: DriftPoint, version: str) -> 
     else:
         value, threshold = details[figure], details[f"trailing_{figure}"]
     return FiredAlert(rule.name, point.source, point.week, value, threshold, direction, details)
+
+
+def _month_index(month: dt.date) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def _pay_change_alerts(engine: Engine, rule: PayChangeRule, before: dt.date) -> list[FiredAlert]:
+    """Every complete month (before ``before``, a 1st) whose median pay moved against its trailing months."""
+    by_month: dict[dt.date, list[float]] = {}
+    for record in pay_records(engine, cohort=rule.cohort, component=rule.component):
+        if record.month is not None and record.month < before:
+            by_month.setdefault(record.month, []).append(record.value)
+    fired = []
+    for month, values in sorted(by_month.items()):
+        window = [m for m in by_month if 1 <= _month_index(month) - _month_index(m) <= rule.trailing_months]
+        trailing = [v for m in window for v in by_month[m]]
+        if len(values) < rule.min_postings or len(trailing) < rule.min_postings:
+            continue
+        alert = _pay_change_alert(rule, month, values, sorted(window), trailing)
+        if alert is not None:
+            fired.append(alert)
+    return fired
+
+
+def _pay_change_alert(rule: PayChangeRule, month: dt.date, values: list[float], window: list[dt.date],
+                      trailing: list[float]) -> FiredAlert | None:
+    """The alert of one month, or None when its median did not move enough or the interval holds 0."""
+    median, baseline = statistics.median(values), statistics.median(trailing)
+    relative = median / baseline - 1
+    direction = "up" if relative > 0 else "down"
+    if abs(relative) < rule.min_change - EPSILON or rule.direction not in ("both", direction):
+        return None
+    low, high = difference_interval(values, trailing, level=1 - rule.alpha)
+    if low <= 0 <= high:
+        return None
+    label = month.strftime("%Y-%m")
+    details = {"kind": rule.kind, "cohort": rule.cohort, "component": rule.component,
+               "components": list(COMPONENT_GROUPS[rule.component]), "month": label, "n_postings": len(values),
+               "trailing_postings": len(trailing), "trailing_months": rule.trailing_months,
+               "trailing_from": window[0].strftime("%Y-%m"), "trailing_to": window[-1].strftime("%Y-%m"),
+               "relative_change": relative, "ci_low": low, "ci_high": high, "alpha": rule.alpha,
+               "min_change": rule.min_change, "min_postings": rule.min_postings, "resamples": RESAMPLES,
+               "rates_date": shipped_rates().date}
+    return FiredAlert(rule.name, rule.cohort, month, median, baseline, direction, details)
 
 
 def _subject(text: str, limit: int = 200) -> str:

@@ -55,7 +55,9 @@ from sqlalchemy.exc import IntegrityError
 from analysis import notify
 from analysis.drift import DriftPoint, week_drift
 from analysis.filters import PostingFilter
-from analysis.report_charts import ChartPoint, roles_chart, shares_chart
+from analysis.pay_stats import MIN_N as PAY_MIN_N
+from analysis.pay_stats import RESAMPLES, PayGroup, group_table, money, pay_records
+from analysis.report_charts import ChartPoint, PayPoint, pay_chart, roles_chart, shares_chart
 from analysis.trends import (
     MARKET,
     in_cohort,
@@ -64,6 +66,7 @@ from analysis.trends import (
     proportion_change_test,
     wilson_interval,
 )
+from jobtrend.currency import shipped_rates
 from jobtrend.files import atomic_write
 from jobtrend.health import HEALTH_ORDER
 from jobtrend.messages import one_line
@@ -89,6 +92,8 @@ SOURCE_NAMES = {"hackernews": "Hacker News", "ashby": "Ashby", "greenhouse": "Gr
 TEST_NAMES = {"two_proportion_z": "two-proportion z-test", "fisher_exact": "Fisher's exact test"}
 SHARES_CID = "framework-shares@jobtrend"
 ROLES_CID = "role-split@jobtrend"
+PAY_CID = "pay-by-role@jobtrend"
+PAY_MONTHS = 6  # the pay section pools the postings of the report week's month and the 5 before it
 
 
 # --- statistics ------------------------------------------------------------------------------------------
@@ -289,6 +294,25 @@ class Chart:
         return f"Share of AI-role postings mentioning each framework, last {len(self.periods)} {self.unit}"
 
 
+@dataclass(frozen=True)
+class PaySection:
+    """Posted base pay of AI roles over the report's last :data:`PAY_MONTHS` months: by role, and by role and
+    month (pay is posted too rarely for weekly medians)."""
+
+    months: list[dt.date]
+    rates_date: str
+    rows: list[PayGroup]  # by role, the months pooled
+    series: dict[str, list[PayPoint]]  # role -> its monthly medians
+
+    @property
+    def postings(self) -> int:
+        return sum(row.n for row in self.rows)
+
+    @property
+    def span(self) -> str:
+        return f"{self.months[0]:%Y-%m} to {self.months[-1]:%Y-%m}"
+
+
 @dataclass
 class ReportData:
     """Everything the report shows, as read from the database."""
@@ -315,6 +339,7 @@ class ReportData:
     classifier: DriftPoint | None = None  # the week's classifier drift, every source kind; None: none classified
     filter_text: str = ""  # the filter's description; empty when unfiltered
     alpha: float = ALPHA
+    pay: PaySection | None = None  # posted pay of AI roles, the last PAY_MONTHS months
 
     @property
     def week_end(self) -> dt.date:
@@ -398,7 +423,9 @@ def build_report(engine: Engine, week: dt.date | None = None, *, now: dt.datetim
     data = gather(engine, week, generated_at=generated_at, top=top, trailing_weeks=trailing_weeks,
                   posting_filter=posting_filter, alpha=alpha)
     images = [(SHARES_CID, draw_shares(data)), (ROLES_CID, draw_roles(data))]
-    html, text = render(data, {SHARES_CID: f"cid:{SHARES_CID}", ROLES_CID: f"cid:{ROLES_CID}"})
+    if data.pay is not None and data.pay.rows:  # a pay chart only when some AI-role posting states pay
+        images.append((PAY_CID, draw_pay(data)))
+    html, text = render(data, {cid: f"cid:{cid}" for cid, _ in images})
     return WeeklyReport(week=week, html=html, text=text, images=images, data=data)
 
 
@@ -439,7 +466,21 @@ def gather(engine: Engine, week: dt.date, *, generated_at: dt.datetime, top: int
             alerts=_alerts(conn, week), source_health=_source_health(conn), chart=chart,
             role_series=_role_series(conn, only, chart.grain, chart.periods), classifier=week_drift(conn, week),
             filter_text=only.describe(), alpha=alpha)
+    data.pay = pay_section(engine, week, only)
     return data
+
+
+def pay_section(engine: Engine, week: dt.date, only: PostingFilter) -> PaySection:
+    """Posted base pay (USD midpoint) of the AI-role postings ``only`` keeps, of the :data:`PAY_MONTHS` months up
+    to ``week``'s, posted by the end of ``week``."""
+    months = _months_to(week.replace(day=1), PAY_MONTHS)
+    records = pay_records(engine, cohort=AI, posting_filter=only, since=months[0], until=week)
+    series: dict[str, list[PayPoint]] = {}
+    for group in group_table(records, "role", grain="month"):
+        month = dt.date.fromisoformat(group.key[0] + "-01")
+        series.setdefault(group.key[1], []).append(PayPoint(month, group.median, group.ci_low, group.ci_high, group.n))
+    ordered = {role: sorted(series[role], key=lambda p: p.period) for role in ROLE_LABELS if role in series}
+    return PaySection(months, shipped_rates().date, group_table(records, "role"), ordered)
 
 
 def _n_of(points: Iterable[Point], period: dt.date) -> int:
@@ -630,6 +671,15 @@ def draw_shares(data: ReportData) -> bytes:
     chart = data.chart or Chart("week", [data.week], {}, "")
     return shares_chart(chart.periods, chart.grain, chart.series, title=chart.title,
                         min_postings=CHART_MIN_POSTINGS, caption=f"{chart.reason[:1].upper()}{chart.reason[1:]}.")
+
+
+def draw_pay(data: ReportData) -> bytes:
+    """PNG: the monthly median base pay of each AI role with its 95 % interval."""
+    pay = data.pay
+    return pay_chart(pay.months, {ROLE_LABELS[role]: points for role, points in pay.series.items()},
+                     title=f"Median posted base pay of AI roles (USD), {pay.span}", min_n=PAY_MIN_N,
+                     caption=f"Annualised midpoint of the posted range; bars: 95 % bootstrap intervals; hollow: "
+                             f"fewer than {PAY_MIN_N} postings. USD at the shipped rates of {pay.rates_date}.")
 
 
 def draw_roles(data: ReportData) -> bytes:
@@ -846,16 +896,16 @@ def environment() -> Environment:
                       undefined=StrictUndefined, extensions=["jinja2.ext.do"], trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=True)
     env.filters.update(pct=_pct, pp=_pp, pvalue=_pvalue, when=_when, number=_number, http_url=_http_url,
-                       one_line=_one_line)
+                       one_line=_one_line, money=money)
     env.globals.update(grid=grid, role_labels=ROLE_LABELS, iso_week_label=iso_week_label, source_names=SOURCE_NAMES,
-                       chart_min=CHART_MIN_POSTINGS)
+                       chart_min=CHART_MIN_POSTINGS, pay_min_n=PAY_MIN_N, pay_resamples=RESAMPLES)
     return env
 
 
 def render(data: ReportData, image_src: dict[str, str]) -> tuple[str, str]:
     """The HTML (charts at ``image_src[cid]``) and the plain text of the report."""
     env = environment()
-    context = {"d": data, "images": image_src, "shares_cid": SHARES_CID, "roles_cid": ROLES_CID}
+    context = {"d": data, "images": image_src, "shares_cid": SHARES_CID, "roles_cid": ROLES_CID, "pay_cid": PAY_CID}
     return env.get_template("report.html.j2").render(context), env.get_template("report.txt.j2").render(context)
 
 

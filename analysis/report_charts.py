@@ -8,6 +8,8 @@
   follows the solid, well-measured part. The panels are named in their titles; the key to the marks sits under
   the panels, outside every plot area.
 - :func:`roles_chart`: AI-role postings per period, stacked ai_swe / ml_engineer bars.
+- :func:`pay_chart`: the median annualised base pay of each role per month, with its 95 % bootstrap interval as
+  an error bar; a median of fewer than ``min_n`` postings is hollow.
 
 The layout rules live in pure functions (:func:`segments`, :func:`is_muted`) so the tests check them without
 reading pixels; :func:`shares_figure` returns the figure itself, so a test can check where the legend is.
@@ -29,6 +31,18 @@ BAND_ALPHA = 0.12
 FIGSIZE = (7.6, 5.0)
 ROLE_FIGSIZE = (7.6, 3.4)
 ROLE_COLORS = ("#4c78a8", "#f58518")
+PAY_FIGSIZE = (7.6, 3.4)
+
+
+@dataclass(frozen=True)
+class PayPoint:
+    """One role's pay in one month: the median, its 95 % interval and n."""
+
+    period: dt.date
+    median: float
+    ci_low: float
+    ci_high: float
+    n: int
 
 
 @dataclass(frozen=True)
@@ -242,4 +256,41 @@ def roles_chart(periods: Sequence[dt.date], grain: str, counts: Sequence[tuple[i
                   color="#888888")
         axes.set_ylim(0, 1)
     figure.tight_layout()
+    return png(figure)
+
+
+def pay_chart(periods: Sequence[dt.date], series: dict[str, list[PayPoint]], *, title: str, min_n: int,
+              caption: str = "") -> bytes:
+    """PNG: one median per role and month, side by side, with its interval as an error bar; hollow below
+    ``min_n`` postings."""
+    figure = _figure(PAY_FIGSIZE)
+    axes = figure.add_subplot()
+    position = {period: i for i, period in enumerate(periods)}
+    width = 0.5 / max(1, len(series))
+    for index, (name, points) in enumerate(series.items()):
+        color = ROLE_COLORS[index % len(ROLE_COLORS)] if index < len(ROLE_COLORS) else PALETTE[index]
+        offset = (index - (len(series) - 1) / 2) * width
+        for p in points:
+            if p.period not in position:
+                continue
+            x = position[p.period] + offset
+            thin = p.n < min_n
+            spread = [[(p.median - p.ci_low) / 1000], [(p.ci_high - p.median) / 1000]]
+            axes.errorbar([x], [p.median / 1000], yerr=spread, fmt="o", color=color, markersize=5, capsize=2,
+                          elinewidth=1.2, markerfacecolor="white" if thin else color,
+                          alpha=MUTED_ALPHA + 0.2 if thin else 1.0)
+        axes.plot([], [], "o", color=color, label=name)
+    axes.set_xticks(range(len(periods)))
+    axes.set_xticklabels(period_labels(periods, "month"), fontsize=8)
+    axes.set_xlim(-0.5, len(periods) - 0.5)
+    axes.yaxis.set_major_formatter(lambda value, _: f"${value:.0f}k")
+    axes.tick_params(axis="y", labelsize=8)
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    axes.grid(axis="y", alpha=0.3)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    if caption:
+        figure.text(0.01, 0.0, textwrap.fill(caption, 120), fontsize=7, color="#57606a", ha="left", va="bottom")
+    figure.tight_layout(rect=(0, 0.08 if caption else 0, 1, 1))
     return png(figure)

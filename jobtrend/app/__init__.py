@@ -10,6 +10,7 @@ scheduler job makes the same call and records the result's counts in ``job_runs`
 - :mod:`jobtrend.app.analyze`: ``analyze`` = framework mentions + roles + duplicate links, and each step alone,
   ``explain`` (one posting's role and its evidence), ``train``.
 - :mod:`jobtrend.app.trends`: ``trends`` (weekly shares of every cohort) and the latest table.
+- :mod:`jobtrend.app.pay`: ``pay`` (medians of posted pay with bootstrap intervals, read-only).
 - :mod:`jobtrend.app.alerts`: ``alerts`` (evaluate the rules, store and queue what fired).
 - :mod:`jobtrend.app.report`: ``weekly_report`` (build, queue, store), ``stored_report``.
 - :mod:`jobtrend.app.deliver`: ``deliver`` (send the outbox rows that are due), ``outbox``.

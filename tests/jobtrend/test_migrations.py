@@ -48,7 +48,8 @@ def test_a_model_change_without_a_migration_is_detected(empty_db_url):
     migrate(empty_db_url)
     engine = make_engine(empty_db_url)
     with engine.begin() as conn:
-        for view in ("posting_facts", "weekly_framework_share", "weekly_role_split", "source_health"):
+        for view in ("monthly_pay", "posting_pay", "posting_facts", "weekly_framework_share", "weekly_role_split",
+                     "source_health"):
             conn.exec_driver_sql(f"drop view {view}")  # SQLite cannot rebuild a table a view reads (see 0004)
         ctx = MigrationContext.configure(conn)
         from alembic.operations import Operations

@@ -19,7 +19,8 @@ from jobtrend.db import ALEMBIC_DIR, alembic_config, make_engine, migrate
 from jobtrend.models import Classification, CrawlRun, Framework, Mention, Posting, Source, TrendPoint
 from jobtrend.weeks import iso_week_label, monday_of
 
-VIEWS = {"posting_facts", "weekly_framework_share", "monthly_framework_share", "weekly_role_split", "source_health"}
+VIEWS = {"posting_facts", "weekly_framework_share", "monthly_framework_share", "weekly_role_split", "source_health",
+         "posting_pay", "monthly_pay"}
 
 
 def _at(day: str, hour: int = 12) -> dt.datetime:
@@ -227,12 +228,15 @@ KEEP_VIEWS = {keep_views!r}
 
 def _retype(type_, existing_type):
     views = context.script.get_revision("0007").module  # the revision that last changed the views
+    pay_views = context.script.get_revision("0010").module  # the pay views read postings too
     if KEEP_VIEWS:
+        pay_views.drop_views()
         views.drop_views()
     with op.batch_alter_table("postings") as batch:
         batch.alter_column("company", existing_type=existing_type, type_=type_)
     if KEEP_VIEWS:
         views.create_views()
+        pay_views.create_views()
 
 
 def upgrade():
