@@ -1,0 +1,199 @@
+"""A crawl at market scale: thousands of boards from the replay server through every pipeline, SQLite and PostgreSQL.
+
+Example:
+    .venv/bin/python benchmarks/bench_scale.py                                  # 1,000 boards / 33,000 postings
+    .venv/bin/python benchmarks/bench_scale.py --boards 6000 --postings 200000  # the 6,000-board figures
+    BENCH_SCALE_BOARDS=6000 make bench BENCH_ARGS=scale                          # the same through `make bench`
+
+The boards are a synthetic replay (benchmarks/synthetic_boards.py: real Ashby, Greenhouse and Lever response
+shapes, generated text), cached under /tmp/jobtrend-bench/, served by crawler/replay.py on 127.0.0.1 with
+politeness off (crawler.run's REPLAY_SETTINGS: a replay only). Each crawl is ``python -m crawler.run --replay``
+in a child process, timed from its start to its exit (imports and the configuration's 6,000 tables included);
+its peak RSS is the child's own (``os.wait4``). Figures, each beside its reference from the same run:
+
+- first crawl into a fresh database, postings/s, against a no-op crawl of the same responses (no pipelines, no
+  crawl-run records: what download and parsing alone cost);
+- second crawl where nothing changed, seconds, against the first crawl: every board is still downloaded and
+  parsed (the APIs send no validators to ask "changed since?") and every description is still turned into text
+  (the content hash that says "unchanged" is taken of the text), so only the store is cheaper (one set-based
+  UPDATE of ``last_seen_at`` instead of an INSERT of the text, crawler/pipelines/store_posting.py): the no-op
+  crawl is its floor, so no target is set; the line before it gives its ratio to the no-op crawl;
+- peak RSS of the full crawl, against the same crawl of a sixth of the boards (``--small-boards``): flat when the
+  ratio stays near 1 (one board's postings are held at a time, batches of ``batch_size``);
+- database size per posting after the first crawl, against the description text stored per posting.
+
+PostgreSQL: the server at ``JOBTREND_BENCH_POSTGRES_URL``, else a throwaway one from scripts/pg-test-server, else
+its figures are skipped with a line saying so (as bench_trends.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from benchmarks._figures import figure  # noqa: E402
+from benchmarks.bench_trends import PG_ENV, postgres_server  # noqa: E402
+from benchmarks.synthetic_boards import write_replay  # noqa: E402
+from jobtrend.db import migrate  # noqa: E402
+
+CACHE = Path("/tmp/jobtrend-bench")
+NOOP = ["-s", "ITEM_PIPELINES={}", "-s", 'EXTENSIONS={"crawler.extensions.crawl_run.CrawlRunExtension": null}']
+
+
+def replay_dir(boards: int, postings: int) -> Path:
+    """The synthetic replay of ``boards`` boards and ``postings`` postings, written once and cached."""
+    root = CACHE / f"boards-{boards}-{postings}-v1"
+    if not (root / "sources.toml").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        started = time.perf_counter()
+        write_replay(root, boards, postings)
+        print(f"replay of {boards:,} boards / {postings:,} postings written in {time.perf_counter() - started:.0f} s "
+              f"to {root}", flush=True)
+    return root
+
+
+def config_dir(folder: Path, replay: Path) -> Path:
+    directory = folder / "config"
+    directory.mkdir(exist_ok=True)
+    shutil.copy(REPO / "config" / "jobtrend.toml", directory / "jobtrend.toml")
+    shutil.copy(replay / "sources.toml", directory / "sources.toml")
+    (directory / "frameworks.toml").write_text("")
+    return directory
+
+
+def crawl(replay: Path, config: Path, url: str, extra: list[str] = ()) -> dict:
+    """One ``python -m crawler.run --replay`` child: wall seconds, peak RSS (MiB), postings stored, sources not ok."""
+    env = os.environ | {"JOBTREND_CONFIG_DIR": str(config), "JOBTREND_DATABASE_URL": url,
+                        "JOBTREND_LOG_LEVEL": "WARNING"}
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-m", "crawler.run", "--replay", str(replay), "-s",
+                                  "LOG_LEVEL=WARNING", *extra], cwd=REPO, env=env, stdout=out, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise SystemExit(f"crawl failed ({child.returncode}):\n{err.read().decode()[-3000:]}")
+        summary = json.loads(out.read())
+    not_ok = sum(1 for s in summary["sources"].values() if s["status"] != "ok")
+    return {"wall_s": wall, "rss_mib": usage.ru_maxrss / 1024, "stored": summary["postings_stored"],
+            "seen": summary["postings_seen"], "not_ok": not_ok}
+
+
+def database_bytes(url: str) -> int:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return Path(parsed.database).stat().st_size
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def text_bytes(url: str) -> float:
+    """The mean length of the stored description text (what the database size is mostly made of)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return float(conn.execute(text("SELECT avg(length(description_text)) FROM postings")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+def measure(label: str, url: str, replay: Path, config: Path, postings: int, noop: dict) -> dict:
+    """First and second crawl of ``replay`` into the fresh database ``url``; print and return the figures."""
+    migrate(url)
+    first = crawl(replay, config, url)
+    size = database_bytes(url)
+    second = crawl(replay, config, url)
+    if first["stored"] != postings or first["not_ok"] or second["not_ok"]:
+        raise SystemExit(f"{label}: expected {postings} postings and every source ok, got {first} / {second}")
+    print(f"{label}: first crawl {first['wall_s']:.1f} s ({postings / first['wall_s']:,.0f} postings/s, peak RSS "
+          f"{first['rss_mib']:.0f} MiB), database {size / 2**20:.0f} MiB ({size / postings:,.0f} bytes/posting); "
+          f"second crawl, nothing changed, {second['wall_s']:.1f} s ({second['wall_s'] / first['wall_s']:.0%} of the "
+          "first)", flush=True)
+    boards = sum(1 for _ in replay.rglob("*.json.gz"))
+    figure(f"scale {label}", f"first crawl, {boards:,} boards / {postings:,} postings, every pipeline",
+           postings / first["wall_s"], "postings/s", reference="no-op crawl (no pipelines)",
+           reference_value=postings / noop["wall_s"], target=">= 50 % of the no-op rate",
+           met=first["wall_s"] <= 2 * noop["wall_s"])
+    figure(f"scale {label}", "second crawl, nothing changed", second["wall_s"], "s",
+           reference="first crawl", reference_value=first["wall_s"])
+    print(f"{label}: second crawl {second['wall_s'] / noop['wall_s']:.2f}x the no-op crawl (its floor)", flush=True)
+    figure(f"scale {label}", "database size per posting", size / postings, "bytes",
+           reference="description text stored per posting", reference_value=text_bytes(url))
+    return first
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    default_boards = int(os.environ.get("BENCH_SCALE_BOARDS", "1000"))
+    parser.add_argument("--boards", type=int, default=default_boards,
+                        help="boards (default 1,000; BENCH_SCALE_BOARDS sets it for `make bench`)")
+    parser.add_argument("--postings", type=int, help="postings (default 33.3 per board: 200,000 for 6,000)")
+    parser.add_argument("--small-boards", type=int, help="the size peak RSS is compared with (default a sixth)")
+    parser.add_argument("--skip-postgres", action="store_true")
+    args = parser.parse_args()
+    postings = args.postings or round(args.boards * 100 / 3)
+    small = args.small_boards or max(100, args.boards // 6)
+    replay = replay_dir(args.boards, postings)
+    small_replay = replay_dir(small, round(small * postings / args.boards))
+    with tempfile.TemporaryDirectory(prefix="jobtrend-bench-scale-") as tmp:
+        folder = Path(tmp)
+        config = config_dir(folder, replay)
+        noop_url = f"sqlite:///{folder / 'noop.db'}"
+        migrate(noop_url)
+        noop = crawl(replay, config, noop_url, NOOP)
+        print(f"no-op crawl: {postings:,} postings in {noop['wall_s']:.1f} s, peak RSS {noop['rss_mib']:.0f} MiB",
+              flush=True)
+        first = measure("SQLite", f"sqlite:///{folder / 'scale.db'}", replay, config, postings, noop)
+        small_folder = folder / "small"
+        small_folder.mkdir()
+        small_url = f"sqlite:///{small_folder / 'small.db'}"
+        migrate(small_url)
+        small_run = crawl(small_replay, config_dir(small_folder, small_replay), small_url)
+        print(f"peak RSS: {small_run['rss_mib']:.0f} MiB at {small:,} boards, {first['rss_mib']:.0f} MiB at "
+              f"{args.boards:,} boards", flush=True)
+        figure("scale SQLite", f"peak RSS of a crawl of {args.boards:,} boards", first["rss_mib"], "MiB",
+               reference=f"peak RSS at {small:,} boards", reference_value=small_run["rss_mib"],
+               target="<= 1.5x (flat)", met=first["rss_mib"] <= 1.5 * small_run["rss_mib"])
+        if args.skip_postgres:
+            print("PostgreSQL: skipped (--skip-postgres); no PostgreSQL figures")
+            return 0
+        with postgres_server() as server:
+            if server is None:
+                print(f"PostgreSQL: no server ({PG_ENV} unset and scripts/pg-test-server cannot start one here); "
+                      "PostgreSQL figures skipped")
+                return 0
+            url = make_url(server).set(database=f"jt_bench_scale_{os.getpid()}").render_as_string(False)
+            admin = create_engine(server, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{make_url(url).database}"'))
+            try:
+                measure("PostgreSQL", url, replay, config, postings, noop)
+            finally:
+                with admin.connect() as conn:
+                    conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+                admin.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
