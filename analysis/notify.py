@@ -389,8 +389,9 @@ def _smtp_send(msg: EmailMessage, settings: EmailSettings, recipient: str, passw
 
 def smtp_error(exc: BaseException, settings: EmailSettings) -> DeliveryError:
     """``exc`` (from smtplib, ssl or the socket) as one line naming the server, and whether it is permanent: a
-    5xx answer, no STARTTLS where it is configured, or a server that does not speak TLS where ``ssl`` is; a 4xx
-    answer, a refused, dropped or timed-out connection and a certificate problem are transient."""
+    5xx answer (but a refused login: fixing the password must not lose the queued messages), no STARTTLS where it
+    is configured, or a server that does not speak TLS where ``ssl`` is; a 4xx answer, a refused, dropped or
+    timed-out connection and a certificate problem are transient."""
     server = f"{settings.host}:{settings.port}"
     if isinstance(exc, smtplib.SMTPNotSupportedError) and "STARTTLS" not in str(exc).upper():
         return DeliveryError(f"the SMTP server {server}: {_text(str(exc))} (check email.username and "
@@ -409,7 +410,10 @@ def smtp_error(exc: BaseException, settings: EmailSettings) -> DeliveryError:
         what = _SMTP_STEPS.get(type(exc), "the SMTP server")
         hint = (' (the server requires STARTTLS: set email.security = "starttls")'
                 if code == 530 and "starttls" in answer.lower() else "")
-        return DeliveryError(f"{what} {server} answered {code} {answer}{hint}", permanent=code >= 500)
+        # a refused login (535) is the configuration's fault, not the message's: once the password is fixed the
+        # queued messages must still go, so it is retried like a transient error
+        return DeliveryError(f"{what} {server} answered {code} {answer}{hint}",
+                             permanent=code >= 500 and not isinstance(exc, smtplib.SMTPAuthenticationError))
     if isinstance(exc, ssl.SSLCertVerificationError):
         return DeliveryError(f"TLS to {server}: certificate verify failed: {exc.verify_message}")
     if isinstance(exc, ssl.SSLError) and exc.reason in ("WRONG_VERSION_NUMBER", "UNKNOWN_PROTOCOL",

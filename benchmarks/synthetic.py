@@ -52,7 +52,8 @@ LAST_WEEK = dt.date(2026, 11, 16)  # a Monday
 PAST = dt.datetime(2026, 11, 20, 12, 0, 0)  # analyzed_at / classified_at of every synthetic row (UTC)
 BATCH = 50_000
 POSTING_COLUMNS = ("id", "source_id", "external_id", "title", "description_text", "posted_at", "posted_week",
-                   "posted_month", "first_seen_at", "last_seen_at", "content_hash", "duplicate_of_id", "analyzed_hash", "analyzed_at")
+                   "posted_month", "first_seen_at", "last_seen_at", "content_hash", "duplicate_of_id", "analyzed_hash",
+                   "analyzed_at")
 CLASSIFICATION_COLUMNS = ("posting_id", "model_version", "content_hash", "is_ai_role", "relevance_probability",
                           "role", "probability", "evidence", "classified_at")
 MENTION_COLUMNS = ("posting_id", "framework_id", "count", "taxonomy_version")

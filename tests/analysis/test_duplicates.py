@@ -252,14 +252,14 @@ def test_a_job_on_hn_and_on_an_ashby_board_counts_once_in_trend_points(engine):
     assert _n_postings(engine) == {W42: 1}
     with engine.connect() as conn:
         k = conn.scalar(select(TrendPoint.n_mentioning).join(Framework, Framework.id == TrendPoint.framework_id)
-                        .where(Framework.slug == "pytorch", TrendPoint.cohort == "all"))
+                        .where(Framework.slug == "pytorch", TrendPoint.cohort == "all", TrendPoint.grain == "week"))
     assert k == 1  # both postings mention PyTorch; the job counts once
 
 
 def _n_postings(engine) -> dict[dt.date, int]:
     with engine.connect() as conn:
         rows = conn.execute(select(TrendPoint.period_start, TrendPoint.n_postings)
-                            .where(TrendPoint.cohort == "all").distinct()).all()
+                            .where(TrendPoint.cohort == "all", TrendPoint.grain == "week").distinct()).all()
     return dict(rows)
 
 

@@ -6,6 +6,7 @@ import pytest
 
 from analysis.pay import extract_pay
 from analysis.pay.text import read_text
+from jobtrend.currency import shipped_rates
 
 
 def ranges(text: str, location: str | None = None) -> list[tuple]:
@@ -101,4 +102,5 @@ def test_annual_and_usd_figures_follow_the_interval_and_the_currency_table():
     hourly = extract_pay("$60-$80/hr").ranges[0]
     assert (hourly.annual_min, hourly.annual_max) == (60 * 2080, 80 * 2080)
     monthly = extract_pay("SALARY: 556€-850€").ranges[0]
-    assert monthly.annual_min == 556 * 12 and monthly.usd_min == round(556 * 12 * 1.173)
+    eur = shipped_rates().usd_per_unit["EUR"]
+    assert monthly.annual_min == 556 * 12 and monthly.usd_min == round(556 * 12 * eur)

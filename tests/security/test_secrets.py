@@ -122,7 +122,7 @@ def test_smtp_password_is_in_no_log_output_help_or_table(db_url, tmp_path, monke
         right = email_config(tmp_path / "accepted", good, role_model_path)
         run(wrong, "report", "--week", "2025-W47", "--send")
         run(wrong, "alerts")
-        run(wrong, "deliver")
+        run(wrong, "deliver", code=1)  # nothing could be sent: the login is refused
         run(wrong, "scheduler", "run-job", "deliver")
         failing = run(wrong, "outbox", "--format", "json")
         assert failing.count("535") == 2, failing  # each message's last error: the refused login
@@ -216,7 +216,8 @@ def test_a_malformed_database_url_is_a_clear_error_without_its_password(tmp_path
     result = CliRunner().invoke(main, ["sources"], env={"JOBTREND_CONFIG_DIR": str(config_dir),
                                                         "JOBTREND_DATABASE_URL": url})
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # no traceback
-    assert "configuration error" in result.output and "database.url: expected a SQLAlchemy URL" in result.output
+    assert "configuration error" in result.output
+    assert "JOBTREND_DATABASE_URL: expected a SQLAlchemy URL" in result.output  # the variable it came from
     assert "jobtrend:***@" in result.output
     assert_absent(DB_SECRET, {"output": result.output})
 
