@@ -76,9 +76,20 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return _number(value)
     text = terminal_text(str(plain(value)))
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _number(value: float) -> str:
+    """A float as a person reads it in a table: every digit before the point (never ``1.235e+05``), at most four
+    after it, trailing zeros dropped; a value too small for four decimals keeps four significant digits."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if value and abs(value) < 0.0001:
+        return f"{value:.4g}"
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

@@ -244,3 +244,12 @@ def test_a_superuser_login_is_refused_unless_allowed(run, db_url):
     assert refused.exit_code == 1 and "least-privilege login" in refused.output and "superuser" in refused.output
     allowed = run(["sql", "--allow-superuser", "select 1 as one"], db_url)
     assert allowed.exit_code == 0 and "unsafe" in allowed.stderr
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    (123456.789, "123456.789"), (200000.0, "200000"), (0.123456, "0.1235"), (18.8, "18.8"), (-0.00001, "-1e-05"),
+    (1e15, "1000000000000000"), (0.0, "0"), (-0.00004, "-4e-05"),
+])
+def test_table_numbers_keep_every_digit_before_the_point(value, shown):
+    """Numbers in the table format are never in scientific notation (1.235e+05) nor rounded to four digits."""
+    assert render(["x"], [(value,)]).splitlines()[-1].strip() == shown
