@@ -24,6 +24,8 @@ def init(app: AppContext) -> None:
         JOBTREND_DATABASE_URL=postgresql+psycopg://jobtrend@localhost/jobtrend jobtrend init
     """
     config = app.config
+    if not config.model_path.exists():
+        click.echo(f"no role model at {config.model_path}: training one from the bundled corpus (10 to 30 s)")
     result = initialise(config)
     click.echo(f"database ready: {redact_url(config.database_url)}")
     click.echo(f"sources: {result.sources}  frameworks: {result.frameworks}")

@@ -84,5 +84,6 @@ def test_init_trains_the_default_model_once(cli, empty_db_url, tmp_path, role_mo
     first = cli(["init"], empty_db_url, model=model)
     assert first.exit_code == 0, first.output
     assert f"role model: trained {role_model.version} from the bundled corpus" in first.output and model.exists()
+    assert first.output.startswith(f"no role model at {model}: training one")  # said before the wait, not after
     second = cli(["init"], empty_db_url, model=model)
-    assert "(kept;" in second.output
+    assert "(kept;" in second.output and "training one" not in second.output
