@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -11,22 +12,25 @@ from jobtrend.app.report import filtered_report, stored_report, weekly_report, w
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.files import WriteFailed, check_writable
 from jobtrend.messages import terminal_text
-from jobtrend.weeks import parse_iso_week
+from jobtrend.sql import iso_date
+from jobtrend.weeks import monday_of
 
 
 def _week(ctx: click.Context, param: click.Parameter, value: str | None):
-    """Parse ``--week 2026-W47`` into the Monday of that ISO week."""
+    """Parse ``--week 2026-W47``, or a date in the week (``2026-11-18``, as ``export --since`` takes it), into the
+    Monday of that ISO week."""
     if value is None:
         return None
     try:
-        return parse_iso_week(value)
+        return monday_of(dt.date.fromisoformat(iso_date(value)))
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
 @click.option("--week", metavar="YYYY-Www", callback=_week,
-              help="The ISO week to report on, e.g. 2026-W47. Default: the week that ended last Sunday.")
+              help="The ISO week to report on, e.g. 2026-W47, or a date in it (2026-11-18). Default: the week that "
+                   "ended last Sunday.")
 @click.option("--out", "out", type=click.Path(path_type=Path, dir_okay=False),
               help="Also write the report as a standalone HTML file (charts embedded) to FILE.")
 @click.option("--send", is_flag=True, help="Queue the report in the outbox for every recipient (once per week).")

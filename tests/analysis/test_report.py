@@ -330,8 +330,10 @@ def test_report_command_stores_and_writes_the_file(run, db_url, tmp_path):
     assert "stored in reports" in result.output
     html = out.read_text()
     assert "data:image/png;base64," in html and "cid:" not in html
-    again = run(["report", "--week", LABEL], db_url)
+    again = run(["report", "--week", (WEEK + dt.timedelta(days=2)).isoformat()], db_url)  # a date in the week
     assert again.exit_code == 0 and "already stored" in again.output
+    bad = run(["report", "--week", "2025-W99"], db_url)
+    assert bad.exit_code == 2 and "no ISO week" in bad.output
     assert "stored in reports" in run(["report", "--week", LABEL, "--force"], db_url).output
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(Report)) == 1
