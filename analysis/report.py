@@ -183,6 +183,7 @@ class SourceCount:
     kind: str
     postings: int  # canonical postings posted in the week
     duplicates: int  # copies pointing at a canonical posting
+    boards: int = 0  # sources of this kind (boards, threads' account, sites) with a posting of the week
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,10 @@ class ReportData:
     @property
     def total_duplicates(self) -> int:
         return sum(s.duplicates for s in self.sources)
+
+    @property
+    def total_boards(self) -> int:
+        return sum(s.boards for s in self.sources)
 
     @property
     def ai_postings(self) -> int:
@@ -704,9 +709,14 @@ def _source_counts(conn: Connection, only: PostingFilter, week: dt.date) -> list
              .where(Posting.posted_week == week, *only.clauses(Posting))
              .group_by(Source.kind, Posting.duplicate_of_id.is_(None)))
     counts: dict[str, list[int]] = {}
+    boards = (select(Source.kind, func.count(Posting.source_id.distinct()))
+              .join(Source, Source.id == Posting.source_id)
+              .where(Posting.posted_week == week, *only.clauses(Posting)).group_by(Source.kind))
     for kind, is_canonical, n in conn.execute(query):
         counts.setdefault(kind, [0, 0])[0 if is_canonical else 1] += n
-    return sorted((SourceCount(kind, c[0], c[1]) for kind, c in counts.items()), key=lambda s: (-s.postings, s.kind))
+    contributing = dict(conn.execute(boards).all())
+    return sorted((SourceCount(kind, c[0], c[1], contributing.get(kind, 0)) for kind, c in counts.items()),
+                  key=lambda s: (-s.postings, s.kind))
 
 
 def _has_description():

@@ -12,8 +12,7 @@ from jobtrend.app.report import filtered_report, stored_report, weekly_report, w
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.files import WriteFailed, check_writable
 from jobtrend.messages import terminal_text
-from jobtrend.sql import iso_date
-from jobtrend.weeks import monday_of
+from jobtrend.weeks import monday_of, parse_iso_week
 
 
 def _week(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -22,9 +21,12 @@ def _week(ctx: click.Context, param: click.Parameter, value: str | None):
     if value is None:
         return None
     try:
-        return monday_of(dt.date.fromisoformat(iso_date(value)))
+        if "-W" in value.upper():
+            return parse_iso_week(value)
+        return monday_of(dt.date.fromisoformat(value))
     except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
+        message = str(exc) if "-W" in value.upper() else f"expected YYYY-Www or a date YYYY-MM-DD, got {value!r}"
+        raise click.BadParameter(message) from None
 
 
 @click.command()
