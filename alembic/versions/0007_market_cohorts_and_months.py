@@ -34,6 +34,16 @@ MEASURED_POSTING = "duplicate_of_id IS NULL AND analyzed_at IS NOT NULL AND trim
 VIEWS = ("posting_facts", "weekly_framework_share", "monthly_framework_share", "weekly_role_split",
          "source_health")
 
+# A Hacker News posting is current while its thread is the newest or the one before (late answers): the month
+# before the newest thread month, and the last day a posting of thread month M can count as open
+HN_SQL = {
+    "sqlite": {"month_before": lambda m: f"date({m}, '-1 month')",
+               "thread_end": lambda m: f"date({m}, '+2 months', '-1 day')",
+               "earlier": lambda a, b: f"min({a}, {b})"},
+    "postgresql": {"month_before": lambda m: f"cast({m} - interval '1 month' as date)",
+                   "thread_end": lambda m: f"cast({m} + interval '2 months' - interval '1 day' as date)",
+                   "earlier": lambda a, b: f"least({a}, {b})"},
+}
 MONTH_OF_TIMESTAMP = {
     "sqlite": "date(posted_at, 'start of month')",
     "postgresql": "cast(date_trunc('month', posted_at at time zone 'UTC') as date)",
@@ -49,15 +59,40 @@ def view_sql(dialect: str) -> dict[str, str]:
     views = _revision_0004()
     sql = views.view_sql(dialect)
     d = views.DIALECT_SQL[dialect]
-    sql["posting_facts"] = sql["posting_facts"].replace(
-        f'{d["month_of_timestamp"]("p.posted_at")} as posted_month',
-        f'{d["month_of_date"]("p.posted_month")} as posted_month')
+    sql["posting_facts"] = _posting_facts(sql["posting_facts"], d, HN_SQL[dialect])
     week = ["t.period_start as week", f'{d["iso_week"]("t.period_start")} as iso_week',
             f'{d["month_of_date"]("t.period_start")} as month',
             f'{d["days_between"]("t.period_start", "latest.week")} / 7 as weeks_ago']
     sql["weekly_framework_share"] = _shares("week", week, latest=True)
     month = [f'{d["month_of_date"]("t.period_start")} as month', "t.period_start as month_start"]
     sql["monthly_framework_share"] = _shares("month", month)
+    return sql
+
+
+def _posting_facts(sql: str, d: dict, hn: dict) -> str:
+    """0004's posting_facts with the stored month, and Hacker News postings open and ageing only while their
+    thread is current: a crawl never closes them (it reads some threads), so a 2011 comment seen by a backfill
+    would otherwise be open and 5,000 days old."""
+    until = d["date_of_timestamp"]("coalesce(p.closed_at, p.last_seen_at)")
+    hn_until = hn["earlier"](until, hn["thread_end"]("p.posted_month"))
+    posted = d["date_of_timestamp"]("p.posted_at")
+    age = d["days_between"](posted, f"(case when s.kind = 'hackernews' then {hn_until} else {until} end)")
+    replacements = {
+        f'{d["month_of_timestamp"]("p.posted_at")} as posted_month':
+            f'{d["month_of_date"]("p.posted_month")} as posted_month',
+        "case when p.closed_at is null then 1 else 0 end as is_open":
+            "case when p.closed_at is null and (s.kind <> 'hackernews' or p.posted_month >= hn.current_month) "
+            "then 1 else 0 end as is_open",
+        f'{d["days_between"](posted, until)} as age_days': f"{age} as age_days",
+        "cross join (select max(posted_week) as week from postings where duplicate_of_id is null) latest":
+            "cross join (select max(posted_week) as week from postings where duplicate_of_id is null) latest\n"
+            f"cross join (select {hn['month_before']('max(hp.posted_month)')} as current_month from postings hp "
+            "join sources hs on hs.id = hp.source_id where hs.kind = 'hackernews') hn",
+    }
+    for old, new in replacements.items():
+        if old not in sql:
+            raise RuntimeError(f"revision 0004's posting_facts changed: {old!r} not found")
+        sql = sql.replace(old, new)
     return sql
 
 

@@ -161,6 +161,29 @@ def test_monthly_framework_share_is_the_monthly_trend_points_with_names(engine):
     assert market["share"] == pytest.approx(0.5)
 
 
+def test_hacker_news_postings_are_open_only_while_their_thread_is_current(engine):
+    """A crawl never closes a Hacker News posting (it reads some threads only); a backfill sees old comments
+    again. They count as open while their thread is the newest or the one before, and age to the end of the month
+    after their thread."""
+    seed(engine)
+    with engine.begin() as conn:
+        hn = conn.execute(insert(Source).returning(Source.id),
+                          {"kind": "hackernews", "key": "whoishiring", "company": "Hacker News"}).scalar_one()
+        for external_id, posted, month in (("old", "2011-04-01", dt.date(2011, 4, 1)),
+                                           ("april", "2026-04-01", dt.date(2026, 4, 1)),
+                                           ("may", "2026-05-04", dt.date(2026, 5, 1))):
+            posted_at = _at(posted)
+            conn.execute(insert(Posting), {
+                "source_id": hn, "external_id": external_id, "title": external_id, "description_text": "body",
+                "posted_at": posted_at, "posted_week": monday_of(posted_at), "posted_month": month,
+                "first_seen_at": _at("2026-05-20"), "last_seen_at": _at("2026-05-20"), "content_hash": external_id})
+    facts = {r["title"]: r for r in _rows(engine, "select title, is_open, age_days, source_kind from posting_facts")}
+    assert {t: facts[t]["is_open"] for t in ("old", "april", "may")} == {"old": 0, "april": 1, "may": 1}
+    assert facts["old"]["age_days"] == (dt.date(2011, 5, 31) - dt.date(2011, 4, 1)).days  # not 5,500 days
+    assert facts["may"]["age_days"] == (dt.date(2026, 5, 20) - dt.date(2026, 5, 4)).days
+    assert facts["Job swe"]["is_open"] == 1  # other sources as before
+
+
 def test_posting_facts_month_is_the_stored_month_not_the_posting_time(engine):
     s = seed(engine)
     with engine.begin() as conn:  # a late answer to a Hacker News thread: posted in January, the thread's month
