@@ -50,14 +50,14 @@ def probe(url: str, *, user_agent: str, timeout: float, delay: float, obey_robot
     host = urlsplit(url).hostname or "?"
     if obey_robots:
         robots_url = f"{urlsplit(url).scheme}://{urlsplit(url).netloc}/robots.txt"
-        status, body, error = _get(robots_url, user_agent, timeout)
+        status, body, error = fetch(robots_url, user_agent, timeout)
         if error:
             return ProbeResult(False, with_words(error, host), error)
         if status == 200 and not Protego.parse(body.decode("utf-8", "replace")).can_fetch(url, user_agent):
             return ProbeResult(False, with_words("robots_txt_forbidden", host), "robots_txt_forbidden")
         time.sleep(delay)
     started = time.monotonic()
-    status, body, error = _get(url, user_agent, timeout)
+    status, body, error = fetch(url, user_agent, timeout)
     if error:
         return ProbeResult(False, with_words(error, host), error)
     if status != 200:
@@ -65,12 +65,44 @@ def probe(url: str, *, user_agent: str, timeout: float, delay: float, obey_robot
     return ProbeResult(True, f"HTTP 200 from {host}, {len(body)} bytes in {time.monotonic() - started:.1f} s")
 
 
-def _get(url: str, user_agent: str, timeout: float) -> tuple[int, bytes, str | None]:
-    """(status, body, None), or (0, b"", reason code) when no answer came."""
+DEFAULT_MAXSIZE = 10 * 1024 * 1024  # crawl.download_maxsize's default
+CHUNK = 64 * 1024
+
+
+class _OffHost(Exception):
+    """A redirect to another host: refused, as the crawl's redirect guard refuses it."""
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only on the same host (at most urllib's 10 in a row)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlsplit(newurl).hostname != urlsplit(req.full_url).hostname:
+            raise _OffHost(newurl)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_SameHostRedirects)
+
+
+def fetch(url: str, user_agent: str, timeout: float, maxsize: int = DEFAULT_MAXSIZE) -> tuple[int, bytes, str | None]:
+    """One GET as the crawler would make it: (status, body, None), or (0, b"", reason code) when no usable answer
+    came: ``redirect_off_host``, ``too_large`` (more than ``maxsize`` bytes), a timeout (``timeout`` bounds the
+    whole answer, not each read, so a server trickling an endless page is cut off), DNS or a refused connection."""
     request = urllib.request.Request(url, headers={"User-Agent": user_agent})
+    deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URLs we built
-            return response.status, response.read(), None
+        with _OPENER.open(request, timeout=timeout) as response:  # http(s) URLs we built or checked
+            body = bytearray()
+            while chunk := response.read(CHUNK):
+                body += chunk
+                if len(body) > maxsize:
+                    return 0, b"", "too_large"
+                if time.monotonic() > deadline:
+                    return 0, b"", "download_error:DownloadTimeoutError"
+            return response.status, bytes(body), None
+    except _OffHost:
+        return 0, b"", "redirect_off_host"
     except urllib.error.HTTPError as exc:
         return exc.code, b"", None
     except urllib.error.URLError as exc:

@@ -18,8 +18,6 @@ import json
 import re
 import tempfile
 import tomllib
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +25,7 @@ from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
 
-from crawler.probe import first_url, probe
+from crawler.probe import fetch, first_url, probe
 from crawler.run import SPIDERS, crawl_settings
 from jobtrend.addresses import url_refusal
 from jobtrend.app import AppError
@@ -37,6 +35,7 @@ from jobtrend.db import DatabaseUnavailable, SchemaMissing, open_engine, require
 from jobtrend.files import atomic_output
 from jobtrend.health import STATES, explain_error, health_rows
 from jobtrend.messages import error_message
+from jobtrend.reasons import with_words
 from jobtrend.registry import (
     IMPORTED,
     REGISTRY_KINDS,
@@ -453,27 +452,22 @@ def _fetch_page(config: Config, url: str) -> str:
     crawl = config.crawl
     if crawl.obey_robots_txt:
         parts = urlsplit(url)
-        status, body = _get(f"{parts.scheme}://{parts.netloc}/robots.txt", crawl.user_agent, crawl.download_timeout,
-                            crawl.download_maxsize, url)
+        status, body = _get(f"{parts.scheme}://{parts.netloc}/robots.txt", config, url)
         if status == 200 and not Protego.parse(body.decode("utf-8", "replace")).can_fetch(url, crawl.user_agent):
             raise AppError(f"robots.txt of {parts.netloc} forbids reading {url}")
-    status, body = _get(url, crawl.user_agent, crawl.download_timeout, crawl.download_maxsize, url)
+    status, body = _get(url, config, url)
     if status != 200:
         raise AppError(f"cannot read {url}: {explain_error(f'http_{status}')}")
     return body.decode("utf-8", "replace")
 
 
-def _get(url: str, user_agent: str, timeout: float, maxsize: int, page: str) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - checked http(s) URL
-            return response.status, response.read(maxsize)
-    except urllib.error.HTTPError as exc:
-        return exc.code, b""
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        raise AppError(f"cannot read {page}: {error_message(reason) if isinstance(reason, BaseException) else reason}"
-                       ) from None
+def _get(url: str, config: Config, page: str) -> tuple[int, bytes]:
+    """One GET by the crawler's own bounded fetch (:func:`crawler.probe.fetch`); no answer is one line."""
+    crawl = config.crawl
+    status, body, reason = fetch(url, crawl.user_agent, crawl.download_timeout, crawl.download_maxsize)
+    if reason:
+        raise AppError(f"cannot read {page}: {with_words(reason, urlsplit(url).hostname)}")
+    return status, body
 
 
 def boards_in_page(page: str, base_url: str) -> list[tuple[Board, int]]:
@@ -493,7 +487,7 @@ def has_job_posting(page: str) -> bool:
     for script in JSONLD_SCRIPT.findall(page):
         try:
             data = json.loads(script.strip())
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past Python's recursion limit
             continue
         if _mentions_job_posting(data):
             return True

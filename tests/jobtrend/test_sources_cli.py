@@ -269,3 +269,32 @@ def test_find_reports_the_boards_a_careers_page_embeds(config_dir, db_url):
         forbidden = run(config_dir, db_url, "sources", "find", f"{site.url}/private/jobs")
         assert forbidden.exit_code == 1 and "robots.txt of 127.0.0.1" in forbidden.output
         assert site.hits("/private/jobs") == 0
+
+
+def test_find_on_a_hostile_page_says_why_in_one_line_and_stays_on_its_host(config_dir, db_url):
+    """A redirect to another host is not followed (the crawl's guard), a body over crawl.download_maxsize is cut
+    off, JSON-LD nested past the recursion limit and NUL bytes are read as text: one line each, no traceback."""
+    with (config_dir / "jobtrend.toml").open("a") as toml:
+        toml.write("download_maxsize = 100000\n")
+    nested = "[" * 20_000 + "]" * 20_000  # far past the recursion limit, within download_maxsize
+    pages = {"/robots.txt": ReplayResponse(404, "no robots"),
+             "/away": ReplayResponse(302, "", {"Location": "http://jobs.example.invalid/careers"}),
+             "/huge": ReplayResponse(200, "<a href='https://jobs.ashbyhq.com/big'>x</a>" + " " * 200_000,
+                                     {"Content-Type": "text/html"}),
+             "/nested": ReplayResponse(200, f'<script type="application/ld+json">{nested}</script>'
+                                            "<a href='https://jobs.lever.co/deep'>x</a>",
+                                       {"Content-Type": "text/html"}),
+             "/nul": ReplayResponse(200, "\x00<a href='https://jobs.ashbyhq.com/nul\x00co'>x</a>"
+                                         "<a href='https://jobs.ashbyhq.com/clean'>y</a>\x00",
+                                    {"Content-Type": "text/html"})}
+    with ReplayServer(REPLAY, overrides=pages) as site:
+        away = run(config_dir, db_url, "sources", "find", f"{site.url}/away")
+        assert away.exit_code == 1 and away.output.startswith(f"Error: cannot read {site.url}/away: redirected")
+        assert "(redirect_off_host)" in away.output and len(away.output.splitlines()) == 1
+        huge = run(config_dir, db_url, "sources", "find", f"{site.url}/huge")
+        assert huge.exit_code == 1 and "larger than crawl.download_maxsize (too_large)" in huge.output
+        nested_page = run(config_dir, db_url, "sources", "find", f"{site.url}/nested")
+        assert nested_page.exit_code == 0 and nested_page.output.startswith("lever:deep")
+        nul = run(config_dir, db_url, "sources", "find", f"{site.url}/nul")
+        assert nul.exit_code == 0 and nul.output.startswith("ashby:clean") and "\x00" not in nul.output
+    assert not (config_dir / "sources.toml").read_text().count("deep")  # find only reports; nothing written
