@@ -33,6 +33,7 @@ from analysis.filters import PostingFilter
 from analysis.trends import (
     COHORTS_ALL,
     GRAINS,
+    format_grid,
     in_cohort,
     is_cohort,
     measured_postings_clause,
@@ -42,7 +43,7 @@ from analysis.trends import (
 )
 from jobtrend.config import SOURCE_KINDS
 from jobtrend.models import Classification, Framework, Mention, Posting, Source, TrendPoint
-from jobtrend.weeks import monday_of
+from jobtrend.weeks import monday_of, month_of
 
 COHORT_HELP = f"{', '.join(COHORTS_ALL)} or market:<source kind> ({', '.join(SOURCE_KINDS)})"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -81,7 +82,7 @@ def check_grain(grain: str) -> str:
 
 def period_of(day: dt.date, grain: str) -> dt.date:
     """The start of the period holding ``day``: its Monday (week) or the first of its month (month)."""
-    return monday_of(day) if grain == "week" else day.replace(day=1)
+    return monday_of(day) if grain == "week" else month_of(day)
 
 
 def next_period(start: dt.date, grain: str) -> dt.date:
@@ -269,7 +270,7 @@ def counted_latest_table(engine: Engine, *, posting_filter: PostingFilter | None
     body = [["n", *(str(n[start]) for start in starts)]]
     body += [[names[slug], *(f"{k.get((slug, start), 0) / n[start] * 100:.1f}%" for start in starts)]
              for slug in ranked]
-    return _grid(header, body)
+    return format_grid(header, body)
 
 
 def _filtered(query, cohort: str, posting_filter: PostingFilter):
@@ -278,15 +279,6 @@ def _filtered(query, cohort: str, posting_filter: PostingFilter):
             .join(Source, Source.id == Posting.source_id)
             .outerjoin(Classification, Classification.posting_id == Posting.id)
             .where(measured_postings_clause(), in_cohort(cohort), *posting_filter.clauses(Posting)))
-
-
-def _grid(header: list[str], body: list[list[str]]) -> str:
-    """Left-align the first column, right-align the others, two spaces between columns (as latest_table)."""
-    table = [header, *body]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    return "\n".join("  ".join([row[0].ljust(widths[0])] + [cell.rjust(w) for cell, w in zip(row[1:], widths[1:],
-                                                                                             strict=True)]).rstrip()
-                     for row in table)
 
 
 # --- the text chart ----------------------------------------------------------------------------------------

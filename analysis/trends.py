@@ -564,10 +564,10 @@ def latest_table(engine: Engine, *, weeks: int = 8, top: int = 15, cohort: str =
     header = ["framework"] + [label for _, label in labels]
     body = [["n"] + [str(n_by_period[label]) for _, label in labels]]
     body += [[name] + [cells.get((slug, label), "") for _, label in labels] for slug, name in names.items()]
-    return _format_grid(header, body)
+    return format_grid(header, body)
 
 
-def _format_grid(header: list[str], body: list[list[str]]) -> str:
+def format_grid(header: list[str], body: list[list[str]]) -> str:
     """Left-align the first column, right-align the others, two spaces between columns."""
     table = [header, *body]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
