@@ -10,6 +10,7 @@ import click
 from analysis.filters import PostingFilter
 from analysis.series import SeriesError, check_cohort
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.cli.posting_filter import posting_filter_options
 from jobtrend.export import ExportError
 from jobtrend.export import export as run_export
 from jobtrend.sql import iso_date
@@ -32,16 +33,13 @@ def _cohort(ctx: click.Context, param: click.Parameter, value: str | None) -> st
 @click.option("--cohort", callback=_cohort, metavar="COHORT",
               help="trends: only this cohort: market, all, ai_swe, ml_engineer or market:<source kind> (default: "
                    "every cohort).")
-@click.option("--remote/--no-remote", default=None,
-              help="postings: only those marked remote (--no-remote: marked not remote; unknown is neither).")
-@click.option("--location", metavar="TEXT", help="postings: only those whose location contains TEXT (any case).")
-@click.option("--company", metavar="TEXT", help="postings: only those whose company contains TEXT (any case).")
+@posting_filter_options("postings: only those")
 @click.option("--raw-csv", is_flag=True,
               help="CSV: write text cells as they are, without the ' put before a cell a spreadsheet would run as "
                    "a formula (=, +, -, @); for programs, not spreadsheets.")
 @pass_app
 def export(app: AppContext, what: str, fmt: str, out: Path, since: str | None, cohort: str | None,
-           remote: bool | None, location: str | None, company: str | None, raw_csv: bool) -> None:
+           posting_filter: PostingFilter, raw_csv: bool) -> None:
     """Write one row per canonical posting (`postings`: the posting_facts view) or the weekly framework shares
     (`trends`: the weekly_framework_share view) to a CSV or Parquet file.
 
@@ -56,7 +54,6 @@ def export(app: AppContext, what: str, fmt: str, out: Path, since: str | None, c
     """
     if cohort and what != "trends":
         raise click.BadParameter("only `jobtrend export trends` has cohorts", param_hint="--cohort")
-    posting_filter = PostingFilter(remote=remote, location=location, company=company)
     if not posting_filter.empty and what != "postings":
         raise click.BadParameter("only `jobtrend export postings` has them (trends are counts of every posting)",
                                  param_hint="--remote/--no-remote, --location, --company")

@@ -9,6 +9,7 @@ from analysis.pay_stats import BY, COMPONENT_GROUPS, PayQueryError, check_option
 from jobtrend.app.pay import PayRequestError, formatted
 from jobtrend.app.pay import pay as pay_use_case
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.cli.posting_filter import posting_filter_options
 
 FORMATS = ("text", "csv", "json")
 
@@ -35,13 +36,10 @@ class PayUsageError(click.ClickException):
 @click.option("--top", type=click.IntRange(min=1), help="Print only the largest groups (useful with --by framework).")
 @click.option("--format", "output_format", default="text", show_default=True, metavar="text|csv|json",
               help="Output format.")
-@click.option("--remote/--no-remote", default=None,
-              help="Count only postings marked remote (--no-remote: marked not remote; unknown is neither).")
-@click.option("--location", metavar="TEXT", help="Count only postings whose location contains TEXT (any case).")
-@click.option("--company", metavar="TEXT", help="Count only postings whose company contains TEXT (any case).")
+@posting_filter_options()
 @pass_app
 def pay(app: AppContext, by: str, grain: str | None, cohort: str, component: str, currency: str, top: int | None,
-        output_format: str, remote: bool | None, location: str | None, company: str | None) -> None:
+        output_format: str, posting_filter: PostingFilter) -> None:
     """Print the median, quartiles and a 95 % bootstrap interval of the annualised midpoint of posted pay, with n,
     by role, seniority, framework, region or specialisation.
 
@@ -62,7 +60,6 @@ def pay(app: AppContext, by: str, grain: str | None, cohort: str, component: str
         raise PayUsageError(str(exc)) from None
     if output_format not in FORMATS:
         raise PayUsageError(f"unknown --format {output_format!r}: expected one of {', '.join(FORMATS)}")
-    posting_filter = PostingFilter(remote=remote, location=location, company=company)
     try:
         stats = pay_use_case(app.read_only_config, by=by, grain=grain, cohort=cohort, component=component,
                              currency=currency, posting_filter=posting_filter, top=top)

@@ -10,6 +10,7 @@ import click
 from analysis.filters import PostingFilter
 from jobtrend.app.report import filtered_report, stored_report, weekly_report, write_file
 from jobtrend.cli import AppContext, pass_app
+from jobtrend.cli.posting_filter import posting_filter_options
 from jobtrend.files import WriteFailed, check_writable
 from jobtrend.messages import terminal_text
 from jobtrend.weeks import monday_of, parse_iso_week
@@ -41,13 +42,10 @@ def _week(ctx: click.Context, param: click.Parameter, value: str | None):
 @click.option("--stored", is_flag=True,
               help="Show the report stored for the week as it was sent (its text, or its HTML with --out); "
                    "build nothing.")
-@click.option("--remote/--no-remote", default=None,
-              help="Only postings marked remote (--remote) or marked not remote (--no-remote).")
-@click.option("--location", metavar="TEXT", help="Only postings whose location contains TEXT (any case).")
-@click.option("--company", metavar="TEXT", help="Only postings whose company contains TEXT (any case).")
+@posting_filter_options("Only postings")
 @pass_app
 def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top: int | None, stored: bool,
-           remote: bool | None, location: str | None, company: str | None) -> None:
+           posting_filter: PostingFilter) -> None:
     """Build the weekly report: postings by source and role, top frameworks, movers, alerts, source health.
 
     The report is stored in `reports` (once per week; --force regenerates it). --out writes a standalone HTML
@@ -65,8 +63,7 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
     """
     if stored and (send or force):
         raise click.UsageError("--stored shows a stored report: it cannot be combined with --send or --force")
-    only = PostingFilter(remote=remote, location=location, company=company)
-    if not only.empty and (send or force or stored):
+    if not posting_filter.empty and (send or force or stored):
         raise click.UsageError("a filtered report (--remote, --location, --company) is printed or written with "
                                "--out, never stored or sent: it cannot be combined with --send, --force or --stored")
     if out is not None:
@@ -83,8 +80,8 @@ def report(app: AppContext, week, out: Path | None, send: bool, force: bool, top
                        f"{found.generated_at:%Y-%m-%d %H:%M} UTC)")
         return
     config = app.db_config
-    if not only.empty:
-        _filtered(config, only, week, top, out)
+    if not posting_filter.empty:
+        _filtered(config, posting_filter, week, top, out)
         return
     result = weekly_report(config, week, send=send, force=force, top=top)
     d = result.report.data
