@@ -386,6 +386,16 @@ def _touched_periods(conn: Connection, cohorts: Sequence[str], grain: str, last:
             for c in cohorts}
 
 
+def stale_periods(engine: Engine, *, cohort: str, grain: str) -> set[dt.date]:
+    """The periods of ``cohort`` at ``grain`` that :func:`compute_trends` would recompute now (every period with
+    postings of a cohort never computed): empty when the stored trend points are current. Reads only, so a
+    command on a database it cannot write can tell whether the stored points still hold."""
+    _check_cohort(cohort)
+    _check_grain(grain)
+    with engine.connect() as conn:
+        return _touched_periods(conn, (cohort,), grain, _last_computed(conn, (cohort,), grain))[cohort]
+
+
 TREND_COLUMNS = ("grain", "period_start", "cohort", "framework_id", "n_postings", "n_mentioning", "share",
                  "ci_low", "ci_high", "computed_at")
 PERIOD, COMPUTED = TREND_COLUMNS.index("period_start"), TREND_COLUMNS.index("computed_at")

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from urllib.parse import quote
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, event, inspect, select, update
+from sqlalchemy import Engine, Table, bindparam, create_engine, event, inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -144,19 +144,43 @@ def read_only_message(database: str) -> str:
     path = Path(database)
     what = "its folder" if path.exists() and not folder_writable(path) else "the file"
     return (f"cannot write the database {path}: {what} is read-only; commands that only read (sql, status, "
-            "sources, browse, report --stored) still work")
+            "sources, browse, report --stored, trends, outbox, classifier drift) still work")
 
 
 def require_writable(database_url: str) -> None:
     """Fail early, in one line (:class:`DatabaseReadOnly`), when a SQLite database or its folder cannot be
     written: before a crawl takes its lock or sends a request."""
+    if not _sqlite_file_writable(database_url):
+        raise DatabaseReadOnly(read_only_message(make_url(database_url).database))
+
+
+def _sqlite_file_writable(database_url: str) -> bool:
+    """False when ``database_url`` is a SQLite file that exists and that, or whose folder, cannot be written;
+    True otherwise (another database, an in-memory or missing file)."""
     parsed = make_url(database_url)
     database = parsed.database or ""
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
-        return
+        return True
     path = Path(database)
-    if path.exists() and not (os.access(path, os.W_OK) and folder_writable(path)):
-        raise DatabaseReadOnly(read_only_message(database))
+    return not path.exists() or (os.access(path, os.W_OK) and folder_writable(path))
+
+
+def database_writable(database_url: str, tables: Sequence[str]) -> bool:
+    """Whether this command may write ``tables`` of ``database_url``, asked before it opens the database: not
+    inside :func:`read_only_engines`; SQLite: the file and its folder can be written (else a reader opens it with
+    :func:`sqlite_read_only_uri`); PostgreSQL: the session is not read-only (a standby, a login with
+    ``default_transaction_read_only``) and the login may insert, update and delete in each of ``tables`` (not a
+    login granted SELECT only)."""
+    if READ_ONLY.get() or not _sqlite_file_writable(database_url):
+        return False
+    if make_url(database_url).get_backend_name() != "postgresql":
+        return True
+    with open_engine(database_url) as engine, engine.connect() as conn:
+        if conn.scalar(text("select current_setting('transaction_read_only')")) == "on":
+            return False
+        return all(conn.scalar(text("select has_table_privilege(:table, :privilege)"),
+                               {"table": table, "privilege": privilege})
+                   for table in tables for privilege in ("INSERT", "UPDATE", "DELETE"))
 
 
 def folder_writable(path: Path) -> bool:

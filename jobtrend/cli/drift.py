@@ -25,7 +25,8 @@ def drift(app: AppContext, weeks: int, source: str | None, fmt: str) -> None:
 
     A week is judged against the pooled weeks of the 8 before it that have 30 or more classified postings (4 are
     needed): a share leaves its band when it moves 10 points or more with p < 0.001, the mean confidence when it
-    falls more than 0.05. Only the current model version's classifications count (docs/drift.md).
+    falls more than 0.05. Only the current model version's classifications count (docs/drift.md). Reads only:
+    works on a database it cannot write (a snapshot in a read-only folder, a login granted SELECT only).
 
     \b
     Example:
@@ -33,7 +34,7 @@ def drift(app: AppContext, weeks: int, source: str | None, fmt: str) -> None:
         jobtrend classifier drift --source hackernews --weeks 26
         jobtrend classifier drift --format json | jq '.[] | select(.flag != "")'
     """
-    result = classifier_drift(app.db_config, weeks=weeks, source=source)
+    result = classifier_drift(app.read_only_config, weeks=weeks, source=source)
     if result.model_version is None and fmt == "table":
         click.echo("no classified postings yet: run `jobtrend analyze` (or `jobtrend classify`)")
         return

@@ -53,5 +53,5 @@ def model_line(result: InitResult) -> str:
 
 
 def trends_lines(result) -> str:
-    """The recompute summary and the cohort's table."""
-    return f"recomputed {result.weeks} weeks ({result.rows} trend points)\n\ncohort: {result.cohort}\n{result.table}"
+    """The recompute summary (or, on a read-only database, why nothing was recomputed) and the cohort's table."""
+    return f"{result.summary}\n\ncohort: {result.cohort}\n{result.table}"

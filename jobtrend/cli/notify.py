@@ -40,11 +40,10 @@ def deliver(app: AppContext, dry_run: bool, limit: int) -> None:
         jobtrend deliver
         jobtrend deliver --dry-run
     """
-    config = app.db_config
-    if dry_run:
-        click.echo(render(OUTBOX_COLUMNS, _rows(due_messages(config, limit=limit))))
+    if dry_run:  # reads only: works on a database it cannot write
+        click.echo(render(OUTBOX_COLUMNS, _rows(due_messages(app.read_only_config, limit=limit))))
         return
-    result = send_due(config, limit=limit)
+    result = send_due(app.db_config, limit=limit)
     if result.nothing_sent:
         raise click.ClickException(_nothing_sent(result))
     click.echo(f"sent {result.sent}, retried {result.retried}, failed {result.failed}")
@@ -69,7 +68,8 @@ def _nothing_sent(result) -> str:
 def outbox(app: AppContext, status: str | None, limit: int, fmt: str) -> None:
     """List outbox rows, newest first: channel, recipient, subject, status, attempts, next attempt, last error.
 
-    Webhook URLs are shown as scheme and host only, since they often hold a token.
+    Webhook URLs are shown as scheme and host only, since they often hold a token. Reads only: works on a
+    database it cannot write (a snapshot in a read-only folder, a login granted SELECT only).
 
     \b
     Example:
@@ -77,4 +77,4 @@ def outbox(app: AppContext, status: str | None, limit: int, fmt: str) -> None:
         jobtrend outbox --status pending
         jobtrend outbox --status failed --format json
     """
-    click.echo(render(OUTBOX_COLUMNS, _rows(outbox_rows(app.db_config, status=status, limit=limit)), fmt))
+    click.echo(render(OUTBOX_COLUMNS, _rows(outbox_rows(app.read_only_config, status=status, limit=limit)), fmt))

@@ -76,6 +76,10 @@ def _scrapy_settings(ctx: click.Context, param: click.Parameter, items: tuple[st
 def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings, show_plan) -> None:
     """Crawl the configured job boards and store their postings.
 
+    Each source gets one line on stderr as soon as it is finished (`ashby:cohere ok 123 listed`, or why it
+    failed), a second one only when recording changes its outcome (`ashby:cohere now partial ...`); on a terminal
+    a bar below them counts the sources finished, those not ok and the time left. Then a table of every source.
+
     Exit status 1 when no source could be crawled, when sources could not be recorded in crawl_runs (the
     database locked: they are listed as not_recorded and were not crawled) or when the disk is full (the crawl
     stops, nothing is closed); per-source failures are listed and stored in crawl_runs. Exit status 2 for a
@@ -101,6 +105,7 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings, s
         raise click.UsageError("--since applies to Hacker News only: add --source hackernews")
     if replay_dir and api_base:
         raise click.UsageError("give --replay or --api-base, not both: --replay starts its own server")
+    estimate_s = None  # the politeness estimate, for the progress bar's time left (none against a local server)
     if show_plan or not (replay_dir or api_base):
         try:
             plan = crawl_plan(app.config, kinds=kinds, keys=keys)
@@ -111,9 +116,11 @@ def crawl(app: AppContext, kinds, keys, replay_dir, api_base, since, settings, s
             return
         if plan.seconds > ANNOUNCE_SECONDS:
             click.echo(plan.estimate_line(), err=True)
+        estimate_s = plan.seconds
     try:
         result = crawl_sources(app.config, kinds=kinds, keys=keys, replay_dir=replay_dir, api_base=api_base,
-                               since=since, settings=settings, progress=progress_bar, source_lines=True)
+                               since=since, settings=settings, progress=progress_bar, source_lines=True,
+                               estimate_s=estimate_s)
     except InvalidCrawl as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(crawl_table(result.sources))
@@ -217,6 +224,10 @@ def trends(app: AppContext, full: bool, cohort: str, grain: str, weeks: int | No
     analyze`), or market:<source kind>. With --remote, --location or --company the table or series is counted
     on the fly from the postings that match, with the same definitions.
 
+    On a database it cannot write (a snapshot in a read-only folder, a login granted SELECT only) nothing is
+    recomputed: the stored shares are printed when they are current, otherwise counted from the postings; the
+    first line says which.
+
     \b
     Example:
         jobtrend trends
@@ -233,16 +244,16 @@ def trends(app: AppContext, full: bool, cohort: str, grain: str, weeks: int | No
                 raise OneLineUsageError(f"{name} needs --framework SLUG (one framework over time)")
         click.echo(trends_lines(compute_trends(app.db_config, full=full, cohort=cohort, weeks=weeks, top=top,
                                                min_postings=min_postings, grain=grain,
-                                               posting_filter=posting_filter)))
+                                               posting_filter=posting_filter, read_only_ok=True)))
         return
     width, unicode = _terminal()
     try:
         result = framework_trend(app.db_config, slug, cohort=cohort, grain=grain, since=since,
                                  posting_filter=posting_filter, full=full, min_postings=min_postings, png=png,
-                                 width=width, unicode=unicode)
+                                 width=width, unicode=unicode, read_only_ok=True)
     except TrendRequestError as exc:
         raise OneLineUsageError(str(exc)) from None
-    click.echo(f"recomputed {result.weeks} weeks ({result.rows} trend points)\n")
+    click.echo(f"{result.summary}\n")
     click.echo(result.table)
     if result.png is not None:
         click.echo(f"\nwrote the chart to {result.png}")

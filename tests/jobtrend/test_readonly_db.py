@@ -113,7 +113,8 @@ def test_read_only_commands_read_a_database_in_a_read_only_folder(config_dir, sn
 def test_write_commands_on_a_read_only_folder_say_so_in_one_line(config_dir, snapshot, command):
     done = jobtrend(config_dir, f"sqlite:///{snapshot}", *command)
     assert one_error(done) == (f"Error: cannot write the database {snapshot}: its folder is read-only; commands "
-                               "that only read (sql, status, sources, browse, report --stored) still work")
+                               "that only read (sql, status, sources, browse, report --stored, trends, outbox, "
+                               "classifier drift) still work")
     assert folder_listing(snapshot) == ["jobtrend.db"]
 
 
