@@ -24,6 +24,7 @@ from jobtrend.app.trends import TrendRequestError, framework_trend
 from jobtrend.app.trends import trends as compute_trends
 from jobtrend.cli import AppContext, pass_app
 from jobtrend.cli.lines import classify_line, crawl_table, crawl_totals, dedupe_line, mentions_line, trends_lines
+from jobtrend.cli.posting_filter import posting_filter_options
 from jobtrend.config import SOURCE_KINDS
 from jobtrend.progress import progress_bar
 
@@ -208,14 +209,11 @@ def _terminal() -> tuple[int, bool]:
               help="--framework: start at this month (YYYY-MM) or at the period holding this day (YYYY-MM-DD).")
 @click.option("--png", type=click.Path(path_type=Path, dir_okay=False, writable=True), metavar="FILE",
               help="--framework: also write a line chart (PNG) there, replaced atomically.")
-@click.option("--remote/--no-remote", default=None,
-              help="Count only postings marked remote (--no-remote: marked not remote; unknown is neither).")
-@click.option("--location", metavar="TEXT", help="Count only postings whose location contains TEXT (any case).")
-@click.option("--company", metavar="TEXT", help="Count only postings whose company contains TEXT (any case).")
+@posting_filter_options()
 @pass_app
 def trends(app: AppContext, full: bool, cohort: str, grain: str, weeks: int | None, top: int | None,
            min_postings: int | None, slug: str | None, since: dt.date | None, png: Path | None,
-           remote: bool | None, location: str | None, company: str | None) -> None:
+           posting_filter: PostingFilter) -> None:
     """Compute framework shares by week and by month (with 95 % Wilson intervals) and print the latest periods of
     one cohort, or one framework over time.
 
@@ -237,7 +235,6 @@ def trends(app: AppContext, full: bool, cohort: str, grain: str, weeks: int | No
         jobtrend trends --framework pytorch --grain month --since 2011-04 --cohort market
         jobtrend trends --framework langchain --remote --png langchain.png
     """
-    posting_filter = PostingFilter(remote=remote, location=location, company=company)
     if slug is None:
         for name, given in (("--since", since), ("--png", png)):
             if given is not None:
