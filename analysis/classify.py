@@ -8,18 +8,23 @@
 - :func:`classify_postings` classifies every posting with a description whose classification is missing, was
   made for other content (``content_hash``) or by another model version, and replaces its row. Each batch is
   one transaction, so an interrupted run leaves whole batches done and the rest pending.
-- :func:`ensure_default_model` trains the default model from the bundled data when no model file exists.
+- :func:`ensure_default_model` trains the default model from the bundled data when no model file exists;
+  :func:`holds_bundled_model` tells that model (of the current version: :func:`bundled_model_version`) from one a
+  user trained, reading only the file's header, so the demo can share it rather than keep a copy.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlalchemy import Engine, and_, delete, func, insert, select
 
 from analysis.role_rules import AI_SWE, ML_ENGINEER
@@ -137,14 +142,48 @@ def bundled_training_postings(path: Path = BUNDLED_TRAINING) -> list[tuple[str, 
         return [(r["key"], r["title"], r["text"]) for r in map(json.loads, fh)]
 
 
+@functools.cache
+def bundled_examples() -> tuple:
+    """The labelled examples of the bundled corpus, in training order (read and weakly labelled once per process:
+    about 4 s)."""
+    return tuple(sorted(training_examples(bundled_training_postings()), key=lambda example: example.key))
+
+
+def bundled_model_version() -> str:
+    """The version a model trained from the bundled corpus has with this code and scikit-learn."""
+    from analysis.classifier import model_version  # scikit-learn: ~0.95 s, see the top
+
+    return model_version(bundled_examples())
+
+
+def stored_model_version(model_path: Path) -> str | None:
+    """The version written in the model file at ``model_path`` (its header only is read), or None when there is
+    no file or it is not a readable model."""
+    try:
+        with np.load(model_path, allow_pickle=False) as data:
+            header = json.loads(str(data["header"]))
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError):
+        return None
+    version = header.get("version") if isinstance(header, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def holds_bundled_model(model_path: Path) -> bool:
+    """Whether ``model_path`` holds the model the bundled corpus trains with this code: the file `jobtrend init`
+    and the demo would write, never one a user trained on their own postings."""
+    version = stored_model_version(model_path)
+    return version is not None and version == bundled_model_version()
+
+
 def ensure_default_model(model_path: Path) -> RoleModel | None:
     """Train and save the default model from the bundled corpus when ``model_path`` does not exist; return the
-    new model, or None when one was already there."""
+    new model, or None when one was already there (whatever it holds: a model a user trained is never
+    replaced)."""
     if Path(model_path).exists():
         return None
     from analysis.classifier import train  # scikit-learn: ~0.95 s, see the top
 
-    model = train(training_examples(bundled_training_postings()))
+    model = train(bundled_examples())
     model.save(model_path)
     return model
 

@@ -5,7 +5,9 @@ downloads with their tracebacks: hundreds of lines that say what the one line pe
 (crawler/extensions/source_lines.py). :func:`quiet_console` leaves out, on the root handlers and for the time of
 the crawl, Scrapy's and Twisted's records below CRITICAL (except the scraper's ERRORs, a spider bug, shown
 without traceback) and the spiders' own per-source warnings, and prints every other record without its
-traceback. With ``-v`` (INFO or DEBUG) nothing is filtered: every line and traceback is shown.
+traceback, with a hint saying where it is: the log file when one is open (``(traceback in
+data/logs/jobtrend.log)``, jobtrend/logs.py), which gets every record whole, else ``-v``. With ``-v`` (INFO or
+DEBUG) nothing is filtered: every line and traceback is shown.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from jobtrend.logs import WithoutTraceback
+from jobtrend.logs import console_handlers, console_level, without_traceback
 
 NOISY_PREFIXES = ("scrapy", "twisted", "py.warnings")
 SPIDER_BUG_LOGGER = "scrapy.core.scraper"  # "Spider error processing ...": a bug in a callback
@@ -40,17 +42,18 @@ class CrawlNoiseFilter(logging.Filter):
 
 @contextmanager
 def quiet_console(spider_names: Iterable[str]) -> Iterator[None]:
-    """For the block: when logging is at the default level or quieter, filter the root handlers' crawl noise and
-    print their records without tracebacks; restore the handlers afterwards."""
-    root = logging.getLogger()
-    if root.getEffectiveLevel() < logging.WARNING or not root.handlers:
+    """For the block: when the console is at the default level or quieter, filter the console handlers' crawl
+    noise and print their records without tracebacks; restore the handlers afterwards. The log file is left
+    alone."""
+    handlers = console_handlers()
+    if console_level() < logging.WARNING or not handlers:
         yield
         return
     noise = CrawlNoiseFilter(spider_names)
-    saved = [(handler, handler.formatter) for handler in root.handlers]
+    saved = [(handler, handler.formatter) for handler in handlers]
     for handler, inner in saved:
         handler.addFilter(noise)
-        handler.setFormatter(WithoutTraceback(inner))
+        handler.setFormatter(without_traceback(inner))
     try:
         yield
     finally:

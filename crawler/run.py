@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from crawler.console import quiet_console
 from crawler.extensions.crawl_run import INTERRUPTED
-from crawler.extensions.source_lines import HOSTS_SETTING, MODE_SETTING
+from crawler.extensions.source_lines import HOSTS_SETTING, MODE_SETTING, SourceTally
 from crawler.middlewares.replay_hosts import replay_hosts_url
 from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT, close_spider
 from crawler.plan import narrower, parse_part
@@ -67,7 +67,8 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
               keys: Iterable[str] | None = None, api_base: str | None = None, replay_dir: Path | None = None,
               extra_settings: dict[str, Any] | None = None,
               spider_args: dict[str, dict[str, Any]] | None = None,
-              narrow: Callable[[dict[str, list[SourceConfig]]], dict[str, list[SourceConfig]]] | None = None) -> dict:
+              narrow: Callable[[dict[str, list[SourceConfig]]], dict[str, list[SourceConfig]]] | None = None,
+              progress: Callable[..., None] | None = None) -> dict:
     """Crawl the configured boards of ``kinds`` (default: every kind with a spider; only ``keys`` when given)
     and return a summary.
 
@@ -80,7 +81,9 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
     (:func:`mark_stopped_runs`) and names the signal in the summary's ``interrupted``. The summary holds, per
     "kind:key", the crawl_runs figures (status, seen, new, updated, dropped, errors, closed, reason), plus
     ``elapsed_s``, ``postings_seen``, ``postings_stored`` and ``postings_per_s``. ``spider_args`` gives
-    keyword arguments per kind, e.g. ``{"hackernews": {"since": "2011-04"}}``.
+    keyword arguments per kind, e.g. ``{"hackernews": {"since": "2011-04"}}``. ``progress`` (a progress bar's
+    ``update(done, total, note="<n> not ok")``) is called as sources finish
+    (:class:`~crawler.extensions.source_lines.SourceTally`).
 
     Nothing crawled goes unreported. A source whose start could not be recorded in crawl_runs (the database
     locked past its timeout, a full disk) was not crawled: it is in the summary as ``failed`` with the reason
@@ -101,12 +104,15 @@ def run_crawl(config: Config, *, kinds: Sequence[str] | None = None,
         settings = crawl_settings(config, api_base=api_base, replay=replay_dir is not None, extra=extra_settings)
         hosts = source_hosts(settings, plan)
         settings.set(HOSTS_SETTING, hosts, priority="cmdline")
+        tally = SourceTally(sum(len(sources) for sources in plan.values()), progress or ignore_progress)
+        tally.report()
         started = time.perf_counter()
         if not uses_system_dns(settings) or preflight(hosts):
             with quiet_console(SPIDERS):
-                runs = run_spiders(settings, plan, spider_args or {})
+                runs = run_spiders(settings, plan, spider_args or {}, tally)
         else:  # no network: fail every source at once rather than after minutes of retries
             runs = SpiderRuns(run_ids=fail_unresolved(config.database_url, plan, hosts, settings.get(MODE_SETTING)))
+            tally.all_failed([source.label for sources in plan.values() for source in sources])
         elapsed = time.perf_counter() - started
     if runs.interrupted:
         mark_stopped_runs(config.database_url, runs.run_ids)
@@ -235,10 +241,15 @@ class SpiderRuns:
     interrupted: str | None = None  # the signal that stopped the crawl: "SIGINT" (Ctrl-C) or "SIGTERM"
 
 
+def ignore_progress(done: int, total: int, **fields: Any) -> None:
+    """The progress callback of a crawl nobody watches."""
+
+
 def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]],
-                spider_args: dict[str, dict[str, Any]]) -> SpiderRuns:
+                spider_args: dict[str, dict[str, Any]], tally: SourceTally | None = None) -> SpiderRuns:
     """Run one spider per kind that has sources, all in one CrawlerProcess; a spider closed for a full disk
-    closes the others too (``disk_full``: the crawl stops). Return what they recorded."""
+    closes the others too (``disk_full``: the crawl stops). ``tally`` hears every spider's sources finish.
+    Return what they recorded."""
     runs = SpiderRuns()
     jobs = [(kind, sources) for kind, sources in plan.items() if sources]
     if not jobs:
@@ -257,6 +268,8 @@ def run_spiders(settings: Settings, plan: dict[str, list[SourceConfig]],
     for kind, sources in jobs:
         crawler = process.create_crawler(SPIDERS[kind])
         crawler.signals.connect(stop_all_on_disk_full, signal=signals.spider_closed)
+        if tally is not None:
+            tally.connect(crawler.signals)
         process.crawl(crawler, sources=sources, **spider_args.get(kind, {}))
         crawlers.append(crawler)
     note_stop_signal(process, runs)

@@ -207,7 +207,9 @@ class CrawlRunExtension:
         self.announce(source, "failed", DISK_FULL, values["seen"], values["new"])
 
     def announce(self, source, status: str, reason: str | None, seen: int, new: int) -> None:
-        """Tell the source-lines extension that ``source``'s outcome is recorded (its one line per source)."""
+        """Tell the source-lines extension that ``source``'s outcome is recorded: it prints the source's line
+        now when the spider never set a result for it, or a correcting line when this outcome is not the one the
+        spider's result said (a lost batch, a full disk, a crawl cut short)."""
         if self.signals is not None:
             self.signals.send_catch_log(source_recorded, label=source.label, status=status, reason=reason,
                                         seen=seen, new=new)

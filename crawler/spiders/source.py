@@ -10,7 +10,9 @@
   boards=cohere``) or to the enabled ones. A spider never reads the configuration files itself;
 - ``spider.source_results``: a :class:`SourceResult` per source, which the crawl-run extension
   (``crawler/extensions/crawl_run.py``) turns into the source's ``crawl_runs`` row and uses to decide whether its
-  unseen postings may be closed;
+  unseen postings may be closed. Setting a source's result (its last page read, or its failure) sends
+  :data:`source_finished` on the crawler's signals at once, so its line is printed then
+  (``crawler/extensions/source_lines.py``), not when the spider closes after every other source of its kind;
 - the counters: :meth:`SourceSpider.source_failed` (``jobtrend/source_error/<reason>``),
   :meth:`SourceSpider.item_error` (``jobtrend/item_error/<reason>``), :meth:`SourceSpider.count`
   (``jobtrend/<kind>/<name>``), each also per source (``jobtrend/source/<kind>:<key>/...``, which becomes
@@ -37,7 +39,7 @@ import json
 import re
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -58,6 +60,7 @@ from jobtrend.models import Posting
 
 EXTERNAL_ID_MAX = Posting.__table__.c.external_id.type.length  # 200
 SOURCES_SETTING = "JOBTREND_SOURCES"  # every configured SourceConfig: crawler.run.crawl_settings sets it
+source_finished = object()  # signal: label ("kind:key"), result (SourceResult); sent when a result is set
 
 
 class SeenIds(AbstractSet):
@@ -126,6 +129,20 @@ class SourceResult:
             self.seen_ids = SeenIds(self.seen_ids)
 
 
+class SourceResults(dict):
+    """``spider.source_results``: source key -> :class:`SourceResult`. Setting an item also calls ``on_set(key,
+    result)``, the one hook every spider's ``source_results[key] = ...`` goes through (``update`` and
+    ``setdefault`` do not: a spider assigns)."""
+
+    def __init__(self, on_set: Callable[[str, SourceResult], None]):
+        super().__init__()
+        self.on_set = on_set
+
+    def __setitem__(self, key: str, result: SourceResult) -> None:
+        super().__setitem__(key, result)
+        self.on_set(key, result)
+
+
 class SourceSpider(scrapy.Spider):
     """A spider that crawls configured sources of one kind (its ``name``) and records how each one ended."""
 
@@ -140,7 +157,7 @@ class SourceSpider(scrapy.Spider):
         is bound to its crawler (:meth:`from_crawler`)."""
         super().__init__(*args, **kwargs)
         self.sources: list[SourceConfig] = resolve_sources(self.name, boards, sources)
-        self.source_results: dict[str, SourceResult] = {}
+        self.source_results: dict[str, SourceResult] = SourceResults(self.result_set)
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -189,6 +206,13 @@ class SourceSpider(scrapy.Spider):
                 self.item_error(source, f"unreadable:{type(exc).__name__}")
 
     # --- bookkeeping ----------------------------------------------------------------------------------------
+
+    def result_set(self, key: str, result: SourceResult) -> None:
+        """A source's outcome is known: send :data:`source_finished` (a spider not bound to a crawler, as in a
+        unit test, sends nothing)."""
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None:
+            crawler.signals.send_catch_log(source_finished, label=f"{self.name}:{key}", result=result)
 
     def new_item(self, source: SourceConfig, external_id: str, **fields: Any) -> JobPosting:
         """A JobPosting of this spider's kind for ``source``, with ``fields`` filled in."""

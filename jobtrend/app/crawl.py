@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +95,13 @@ class InvalidCrawl(AppError):
 def crawl(config: Config, *, kinds: Sequence[str] | None = None, keys: Sequence[str] | None = None,
           replay_dir: Path | None = None, api_base: str | None = None, since: str | None = None,
           settings: dict[str, Any] | None = None, progress: Stages = no_bars,
-          source_lines: bool = False) -> CrawlResult:
+          source_lines: bool = False, estimate_s: float | None = None) -> CrawlResult:
     """Crawl the configured sources (``kinds``/``keys`` narrow them) and store their postings.
 
-    ``source_lines``: print one line per source on stderr as its outcome is recorded (a person watching);
-    otherwise they are logged (crawler/extensions/source_lines.py).
+    ``source_lines``: print one line per source on stderr as soon as its outcome is known (a person watching);
+    otherwise they are logged (crawler/extensions/source_lines.py). ``progress`` draws one stage, "sources":
+    sources finished of all, how many not ok, and the time left, never less than ``estimate_s`` (the politeness
+    estimate, crawler/plan.py) leaves; with ``since``, the Hacker News threads read instead.
 
     ``replay_dir`` serves recorded responses on 127.0.0.1 instead of the network (politeness off: see
     :data:`crawler.run.REPLAY_SETTINGS`) and crawls only the sources the recording holds, leaving the others
@@ -116,12 +118,13 @@ def crawl(config: Config, *, kinds: Sequence[str] | None = None, keys: Sequence[
     require_writable(config.database_url)
     try:
         with JobLock(config.database_url, "crawl"), \
-                progress("Hacker News threads") if since else nullcontext() as update:
+                progress("Hacker News threads" if since else "sources") as update:
             summary = run_crawl(config, kinds=kinds or None, keys=list(keys) if keys else None, api_base=api_base,
                                 replay_dir=replay_dir,
                                 extra_settings={MODE_SETTING: "stderr"} | (settings or {}) if source_lines
                                 else settings or {},
-                                spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None)
+                                spider_args={"hackernews": {"since": since, "on_thread": update}} if since else None,
+                                progress=None if since else partial(update, estimate_s=estimate_s))
     except (Locked, ValueError) as exc:
         raise AppError(str(exc)) from None
     return CrawlResult(summary)

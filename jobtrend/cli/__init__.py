@@ -32,7 +32,8 @@ from jobtrend.db import (
     read_only_message,
     require_schema,
 )
-from jobtrend.messages import error_message
+from jobtrend.logs import LogFile, close_log_file, log_file_path, log_to_file, open_log_file, shown_path
+from jobtrend.messages import error_line, error_message, terminal_text
 
 # command name -> module under jobtrend.cli that defines it (a click command or group of that name)
 COMMANDS = {
@@ -52,9 +53,12 @@ INTERRUPTED_EXIT = 130
 
 @dataclass
 class AppContext:
-    """What every command may need: the configuration, loaded on first use."""
+    """What every command may need: the configuration, loaded on first use, which opens the log file: the one
+    ``--log-file`` names, else, for the service (``service``: `scheduler run` and `run-job`), ``[logging] file``."""
 
     config_dir: Path | None = None
+    log_file: Path | None = None
+    service: bool = False
     _config: Config | None = field(default=None, repr=False)
 
     @property
@@ -64,7 +68,15 @@ class AppContext:
                 self._config = load_config(self.config_dir)
             except ConfigError as exc:
                 raise click.ClickException(f"configuration error: {exc}") from None
+            self._open_log_file(self._config)
         return self._config
+
+    def _open_log_file(self, config: Config) -> None:
+        """Open the log file this command writes, if any, with ``[logging]``'s level and rotation."""
+        settings = config.logging
+        path = self.log_file or (settings.file_path(config.config_dir) if self.service else None)
+        if path is not None:
+            open_log_file(LogFile(path, settings.level, settings.max_bytes, settings.backups))
 
     @property
     def db_config(self) -> Config:
@@ -97,6 +109,14 @@ class JobtrendGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         try:
+            return self._invoke(ctx)
+        except click.ClickException as exc:
+            if not isinstance(exc, click.UsageError):  # the line the operator saw, in the log file too
+                log_to_file(__name__, f"{command_name(ctx)}: {exc.format_message()}")
+            raise
+
+    def _invoke(self, ctx: click.Context):
+        try:
             return super().invoke(ctx)
         except (AppError, SchemaMissing, DatabaseUnavailable, DatabaseReadOnly) as exc:
             raise click.ClickException(str(exc)) from None
@@ -107,15 +127,20 @@ class JobtrendGroup(click.Group):
             raise click.ClickException(database_error(ctx, detail)) from None
         except OSError as exc:  # a file or folder the command needed (a lock beside the database, an output)
             logging.getLogger(__name__).debug("%s failed", ctx.info_name, exc_info=True)  # the traceback with -vv
+            log_to_file(__name__, f"{command_name(ctx)} failed", exc)
             where = f": {exc.filename}" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or error_message(exc)}{where}") from None
         except KeyboardInterrupt:  # Ctrl-C outside a crawl (which stops gracefully and reports it itself)
             click.echo("Error: interrupted (SIGINT)", err=True)
             ctx.exit(INTERRUPTED_EXIT)
         except Exception as exc:
-            if not is_driver_error(exc):
+            if is_driver_error(exc):
+                raise click.ClickException(database_error(ctx, exc)) from None
+            if isinstance(exc, click.ClickException | click.exceptions.Exit | click.Abort):
                 raise
-            raise click.ClickException(database_error(ctx, exc)) from None
+            if not log_to_file(__name__, f"{command_name(ctx)} failed", exc):
+                raise  # no log file: the traceback on the console, as Python prints it
+            raise click.ClickException(unexpected_error_line(exc)) from None
 
 
 def database_error(ctx: click.Context, exc: BaseException) -> str:
@@ -126,6 +151,16 @@ def database_error(ctx: click.Context, exc: BaseException) -> str:
     if is_read_only_error(exc) and url is not None and url.get_backend_name() == "sqlite" and url.database:
         return read_only_message(url.database)
     return f"database error: {error_message(exc)}"
+
+
+def command_name(ctx: click.Context) -> str:
+    """The command the group ran ("crawl"), for the log file."""
+    return ctx.invoked_subcommand or ctx.info_name or "jobtrend"
+
+
+def unexpected_error_line(exc: BaseException) -> str:
+    """The one line for an error no command expected (a bug) once its traceback is in the log file."""
+    return f"unexpected error: {terminal_text(error_line(exc))} (traceback in {shown_path(log_file_path())})"
 
 
 def is_driver_error(exc: BaseException) -> bool:
@@ -143,8 +178,11 @@ pass_app = click.make_pass_decorator(AppContext, ensure=True)
 @click.option("--config-dir", type=click.Path(path_type=Path, file_okay=False), envvar="JOBTREND_CONFIG_DIR",
               help="Folder with jobtrend.toml, sources.toml and frameworks.toml [env: JOBTREND_CONFIG_DIR].")
 @click.option("-v", "--verbose", count=True, help="More logging (-v info, -vv debug).")
+@click.option("--log-file", type=click.Path(path_type=Path, dir_okay=False), envvar="JOBTREND_LOG_FILE",
+              help="Also log to this file, with tracebacks, at [logging] level (the scheduler writes [logging] file "
+                   "without it) [env: JOBTREND_LOG_FILE].")
 @click.pass_context
-def main(ctx: click.Context, config_dir: Path | None, verbose: int) -> None:
+def main(ctx: click.Context, config_dir: Path | None, verbose: int, log_file: Path | None) -> None:
     """Watch public job boards for AI engineering roles and the frameworks they mention.
 
     \b
@@ -154,7 +192,8 @@ def main(ctx: click.Context, config_dir: Path | None, verbose: int) -> None:
     """
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    ctx.obj = AppContext(config_dir=config_dir)
+    ctx.obj = AppContext(config_dir=config_dir, log_file=log_file)
+    ctx.call_on_close(close_log_file)
 
 
 __all__ = ["main", "AppContext", "pass_app", "COMMANDS"]

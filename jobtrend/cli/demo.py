@@ -1,7 +1,8 @@
 """`jobtrend demo`: the whole pipeline on the bundled recorded responses, offline, into its own database.
 
 It composes the use cases of :mod:`jobtrend.app` (init, crawl, analyze, trends, report) as the scheduler does,
-on a configuration of its own: the bundled boards as sources, the demo database and a model trained for it.
+on a configuration of its own: the bundled boards as sources, the demo database, and the bundled role model
+(the configured one when it is that model or missing: :func:`demo_model`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from analysis.classify import holds_bundled_model
 from jobtrend.app.analyze import analyze
 from jobtrend.app.crawl import crawl
 from jobtrend.app.report import latest_ai_week, weekly_report, write_file
@@ -41,12 +43,25 @@ DEMO_MODEL = REPO_ROOT / "data" / "models" / "demo-roles.npz"
 
 
 @contextmanager
-def demo_model(database_url: str) -> Iterator[Path]:
-    """Where the demo keeps its role model while it runs: ``DEMO_MODEL`` for the default demo database (it stays
-    for later commands on data/demo.db), a temporary folder removed afterwards for any other database. Two demos
-    at once (the tests build one on SQLite and one on PostgreSQL) then never remove or overwrite the model the
-    other is about to load, and no model is left behind per database."""
-    if database_url == f"sqlite:///{DEMO_DB}":
+def demo_model(database_url: str, configured: Path) -> Iterator[Path]:
+    """Where the demo's role model is while it runs.
+
+    The configured model (``classifier.model``) when it already holds the bundled model of this version, or, for
+    the default demo database, when there is none yet: the demo trains it there and a later `jobtrend init` keeps
+    it, so `make demo` and `init` leave one model file. A model there that a user trained (or an older bundled
+    one) is never touched: the demo keeps a file of its own, ``DEMO_MODEL`` for the default demo database
+    (retrained when it is not of this version; it stays for later commands on data/demo.db), a temporary folder
+    removed afterwards for any other database. Two demos at once (the tests build one on SQLite and one on
+    PostgreSQL) then never remove or overwrite a model the other is about to load."""
+    default_database = database_url == f"sqlite:///{DEMO_DB}"
+    if holds_bundled_model(configured) or (default_database and not configured.exists()):
+        if default_database:
+            DEMO_MODEL.unlink(missing_ok=True)  # an older demo's copy: one model file is enough
+        yield configured
+        return
+    if default_database:
+        if not holds_bundled_model(DEMO_MODEL):
+            DEMO_MODEL.unlink(missing_ok=True)  # `init` trains it again, from the bundled corpus of this version
         yield DEMO_MODEL
         return
     with tempfile.TemporaryDirectory(prefix="jobtrend-demo-model-") as folder:
@@ -54,8 +69,8 @@ def demo_model(database_url: str) -> Iterator[Path]:
 
 
 def demo_config(config: Config, database_url: str, model: Path) -> Config:
-    """The user's configuration with the bundled boards as sources, the demo database and the demo's own role
-    model ``model`` (retrained on every run, so it always matches the code and the bundled corpus)."""
+    """The user's configuration with the bundled boards as sources, the demo database and the role model
+    ``model`` (:func:`demo_model`: the bundled model of this version, trained when missing)."""
     return dataclasses.replace(config, database_url=database_url, sources=load_sources(DEMO_DIR / "sources.toml"),
                                classifier=dataclasses.replace(config.classifier, model=str(model)))
 
@@ -100,9 +115,8 @@ def demo(app: AppContext, database_url: str | None) -> None:
     if database_url is None:
         remove_sqlite_files(DEMO_DB)
         database_url = f"sqlite:///{DEMO_DB}"
-    model = click.get_current_context().with_resource(demo_model(database_url))
+    model = click.get_current_context().with_resource(demo_model(database_url, app.config.model_path))
     config = demo_config(app.config, database_url, model)
-    model.unlink(missing_ok=True)
 
     click.secho("1/5 init", bold=True)
     setup = init(config)

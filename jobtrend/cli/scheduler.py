@@ -59,7 +59,9 @@ def run(app: AppContext, quiet: bool, log_format: str) -> None:
     Only one scheduler may run against a database (a lock: a PostgreSQL advisory lock, or a lock file next to
     the SQLite file); a second one exits with status 1. Jobs are stored in the apscheduler_jobs table, so a
     restart keeps the schedule. While it runs it writes a heartbeat (pid, host, start, a beat every
-    scheduler.heartbeat_seconds) that `jobtrend status` and `jobtrend scheduler status` read.
+    scheduler.heartbeat_seconds) that `jobtrend status` and `jobtrend scheduler status` read. It logs to
+    [logging] file (data/logs/jobtrend.log by default), tracebacks included, and so does its crawl; the console
+    names the file instead of printing tracebacks (docs/operations.md).
 
     \b
     Example:
@@ -70,6 +72,7 @@ def run(app: AppContext, quiet: bool, log_format: str) -> None:
     if quiet:
         logging.getLogger().setLevel(logging.ERROR)
     use_format(log_format)
+    app.service = True  # the log file of [logging] (docs/operations.md)
     config = app.db_config
     sched = build_scheduler(config)
     say = _announcer(quiet, log_format)
@@ -177,6 +180,7 @@ def run_job_command(app: AppContext, name: str) -> None:
         jobtrend scheduler run-job deliver
         jobtrend -v scheduler run-job crawl
     """
+    app.service = True  # the log file of [logging], as the scheduler's own runs
     config = app.db_config
     outcome = run_job(name, config, via="cli")
     if outcome == "skipped":

@@ -3,7 +3,7 @@
 Three files live in the configuration directory (``config/`` by default, ``JOBTREND_CONFIG_DIR`` to move it):
 
 - ``jobtrend.toml``: database URL, crawl politeness, trend output, the role classifier, email and webhook
-  delivery, the scheduler, the weekly report and retention;
+  delivery, the scheduler, the weekly report, retention and the log file;
 - ``sources.toml``: the job boards to crawl;
 - ``frameworks.toml``: the framework taxonomy the mention matcher looks for.
 
@@ -66,6 +66,7 @@ from jobtrend.config.settings import (
     CrawlSettings,
     EmailSettings,
     FrameworkConfig,
+    LoggingSettings,
     NotifySettings,
     ReportSettings,
     RetentionSettings,
@@ -79,8 +80,8 @@ __all__ = [
     "AVOID_WINDOW", "CONTACT_RE", "DATABASE_URL_ENV", "DEFAULT_SCHEDULE", "EMAIL_RE", "NEAR_WINDOW", "REPO_ROOT",
     "REQUIRED", "SCHEDULER_JOBS", "SLUG_RE", "SMTP_PASSWORD_ENV", "SMTP_SECURITY", "SOURCE_KINDS", "SOURCE_OPTIONS",
     "ClassifierSettings", "Config", "ConfigError", "CrawlSettings", "EmailSettings", "FrameworkConfig", "Key",
-    "NotifySettings", "ReportSettings", "RetentionSettings", "SchedulerSettings", "SourceConfig", "Table",
-    "TrendSettings", "array_of_tables", "at_least", "between", "check_items", "default_config_dir", "load_config",
-    "load_frameworks", "load_main", "load_notify", "load_sources", "more_than", "nonblank", "one_of", "read_fields",
-    "read_main", "read_table", "read_toml", "reject_unknown", "resolve_sqlite_path", "sub_table", "typed",
+    "LoggingSettings", "NotifySettings", "ReportSettings", "RetentionSettings", "SchedulerSettings", "SourceConfig",
+    "Table", "TrendSettings", "array_of_tables", "at_least", "between", "check_items", "default_config_dir",
+    "load_config", "load_frameworks", "load_main", "load_notify", "load_sources", "more_than", "nonblank", "one_of",
+    "read_fields", "read_main", "read_table", "read_toml", "reject_unknown", "resolve_sqlite_path", "sub_table", "typed"
 ]

@@ -38,12 +38,14 @@ from jobtrend.config.fields import (
 from jobtrend.config.files import read_toml
 from jobtrend.config.settings import (
     DEFAULT_SCHEDULE,
+    LOG_LEVELS,
     SCHEDULER_JOBS,
     SMTP_PASSWORD_ENV,
     SMTP_SECURITY,
     ClassifierSettings,
     CrawlSettings,
     EmailSettings,
+    LoggingSettings,
     NotifySettings,
     ReportSettings,
     RetentionSettings,
@@ -166,7 +168,18 @@ REPORT: Table = {
     "trailing_weeks": Key(int, ReportSettings.trailing_weeks, "a number of weeks, an integer of at least 1",
                           at_least(1)),
 }
-TABLES = ("database", "crawl", "trends", "classifier", "email", "notify", "scheduler", "report", "retention")
+LOGGING: Table = {
+    "file": Key(str, LoggingSettings.file, 'a file path such as "data/logs/jobtrend.log", or "" for no log file',
+                lambda path: "\n" not in path and "\0" not in path),
+    "level": Key(str, LoggingSettings.level, "one of " + ", ".join(LOG_LEVELS), one_of(LOG_LEVELS)),
+    "max_bytes": Key(int, LoggingSettings.max_bytes,
+                     "a size in bytes, an integer of at least 0 (0: no rotation by jobtrend, e.g. under logrotate)",
+                     at_least(0)),
+    "backups": Key(int, LoggingSettings.backups, "a number of rotated files kept, an integer of at least 1",
+                   at_least(1)),
+}
+TABLES = ("database", "crawl", "trends", "classifier", "email", "notify", "scheduler", "report", "retention",
+          "logging")
 
 
 def read_main(path: Path) -> dict[str, Any]:
@@ -184,6 +197,7 @@ def read_main(path: Path) -> dict[str, Any]:
         "scheduler": _scheduler(path, sub_table(path, data, "scheduler")),
         "retention": read_table(path, sub_table(path, data, "retention"), RETENTION, "retention.", RetentionSettings),
         "report": read_table(path, sub_table(path, data, "report"), REPORT, "report.", ReportSettings),
+        "logging": read_table(path, sub_table(path, data, "logging"), LOGGING, "logging.", LoggingSettings),
     }
 
 

@@ -122,6 +122,28 @@ class ReportSettings:
     trailing_weeks: int = 4
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """The ``[logging]`` table: the log file (a relative path is relative to the project root; "" none), the level
+    it records at whatever the console's, and its rotation by size (``max_bytes`` 0: left to logrotate). The
+    scheduler writes it; any command does with ``jobtrend --log-file PATH``."""
+
+    file: str = "data/logs/jobtrend.log"
+    level: str = "INFO"
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 5
+
+    def file_path(self, config_dir: Path) -> Path | None:
+        """The log file, or None when ``file`` is ""."""
+        if not self.file:
+            return None
+        path = Path(self.file)
+        return path if path.is_absolute() else (config_dir.resolve().parent / path).resolve()
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """One board or site to crawl, as listed in sources.toml."""
@@ -189,6 +211,7 @@ class Config:
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
     report: ReportSettings = field(default_factory=ReportSettings)
+    logging: LoggingSettings = field(default_factory=LoggingSettings)
 
     @property
     def model_path(self) -> Path:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -109,12 +110,30 @@ def crawled(db_url, db_kind, tmp_path):
 
 
 def test_a_full_disk_stops_the_crawl_with_one_clear_line_and_a_non_zero_exit(crawled):
+    """... and corrects the lines per source that said ok before the disk was met."""
     done = crawled[0]
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]
     assert done.stderr.splitlines()[-1].startswith("Error: disk full: ")
     assert "database or disk is full" in done.stderr or "No space left on device" in done.stderr
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert len([line for line in done.stderr.splitlines() if "disk full" in line]) <= 4
+    assert_lines_corrected(done.stderr.splitlines())
+
+
+def assert_lines_corrected(lines: list[str]) -> None:
+    """A source's line is printed when its board is read, before its postings are stored: a board said ``ok``
+    then gets a second line once the full disk made its run failed; every source's last line says why."""
+    # the spider that closes first read all its boards before its store flushed its one batch and met the disk
+    assert len([line for line in lines if " now failed " in line]) >= 2, lines
+    for source in SOURCES:
+        own = [line for line in lines if line.startswith(f"{source.label} ")]
+        assert own and own[-1].endswith("the disk is full (disk_full)"), lines
+        said_ok = re.fullmatch(rf"{source.label} ok (\d+) listed", own[0])
+        if said_ok:
+            assert own[1:] == [f"{source.label} now failed {said_ok.group(1)} seen, 0 new: the disk is full "
+                               "(disk_full)"], own
+        else:
+            assert len(own) == 1, own
 
 
 def test_a_full_disk_fails_every_run_and_closes_nothing(crawled, engine):

@@ -10,9 +10,10 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import select, update
 
 from crawler.extensions.crawl_run import CrawlRunExtension, outcome
+from crawler.extensions.source_lines import MODE_SETTING, SourceLinesExtension
 from crawler.items import JobPosting
 from crawler.pipelines.store_posting import StorePostingPipeline
-from crawler.spiders.source import SourceResult
+from crawler.spiders.source import SourceResult, source_finished
 from jobtrend.config import SourceConfig
 from jobtrend.models import CrawlRun, Posting, Source
 
@@ -108,14 +109,23 @@ def test_already_closed_postings_keep_their_closing_time(db_url, engine):
     assert runs(engine)["acme"].closed == 0
 
 
-def test_store_errors_make_the_run_partial(db_url, engine):
+def test_store_errors_make_the_run_partial_and_correct_the_sources_line(db_url, engine, capsys):
+    """The spider's result said ok, and its line said so at once; two postings were lost to the database: the
+    run is recorded partial, and a second line corrects the first (crawler/extensions/source_lines.py)."""
     crawler_stats_key = "jobtrend/source/ashby:acme/store_error"
-    crawler = get_crawler(settings_dict={"JOBTREND_DATABASE_URL": db_url})
+    crawler = get_crawler(settings_dict={"JOBTREND_DATABASE_URL": db_url, MODE_SETTING: "stderr"})
     ext = CrawlRunExtension.from_crawler(crawler)
-    spider = SimpleNamespace(sources=[ACME], source_results={})
+    lines = SourceLinesExtension.from_crawler(crawler)  # kept: signals hold their receivers weakly
+    spider = SimpleNamespace(sources=[ACME, BETA], source_results={})
     ext.spider_opened(spider)
     crawler.stats.inc_value(crawler_stats_key, 2)
-    spider.source_results["acme"] = ok("a1")
+    for key, result in {"acme": ok("a1"), "beta": ok("b1")}.items():  # as SourceSpider.result_set sends it
+        spider.source_results[key] = result
+        crawler.signals.send_catch_log(source_finished, label=f"ashby:{key}", result=result)
+    assert capsys.readouterr().err.splitlines() == ["ashby:acme ok 1 listed", "ashby:beta ok 1 listed"]
     ext.spider_closed(spider, "finished")
     run = runs(engine)["acme"]
     assert (run.status, run.error, run.errors) == ("partial", "store_error", 2)
+    assert capsys.readouterr().err.splitlines() == [  # beta's outcome is unchanged: no second line
+        "ashby:acme now partial 1 seen, 0 new: some postings could not be stored (store_error)"]
+    assert lines.said == {"ashby:acme": ("partial", "store_error"), "ashby:beta": ("ok", None)}
