@@ -282,13 +282,13 @@ def close_log_file() -> None:
             handler.setFormatter(fmt)
 
 
-def log_to_file(name: str, message: str, exc_info: BaseException | None = None) -> bool:
-    """Write ``message`` (and the traceback of ``exc_info``) to the log file only, as an ERROR of logger ``name``;
-    False when no file is open."""
+def log_to_file(name: str, message: str, exc_info: BaseException | None = None, level: int = logging.ERROR) -> bool:
+    """Write ``message`` (and the traceback of ``exc_info``) to the log file only, as a record of logger ``name``
+    at ``level`` (ERROR); False when no file is open."""
     if _open_file is None:
         return False
     error = (type(exc_info), exc_info, exc_info.__traceback__) if exc_info is not None else None
-    record = logging.getLogger(name).makeRecord(name, logging.ERROR, __file__, 0, "%s", (message,), error)
+    record = logging.getLogger(name).makeRecord(name, level, __file__, 0, "%s", (message,), error)
     _open_file.handler.handle(record)
     return True
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from scrapy.exceptions import NotConfigured
 
 from crawler.spiders.source import SourceResult, source_finished
+from jobtrend.logs import log_to_file
 from jobtrend.reasons import with_words
 
 logger = logging.getLogger("crawler.sources")
@@ -69,10 +70,11 @@ def correcting_line(label: str, status: str, reason: str | None, seen: int, new:
 
 def emit(mode: str, line: str, ok: bool) -> None:
     """Write ``line`` where ``mode`` says (``sys.stderr`` as it is now: under a live progress bar, rich's proxy
-    that prints it above the bar)."""
+    that prints it above the bar); on stderr, also into the log file when one is open (``--log-file``)."""
     if mode == "stderr":
         sys.stderr.write(line + "\n")
         sys.stderr.flush()
+        log_to_file(logger.name, line, level=logging.INFO if ok else logging.WARNING)  # the file only, if open
     elif mode == "log":
         (logger.info if ok else logger.warning)("%s", line)
 

@@ -119,6 +119,9 @@ def test_a_failing_crawl_writes_its_tracebacks_to_the_log_file_and_not_to_the_co
     assert "Traceback (most recent call last):" in log and "ConnectionRefusedError" in log
     assert "INFO scrapy.core.engine: Spider opened" in log  # the file's level (INFO), not the console's
     assert "ERROR jobtrend.cli: crawl: every source failed" in log  # the command's own error line
+    failed_line = next(line for line in done.stderr.splitlines() if line.startswith("ashby:") and " failed: " in line)
+    assert f"WARNING crawler.sources: {failed_line}" in log  # each source's line, in the file too
+    assert done.stderr.count(failed_line) == 1  # and once on the console
 
 
 @click.command("explode")
