@@ -29,8 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
-## bench: every benchmarks/bench_*.py, then one table of figures and references (BENCH_ARGS=--write-results
-## also rewrites benchmarks/RESULTS.md; BENCH_ARGS=crawl runs only bench_crawl.py)
+## bench: every benchmarks/bench_*.py, then one table of figures and references, about 30 minutes (the crawl of
+## 6,000 boards / 200,000 postings into SQLite and PostgreSQL is most of it; BENCH_SCALE_BOARDS=1000 for a smaller
+## one). BENCH_ARGS=--write-results also rewrites benchmarks/RESULTS.md; BENCH_ARGS=crawl runs only bench_crawl.py
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 

@@ -26,6 +26,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -117,6 +118,12 @@ def _number(value) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def minutes(seconds: float) -> str:
+    """``seconds`` as "12 min 05 s"."""
+    whole = round(seconds)
+    return f"{whole // 60} min {whole % 60:02d} s"
+
+
 def text_table(table: list[tuple[str, ...]]) -> str:
     widths = [max(len(row[i]) for row in [HEADER, *table]) for i in range(len(HEADER))]
     lines = [" | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -196,16 +203,19 @@ def main(argv: list[str]) -> int:
     note = busy_note()
     print("machine: " + "; ".join(f"{k} {v}" for k, v in info.items()) + "\n", flush=True)
     figures, failed = [], []
+    started = time.monotonic()
     for script in scripts:
         print(f"== {script.name}", flush=True)
+        script_started = time.monotonic()
         status, found = run_script(script)
         figures += found
         if status != 0:
             failed.append(script.name)
             print(f"!! {script.name} exited with status {status}")
-        print(flush=True)
+        print(f"== {script.name}: {minutes(time.monotonic() - script_started)}\n", flush=True)
     table = rows(figures)
     print(text_table(table))
+    print(f"\n{len(scripts)} scripts in {minutes(time.monotonic() - started)}")
     if failed:
         print(f"\nfailed: {', '.join(failed)}")
     if write:

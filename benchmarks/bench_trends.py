@@ -102,6 +102,12 @@ def touch_one_week(engine: Engine, rep: int) -> dt.date:
     return week
 
 
+def periods(result) -> int:
+    """The (cohort, week) and (cohort, month) pairs a recompute wrote: one trend point per framework each."""
+    return sum(len(weeks) for weeks, _ in result.by_cohort.values()) + \
+        sum(len(months) for months, _ in result.by_cohort_month.values())
+
+
 def measure(kind: str, url: str, postings: int, repeat: int, before: types.ModuleType | None,
             before_rev: str) -> None:
     from analysis.trends import compute_trends
@@ -131,7 +137,7 @@ def measure(kind: str, url: str, postings: int, repeat: int, before: types.Modul
         for _ in range(repeat):
             seconds, result = timed(lambda: compute_trends(engine, full=True))
             runs.append(seconds)
-        if not result.rows or result.rows != frameworks * sum(len(w) for w, _ in result.by_cohort.values()):
+        if not result.rows or result.rows != frameworks * periods(result):
             raise AssertionError(f"full recompute wrote {result.rows} rows")
         print(f"{kind}: full recompute {', '.join(f'{s:.2f}' for s in runs)} s ({result.rows} rows, "
               f"{len(result.weeks)} weeks)", flush=True)
@@ -141,7 +147,7 @@ def measure(kind: str, url: str, postings: int, repeat: int, before: types.Modul
         for rep in range(repeat):
             week = touch_one_week(engine, rep)
             seconds, result = timed(lambda: compute_trends(engine))
-            if result.weeks != (week,) or result.rows != 3 * frameworks:
+            if result.weeks != (week,) or result.rows != frameworks * periods(result):
                 raise AssertionError(f"touched {week}, recomputed {result.weeks} ({result.rows} rows)")
             runs.append(seconds)
         print(f"{kind}: one week {', '.join(f'{s:.3f}' for s in runs)} s", flush=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -169,6 +170,9 @@ class Posting(Base):
     # pay step (analysis/pay/store.py): seniority from the title, and the hash of what the pay rows were derived from
     seniority: Mapped[str | None] = mapped_column(String(12))
     pay_hash: Mapped[str | None] = mapped_column(String(64))
+    # 64-bit hash of the fields as the source listed them and the cleaner's version (crawler/pipelines/unchanged.py):
+    # a crawl skips cleaning a posting whose raw hash is stored
+    raw_hash: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class Framework(Base):

@@ -1,11 +1,21 @@
 """Store postings in batches through SQLAlchemy Core: insert new ones, update changed ones, touch the rest.
 
-Identity is (source, external id). Per batch, in one transaction: look up the batch's existing rows, INSERT the
-new ones (``first_seen_at = last_seen_at = now``; ``posted_at`` is the source's date, else now), UPDATE only the
-rows whose ``content_hash`` (sha256 of title, newline, text) changed, and touch ``last_seen_at`` of the
-unchanged ones in one set-based UPDATE. Every stored row is re-opened (``closed_at = NULL``): it is on the board.
-``posted_at`` and ``first_seen_at`` never change after the insert. Counts go to
-``jobtrend/source/<kind>:<key>/new|updated|unchanged``.
+Identity is (source, external id). Per batch, in one transaction:
+
+- the postings the clean_html pipeline marked ``unchanged`` (their raw hash is stored: same fields as listed, same
+  cleaner; :mod:`crawler.pipelines.unchanged`; ``unchanged`` holds the row's id) are only marked seen, with one
+  set-based UPDATE of ``last_seen_at`` for the whole batch, by row id and raw hash: nothing is read and no text is
+  written. Should one of them have no such row any more (deleted since the crawl started), it is cleaned here and
+  stored like the rest;
+- for the rest, look up the batch's existing rows, INSERT the new ones (``first_seen_at = last_seen_at = now``;
+  ``posted_at`` is the source's date, else now), UPDATE the rows whose ``content_hash`` (sha256 of title,
+  newline, text) changed, UPDATE the listed fields and ``raw_hash`` of a row whose text is the same but whose
+  listed fields are not (a new location, a new cleaner), and touch ``last_seen_at`` of the others in one
+  set-based UPDATE.
+
+Every stored row is re-opened (``closed_at = NULL``): it is on the board. ``posted_at`` and ``first_seen_at``
+never change after the insert. Counts go to ``jobtrend/source/<kind>:<key>/new|updated|unchanged`` (a posting
+whose text is the same is ``unchanged`` whatever else changed).
 
 The source's structured pay object (Ashby ``compensation``, Lever ``salaryRange``, JSON-LD ``baseSalary``,
 Greenhouse pay ranges: :data:`PAY_EXTRAS`) is kept in ``pay_data`` as ``{"kind", "data"}``. It is not part of the
@@ -39,6 +49,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from crawler.pipelines.description import clean_description
 from jobtrend.db import (
     disk_full_message,
     ensure_source,
@@ -48,7 +59,7 @@ from jobtrend.db import (
     session_factory,
 )
 from jobtrend.messages import error_message
-from jobtrend.models import Posting
+from jobtrend.models import Posting, Source
 from jobtrend.weeks import monday_of, month_of, utcnow
 
 logger = logging.getLogger(__name__)
@@ -88,6 +99,7 @@ class StorePostingPipeline:
     def open_spider(self):
         self.engine = make_engine(self.database_url)
         self.sessions = session_factory(self.engine)
+        self.source_ids = stored_source_ids(self.sessions)
 
     def process_item(self, item):
         self.buffer.append(item)
@@ -175,6 +187,18 @@ class StorePostingPipeline:
         return True
 
 
+def stored_source_ids(sessions) -> dict[tuple[str, str], int]:
+    """Every stored source's id by (kind, key), read once (one query instead of one per source crawled); empty
+    when the database cannot be read now: :meth:`StorePostingPipeline.resolve_sources` then finds them, and the
+    store reports what is wrong."""
+    try:
+        with sessions.begin() as session:
+            return {(kind, key): id_ for id_, kind, key in session.execute(select(Source.id, Source.kind, Source.key))}
+    except SQLAlchemyError as exc:
+        logger.debug("could not read the sources before storing (%s)", error_message(exc))
+        return {}
+
+
 def label_of(item) -> str:
     return f"{item['source_kind']}:{item['source_key']}"
 
@@ -210,15 +234,34 @@ async def close_if_open(engine, reason: str) -> None:
 
 def store_batch(session: Session, items: Iterable, source_ids: dict[tuple[str, str], int],
                 now: dt.datetime) -> Counter:
-    """Insert, update or touch each item's row; return counts by (source label, new|updated|unchanged)."""
-    rows = {}
-    labels = {}
+    """Mark seen, insert, update or touch each item's row; return counts by (source label,
+    new|updated|unchanged|pay_changed)."""
+    items_by_key, labels = {}, {}
     for item in items:  # the last copy of a posting repeated within a batch wins
-        row = posting_row(item, source_ids[(item["source_kind"], item["source_key"])], now)
-        rows[(row["source_id"], row["external_id"])] = row
-        labels[row["source_id"]] = label_of(item)
+        source_id = source_ids[(item["source_kind"], item["source_key"])]
+        items_by_key[(source_id, item["external_id"])] = item
+        labels[source_id] = label_of(item)
+    counts = Counter()
+    marked = {item["unchanged"]: (key, item["raw_hash"]) for key, item in items_by_key.items()
+              if item.get("unchanged") is not None}
+    for key in marked_seen(session, marked, now):
+        counts[(labels[key[0]], "unchanged")] += 1
+        del items_by_key[key]
+    rows = {}
+    for key, item in items_by_key.items():
+        if item.get("unchanged") is not None:  # marked unchanged, but its row is gone: clean and store it after all
+            clean_description(item)
+        rows[key] = posting_row(item, key[0], now)
+    counts.update(store_rows(session, rows, labels, now))
+    return counts
+
+
+def store_rows(session: Session, rows: dict[tuple[int, str], dict], labels: dict[int, str],
+               now: dt.datetime) -> Counter:
+    """Insert, update or touch the row of each of ``rows`` (by source id and external id) by comparing it with the
+    stored one; return counts by (source label, outcome)."""
     existing = existing_rows(session, rows.keys())
-    new, changed, unchanged, pay_changed, counts = [], [], [], [], Counter()
+    new, changed, unchanged, pay_changed, relisted, counts = [], [], [], [], [], Counter()
     for key, row in rows.items():
         found = existing.get(key)
         if found is None:
@@ -233,14 +276,33 @@ def store_batch(session: Session, items: Iterable, source_ids: dict[tuple[str, s
             if found[2] != row["pay_data"]:
                 pay_changed.append({"row_id": found[0], "pay_data": row["pay_data"], "pay_hash": None})
                 counts[(labels[key[0]], "pay_changed")] += 1
+            if found[3] != row["raw_hash"]:
+                relisted.append(relisted_values(found[0], row))
         counts[(labels[key[0]], outcome)] += 1
     insert_ignoring_conflicts(session, POSTINGS, new)
-    if changed:
-        session.execute(update(POSTINGS).where(POSTINGS.c.id == bindparam("row_id")), changed)
-    if pay_changed:
-        session.execute(update(POSTINGS).where(POSTINGS.c.id == bindparam("row_id")), pay_changed)
+    for parameters in (changed, pay_changed, relisted):
+        if parameters:
+            session.execute(update(POSTINGS).where(POSTINGS.c.id == bindparam("row_id")), parameters)
     touch(session, unchanged, now)
     return counts
+
+
+def marked_seen(session: Session, marked: dict[int, tuple[tuple[int, str], int]],
+                now: dt.datetime) -> list[tuple[int, str]]:
+    """Mark the rows of ``marked`` (row id -> (source id and external id, raw hash)) seen now and open, one UPDATE
+    per chunk of ids; return the keys whose row is still there with that raw hash (the hash guards against an id
+    reused by another posting since). A chunk that updated fewer rows than it named is read back to find which."""
+    row_ids = list(marked)
+    found = []
+    for start in range(0, len(row_ids), LOOKUP_CHUNK):
+        chunk = row_ids[start:start + LOOKUP_CHUNK]
+        where = (POSTINGS.c.id.in_(chunk), POSTINGS.c.raw_hash.in_([marked[i][1] for i in chunk]))
+        result = session.execute(update(POSTINGS).where(*where).values(last_seen_at=now, closed_at=None))
+        if result.rowcount != len(chunk):
+            stored = set(session.scalars(select(POSTINGS.c.id).where(*where)))
+            chunk = [row_id for row_id in chunk if row_id in stored]
+        found += [marked[row_id][0] for row_id in chunk]
+    return found
 
 
 def posting_row(item, source_id: int, now: dt.datetime) -> dict:
@@ -253,7 +315,8 @@ def posting_row(item, source_id: int, now: dt.datetime) -> dict:
     row.update(source_id=source_id, external_id=item["external_id"], description_text=text,
                posted_at=posted, posted_week=monday_of(posted), posted_month=posting_month(item, posted),
                first_seen_at=now, last_seen_at=now,
-               closed_at=None, content_hash=content_hash(item["title"], text), pay_data=pay_data(item))
+               closed_at=None, content_hash=content_hash(item["title"], text), pay_data=pay_data(item),
+               raw_hash=item.get("raw_hash"))
     return row
 
 
@@ -283,12 +346,19 @@ def posting_month(item, posted: dt.datetime) -> dt.date:
 
 def changed_values(row_id: int, row: dict) -> dict:
     """Parameters of the UPDATE for a row whose content changed: fields, text, hash, seen now, open."""
-    values = {name: row[name] for name in (*FIELDS, "description_text", "content_hash", "last_seen_at", "pay_data")}
+    values = {name: row[name] for name in (*FIELDS, "description_text", "content_hash", "last_seen_at", "pay_data",
+                                           "raw_hash")}
     return {"row_id": row_id, **values, "closed_at": None}
 
 
+def relisted_values(row_id: int, row: dict) -> dict:
+    """Parameters of the UPDATE for a row whose text is the same but whose listed fields are not (its raw hash
+    differs): the fields and the raw hash (seen and opened by :func:`touch`)."""
+    return {"row_id": row_id, **{name: row[name] for name in (*FIELDS, "raw_hash")}}
+
+
 def existing_rows(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tuple[int, str], tuple]:
-    """(id, content_hash, pay_data) of the stored rows among ``keys`` (source_id, external_id)."""
+    """(id, content_hash, pay_data, raw_hash) of the stored rows among ``keys`` (source_id, external_id)."""
     by_source = defaultdict(list)
     for source_id, external_id in keys:
         by_source[source_id].append(external_id)
@@ -297,9 +367,9 @@ def existing_rows(session: Session, keys: Iterable[tuple[int, str]]) -> dict[tup
         for start in range(0, len(external_ids), LOOKUP_CHUNK):
             chunk = external_ids[start:start + LOOKUP_CHUNK]
             query = select(POSTINGS.c.external_id, POSTINGS.c.id, POSTINGS.c.content_hash,
-                           POSTINGS.c.pay_data).where(
+                           POSTINGS.c.pay_data, POSTINGS.c.raw_hash).where(
                 POSTINGS.c.source_id == source_id, POSTINGS.c.external_id.in_(chunk))
-            found.update({(source_id, ext): (pk, digest, pay) for ext, pk, digest, pay in session.execute(query)})
+            found.update({(source_id, ext): tuple(rest) for ext, *rest in session.execute(query)})
     return found
 
 
