@@ -8,6 +8,7 @@ so a green CI run always means both databases were tested.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import shutil
 import uuid
@@ -182,3 +183,14 @@ def demo_databases(tmp_path_factory, postgres_template):
 def demo_db_url(db_kind, demo_databases) -> str:
     """URL of the session's demo database of this test's kind (SQLite or PostgreSQL). Read it, never write it."""
     return demo_databases(db_kind)
+
+
+@pytest.fixture
+def not_ci(monkeypatch):
+    """As on a developer's terminal: no ``CI`` variable, logging at its default level (WARNING)."""
+    monkeypatch.delenv("CI", raising=False)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)
+    yield
+    root.setLevel(level)

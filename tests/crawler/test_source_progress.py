@@ -27,16 +27,6 @@ from tests.crawler.conftest import make_spider, parse_board
 CHARACTER, NOPE = SourceConfig("ashby", "character"), SourceConfig("ashby", "nope")
 
 
-@pytest.fixture
-def not_ci(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.WARNING)
-    yield
-    root.setLevel(level)
-
-
 def test_a_spider_announces_each_source_as_its_result_is_set():
     spider = make_spider(AshbySpider, [CHARACTER, NOPE])
     heard = []

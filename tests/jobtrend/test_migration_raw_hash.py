@@ -6,23 +6,10 @@ from alembic import command
 from sqlalchemy import inspect, text
 
 from jobtrend.db import alembic_config, make_engine, migrate
+from tests.jobtrend.test_migrations import seed_three_postings
 
 VIEWS = {"posting_facts", "weekly_framework_share", "monthly_framework_share", "weekly_role_split",
          "source_health", "posting_pay", "monthly_pay"}
-
-
-def seed(url: str) -> None:
-    engine = make_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("insert into sources (kind, key, company, enabled, created_at) "
-                          "values ('ashby', 'acme', 'Acme', true, current_timestamp)"))
-        source_id = conn.execute(text("select id from sources")).scalar()
-        for i in range(3):
-            conn.execute(text(
-                "insert into postings (source_id, external_id, title, description_text, posted_at, posted_week, "
-                "first_seen_at, last_seen_at, content_hash) values (:s, :e, 't', 'x', current_timestamp, "
-                "current_date, current_timestamp, current_timestamp, 'h')"), {"s": source_id, "e": str(i)})
-    engine.dispose()
 
 
 def state(url: str) -> tuple[set[str], set[str], list]:
@@ -40,7 +27,7 @@ def state(url: str) -> tuple[set[str], set[str], list]:
 
 def test_raw_hash_is_added_empty_and_removed_with_every_row_and_view_kept(empty_db_url):
     migrate(empty_db_url, "0010")
-    seed(empty_db_url)
+    seed_three_postings(empty_db_url)
     columns, views, rows = state(empty_db_url)
     assert "raw_hash" not in columns and views >= VIEWS and len(rows) == 3
 

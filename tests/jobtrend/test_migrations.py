@@ -3,7 +3,7 @@
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from jobtrend.db import alembic_config, make_engine, migrate
 from jobtrend.models import Base
@@ -63,10 +63,21 @@ def test_a_model_change_without_a_migration_is_detected(empty_db_url):
 
 def test_upgrading_a_database_with_data_keeps_every_row(empty_db_url):
     """0001 -> head on a populated database: rows survive, new source columns get their defaults."""
-    from sqlalchemy import text
-
     migrate(empty_db_url, "0001")
+    seed_three_postings(empty_db_url)
+    migrate(empty_db_url)
     engine = make_engine(empty_db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("select count(*) from postings")).scalar() == 3
+        row = conn.execute(text("select key, health, consecutive_failures from sources")).one()
+    engine.dispose()
+    assert tuple(row) == ("acme", "new", 0)
+    assert _diff(empty_db_url) == []
+
+
+def seed_three_postings(url: str) -> None:
+    """One source (ashby:acme) and three postings, written with the columns every schema version has."""
+    engine = make_engine(url)
     with engine.begin() as conn:
         conn.execute(text("insert into sources (kind, key, company, enabled, created_at) "
                           "values ('ashby', 'acme', 'Acme', true, current_timestamp)"))
@@ -77,11 +88,3 @@ def test_upgrading_a_database_with_data_keeps_every_row(empty_db_url):
                 "first_seen_at, last_seen_at, content_hash) values (:s, :e, 't', 'x', current_timestamp, "
                 "current_date, current_timestamp, current_timestamp, 'h')"), {"s": source_id, "e": str(i)})
     engine.dispose()
-    migrate(empty_db_url)
-    engine = make_engine(empty_db_url)
-    with engine.connect() as conn:
-        assert conn.execute(text("select count(*) from postings")).scalar() == 3
-        row = conn.execute(text("select key, health, consecutive_failures from sources")).one()
-    engine.dispose()
-    assert tuple(row) == ("acme", "new", 0)
-    assert _diff(empty_db_url) == []

@@ -3,7 +3,6 @@
 import io
 import logging
 
-import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
@@ -13,16 +12,6 @@ from jobtrend.progress import progress_bar
 from scheduler import jobs
 from tests.analysis.factories import add_posting, add_source, edit_posting
 from tests.scheduler.test_service import write_config
-
-
-@pytest.fixture
-def not_ci(monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.WARNING)
-    yield
-    root.setLevel(level)
 
 
 def _drive(console, total=250, step=50):
