@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/jobtrend demo
 
-## test: set up, then run the tests on SQLite and on a throwaway PostgreSQL (started when initdb exists)
+## test: set up, then run the tests on SQLite and on a throwaway PostgreSQL (started when initdb exists); the 25
+## slowest are listed at the end, to keep CI within its time
 test: $(STAMP)
-	scripts/run-tests -m "not soak"
+	scripts/run-tests -m "not soak" --durations=25
 
 ## soak: the slow reliability tests (fuzzing with 1,000 payloads per parser, chaos crawls), on both databases
 soak: $(STAMP)
