@@ -39,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -123,6 +124,22 @@ def text_bytes(url: str) -> float:
             return float(conn.execute(text("SELECT avg(length(description_text)) FROM postings")).scalar_one())
     finally:
         engine.dispose()
+
+
+@contextmanager
+def fresh_database(server: str, name: str):
+    """A new, migrated PostgreSQL database on ``server``, dropped afterwards."""
+    url = make_url(server).set(database=name).render_as_string(False)
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        migrate(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def measure(label: str, url: str, replay: Path, config: Path, postings: int, noop: dict) -> dict:
@@ -219,16 +236,8 @@ def main() -> int:
                 print(f"PostgreSQL: no server ({PG_ENV} unset and scripts/pg-test-server cannot start one here); "
                       "PostgreSQL figures skipped")
                 return 0
-            url = make_url(server).set(database=f"jt_bench_scale_{os.getpid()}").render_as_string(False)
-            admin = create_engine(server, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{make_url(url).database}"'))
-            try:
+            with fresh_database(server, f"jt_bench_scale_{os.getpid()}") as url:
                 measure("PostgreSQL", url, replay, config, postings, noop)
-            finally:
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-                admin.dispose()
     return 0
 
 

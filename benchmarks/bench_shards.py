@@ -31,19 +31,16 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from benchmarks._figures import figure  # noqa: E402
-from benchmarks.bench_scale import config_dir, replay_dir  # noqa: E402
+from benchmarks.bench_scale import config_dir, fresh_database, replay_dir  # noqa: E402
 from benchmarks.bench_trends import PG_ENV, postgres_server  # noqa: E402
-from jobtrend.db import migrate  # noqa: E402
 
 WORKERS = 2
 
@@ -93,22 +90,6 @@ def totals(url: str) -> dict:
     finally:
         engine.dispose()
     return {"sources": sources, "postings": postings, "runs": runs}
-
-
-@contextmanager
-def fresh_database(server: str, name: str):
-    """A new, migrated PostgreSQL database on ``server``, dropped afterwards."""
-    url = make_url(server).set(database=name).render_as_string(False)
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        migrate(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def compare(boards: int, postings: int, one: dict, two: dict) -> list[str]:
