@@ -210,3 +210,26 @@ def test_stored_raw_hashes_give_the_row_id_of_a_hash():
     assert len(stored) == 4 and 5 in stored and -3 in stored
     assert [stored.row_id(h) for h in (5, -3, 2**63 - 1, -2**63)] == [50, 30, 70, 1]
     assert stored.row_id(4) is None and None not in stored and "5" not in stored
+
+
+def test_hostile_bytes_are_stored_cleaned_once_and_recognised_unchanged_on_the_next_crawl(db_url, engine):
+    """NUL and other control bytes in the id, the title and the HTML: stored cleaned, and the same bytes listed
+    again are one unchanged posting, not a second row or a rewrite."""
+    def listed() -> list[JobPosting]:
+        return [posting("j\x000", title="ML\x00 Engineer\x07",
+                        description_html="<p>Train\x00 models &#1;on GPUs</p>" + "<div>" * 500 + "deep"),
+                posting("j1")]
+
+    first = crawl(db_url, listed())
+    assert first.outcome("new") == 2
+    before = rows(engine)
+    assert set(before) == {"j0", "j1"}  # the id stored without its NUL
+    assert "\x00" not in before["j0"]["title"] + before["j0"]["description_text"]
+    assert "\x01" not in before["j0"]["description_text"] and "deep" in before["j0"]["description_text"]
+
+    second = crawl(db_url, listed())
+    assert second.stat(SKIPPED_STAT) == 2 and second.stat(CLEANED_STAT) is None
+    assert (second.outcome("unchanged"), second.outcome("new"), second.outcome("updated")) == (2, None, None)
+    after = rows(engine)
+    assert after.keys() == before.keys()
+    assert without(after["j0"], "last_seen_at") == without(before["j0"], "last_seen_at")
