@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
@@ -143,11 +144,14 @@ def report_timing_warning(settings: SchedulerSettings, now: dt.datetime | None =
 
 
 def build_scheduler(config: Config, *, background: bool = False,
-                    triggers: dict[str, BaseTrigger] | None = None) -> BaseScheduler:
+                    triggers: dict[str, BaseTrigger] | None = None,
+                    on_started: Callable[[BaseScheduler], None] | None = None) -> BaseScheduler:
     """A scheduler, not started, holding the enabled jobs of ``config.scheduler``.
 
     ``triggers`` (for tests) replaces the cron trigger of the named jobs, e.g. ``{"trends":
     IntervalTrigger(seconds=1)}``; a job named there runs even if the configuration disables it.
+    ``on_started`` is called with the scheduler once it has started, before its first heartbeat: whoever sees
+    the heartbeat (and may stop the scheduler at once) sees a scheduler that has already announced its jobs.
     """
     settings = config.scheduler
     scheduler_cls = JobtrendBackgroundScheduler if background else JobtrendBlockingScheduler
@@ -159,7 +163,13 @@ def build_scheduler(config: Config, *, background: bool = False,
     scheduler.jobtrend_config = config
     scheduler.jobtrend_lock = SchedulerLock(config.database_url)
     scheduler.jobtrend_heartbeat = Heartbeat(config.database_url, settings.heartbeat_seconds)
-    scheduler.add_listener(lambda _event: scheduler.jobtrend_heartbeat.start(), EVENT_SCHEDULER_STARTED)
+
+    def started(_event) -> None:
+        if on_started is not None:
+            on_started(scheduler)
+        scheduler.jobtrend_heartbeat.start()
+
+    scheduler.add_listener(started, EVENT_SCHEDULER_STARTED)
     plan: dict[str, BaseTrigger] = {name: CronTrigger.from_crontab(cron, timezone=settings.timezone)
                                     for name, cron in settings.enabled_jobs().items()}
     plan.update(triggers or {})

@@ -10,7 +10,6 @@ import re
 from zoneinfo import ZoneInfo
 
 import click
-from apscheduler.events import EVENT_SCHEDULER_STARTED
 
 from jobtrend.app.status import job_runs, mark_overdue, scheduled_jobs, scheduler_state
 from jobtrend.cli import AppContext, pass_app
@@ -74,10 +73,9 @@ def run(app: AppContext, quiet: bool, log_format: str) -> None:
     use_format(log_format)
     app.service = True  # the log file of [logging] (docs/operations.md)
     config = app.db_config
-    sched = build_scheduler(config)
     say = _announcer(quiet, log_format)
-    sched.add_listener(lambda _event: say("scheduler started", _start_lines(sched, config)),
-                       EVENT_SCHEDULER_STARTED)
+    sched = build_scheduler(config, on_started=lambda started: say("scheduler started",
+                                                                   _start_lines(started, config)))
     try:
         run_forever(sched)
     except SchedulerLocked as exc:
