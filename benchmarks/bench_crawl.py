@@ -36,7 +36,8 @@ sys.path.insert(0, str(REPO))
 from benchmarks._figures import figure  # noqa: E402
 
 DEMO = REPO / "data" / "demo"
-NOOP_SETTINGS = {"ITEM_PIPELINES": {}, "EXTENSIONS": {"crawler.extensions.crawl_run.CrawlRunExtension": None}}
+NOOP_SETTINGS = {"ITEM_PIPELINES": {}, "EXTENSIONS": {"crawler.extensions.crawl_run.CrawlRunExtension": None},
+                 "SPIDER_MIDDLEWARES": {"crawler.middlewares.unchanged_postings.UnchangedPostingsMiddleware": None}}
 
 
 def demo_descriptions() -> list[str]:

@@ -13,11 +13,11 @@ its peak RSS and CPU time (user + system) are the child's own (``os.wait4``; a P
 in it). Figures, each beside its reference from the same run:
 
 - first crawl into a fresh database, postings/s, against a no-op crawl of the same responses (no pipelines, no
-  crawl-run records: what download and parsing alone cost);
+  crawl-run records, no raw hashes: what download and parsing alone cost);
 - second crawl where nothing changed, against the first crawl. Every board is still downloaded and parsed (the
-  APIs send no validators to ask "changed since?"), so the no-op crawl is its floor; what a posting stored
-  unchanged skips is the cleaning of its HTML and every write but one set-based UPDATE of ``last_seen_at``
-  (its raw hash is stored: crawler/pipelines/unchanged.py). The target is on what the crawl spends above that
+  APIs send no validators to ask "changed since?"), so the no-op crawl is its floor; a posting stored unchanged
+  costs one raw hash above it and goes no further than the spider, its row marked seen by one set-based UPDATE
+  per 500 (crawler/middlewares/unchanged_postings.py). The target is on what the crawl spends above that
   floor, in CPU seconds of the crawl process: :data:`SECOND_CRAWL_TARGET` of the first crawl's (docs/capacity.md
   says why CPU, not wall time: with politeness on both crawls send the same requests at the same pace). Its wall
   time and CPU time against the first crawl's are printed and kept as figures without a target;
@@ -54,7 +54,8 @@ from benchmarks.synthetic_boards import write_replay  # noqa: E402
 from jobtrend.db import migrate  # noqa: E402
 
 CACHE = Path("/tmp/jobtrend-bench")
-NOOP = ["-s", "ITEM_PIPELINES={}", "-s", 'EXTENSIONS={"crawler.extensions.crawl_run.CrawlRunExtension": null}']
+NOOP = ["-s", "ITEM_PIPELINES={}", "-s", 'EXTENSIONS={"crawler.extensions.crawl_run.CrawlRunExtension": null}',
+        "-s", 'SPIDER_MIDDLEWARES={"crawler.middlewares.unchanged_postings.UnchangedPostingsMiddleware": null}']
 DEFAULT_BOARDS = 6000
 # the second crawl's CPU above the no-op crawl, at most this share of the first crawl's (docs/capacity.md)
 SECOND_CRAWL_TARGET = 0.5
@@ -104,26 +105,36 @@ def crawl(replay: Path, config: Path, url: str, extra: list[str] = ()) -> dict:
             "seen": summary["postings_seen"], "not_ok": not_ok}
 
 
+def scalar(url: str, sql: str, **params):
+    """The one value ``sql`` selects from the database at ``url``."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def last_seen(url: str):
+    """The latest ``last_seen_at`` of the postings."""
+    return scalar(url, "SELECT max(last_seen_at) FROM postings")
+
+
+def open_seen_since(url: str, since) -> int:
+    """How many postings are open and were seen after ``since``."""
+    return scalar(url, "SELECT count(*) FROM postings WHERE closed_at IS NULL AND last_seen_at > :t", t=since)
+
+
 def database_bytes(url: str) -> int:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return Path(parsed.database).stat().st_size
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
-    finally:
-        engine.dispose()
+    return scalar(url, "SELECT pg_database_size(current_database())")
 
 
 def text_bytes(url: str) -> float:
     """The mean length of the stored description text (what the database size is mostly made of)."""
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return float(conn.execute(text("SELECT avg(length(description_text)) FROM postings")).scalar_one())
-    finally:
-        engine.dispose()
+    return float(scalar(url, "SELECT avg(length(description_text)) FROM postings"))
 
 
 @contextmanager
@@ -147,9 +158,13 @@ def measure(label: str, url: str, replay: Path, config: Path, postings: int, noo
     migrate(url)
     first = crawl(replay, config, url)
     size = database_bytes(url)
+    first_seen = last_seen(url)
     second = crawl(replay, config, url)
     if first["stored"] != postings or first["not_ok"] or second["not_ok"]:
         raise SystemExit(f"{label}: expected {postings} postings and every source ok, got {first} / {second}")
+    marked = open_seen_since(url, first_seen)
+    if marked != postings:  # the second crawl stores nothing: each row must still be marked seen by it, and open
+        raise SystemExit(f"{label}: the second crawl marked {marked:,} of {postings:,} postings seen and open")
     print(f"{label}: first crawl {first['wall_s']:.1f} s ({postings / first['wall_s']:,.0f} postings/s, "
           f"{first['cpu_s']:.1f} s CPU, peak RSS {first['rss_mib']:.0f} MiB), database {size / 2**20:.0f} MiB "
           f"({size / postings:,.0f} bytes/posting)", flush=True)

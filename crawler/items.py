@@ -27,10 +27,9 @@ class JobPosting(scrapy.Item):
     posted_at = scrapy.Field()
     posted_month = scrapy.Field()  # "YYYY-MM" when not posted_at's month (HN: the thread's month)
     extras = scrapy.Field()  # source-specific fields worth keeping (dict)
-    # set by clean_html: the hash of the fields as listed (crawler/pipelines/unchanged.py), and True when a stored
-    # row has that very hash, so the posting is not cleaned and the store only marks it seen
+    # the hash of the fields as the spider yielded them (crawler/pipelines/unchanged.py), set by the spider
+    # middleware that keeps back a posting stored exactly so (crawler/middlewares/unchanged_postings.py)
     raw_hash = scrapy.Field()
-    unchanged = scrapy.Field()
 
 
 def text_field(value: Any) -> str | None:

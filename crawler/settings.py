@@ -92,6 +92,11 @@ DOWNLOADER_MIDDLEWARES = {
     # replayed crawls only: any host's request goes to REPLAY_HOSTS_URL; after robots.txt, which sees real hosts
     "crawler.middlewares.replay_hosts.ReplayHostsMiddleware": 950,
 }
+SPIDER_MIDDLEWARES = {
+    # closest to the spider: a posting stored exactly as listed goes no further (its row is marked seen when its
+    # source's crawl is recorded): crawler/middlewares/unchanged_postings.py
+    "crawler.middlewares.unchanged_postings.UnchangedPostingsMiddleware": 1000,
+}
 EXTENSIONS = {
     "crawler.extensions.crawl_run.CrawlRunExtension": 500,
     "crawler.extensions.response_size.ResponseSizeExtension": 510,

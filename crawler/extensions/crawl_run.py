@@ -15,6 +15,13 @@ source's stats (``jobtrend/source/<kind>:<key>/...``):
 - "failed": the board could not be read (``error`` says why: ``http_404``, ``invalid_json``, ...);
 - "partial": the crawl was cut short (another close reason), the board never answered, or a batch was lost.
 
+In the same transaction, first, the rows of the postings the spider middleware recognised unchanged
+(``spider.unchanged_rows``: ``crawler/middlewares/unchanged_postings.py``), which never reached the store, are
+marked seen and open (:func:`crawler.pipelines.unchanged.mark_seen`, one UPDATE per 500 rows) and counted as the
+source's ``unchanged``; whatever the source's outcome, since they were listed (a full disk marks none: they keep
+their last ``last_seen_at`` and are not closed). A recognised posting whose row is gone meanwhile is counted as
+``unchanged_row_gone`` and logged (the next crawl stores it again).
+
 Only after an "ok" crawl are the source's open postings whose external id was not seen given ``closed_at``;
 a failed or partial crawl never closes anything, and neither does the first crawl that finds a board empty
 after it listed postings (``jobtrend.health`` keeps the source's health and makes that call). A source whose
@@ -60,8 +67,10 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.extensions.source_lines import source_recorded
+from crawler.middlewares.unchanged_postings import UNCHANGED_ROWS
 from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT
 from crawler.pipelines.strip_control_chars import CLEANED_IDS
+from crawler.pipelines.unchanged import UnchangedRows, mark_seen
 from jobtrend.db import disk_full_message, ensure_source, is_disk_full, make_engine, session_factory
 from jobtrend.health import record_crawl
 from jobtrend.messages import error_message
@@ -148,15 +157,19 @@ class CrawlRunExtension:
 
     def spider_closed(self, spider, reason: str) -> None:
         cleaned = getattr(spider, CLEANED_IDS, None) or {}
+        unchanged = getattr(spider, UNCHANGED_ROWS, None) or UnchangedRows()
         for source in getattr(spider, "sources", ()):
             if source.key in self.runs:
-                self.finish(source, spider.source_results.get(source.key), reason, cleaned.get(source.key, {}))
+                self.finish(source, spider.source_results.get(source.key), reason, cleaned.get(source.key, {}),
+                            unchanged.of(source.key))
         if self.engine is not None:
             self.engine.dispose()
 
-    def finish(self, source, result, reason: str, cleaned_ids: dict[str, str] | None = None) -> None:
-        """Write one source's outcome and counts, closing its vanished postings when the crawl was ok.
-        ``cleaned_ids``: ids as listed -> as stored, for ids the strip_control_chars pipeline changed."""
+    def finish(self, source, result, reason: str, cleaned_ids: dict[str, str] | None = None,
+               unchanged: list[tuple[int, int]] = ()) -> None:
+        """Write one source's outcome and counts, marking its unchanged postings seen and closing its vanished
+        ones when the crawl was ok. ``cleaned_ids``: ids as listed -> as stored, for ids the strip_control_chars
+        pipeline changed; ``unchanged``: (row id, raw hash) of the postings recognised unchanged."""
         run_id, source_id = self.runs[source.key]
         own = source_stats(self.stats.get_stats(), source.label)
         if reason == DISK_FULL or self.stats.get_value(DISK_FULL_STAT):
@@ -165,12 +178,14 @@ class CrawlRunExtension:
         status, error = outcome(result, reason, own)
         try:
             with session_factory(self.engine).begin() as session:
+                kept = mark_seen(session, list(unchanged), utcnow()) if unchanged else set()
                 seen = len(result.seen_ids) if result else 0
                 may_close = record_crawl(session, source_id, status=status, error=error, seen=seen)
                 closes = may_close and getattr(result, "closes_unseen", True)
                 also_seen = {stored for listed, stored in (cleaned_ids or {}).items() if listed in result.seen_ids} \
                     if closes else set()
-                closed = close_unseen(session, source_id, result.seen_ids, also_seen) if closes else 0
+                closed = close_unseen(session, source_id, result.seen_ids, also_seen, kept) if closes else 0
+                own = own | unchanged_counts(own, len(kept), len(unchanged) - len(kept))
                 run = session.get(CrawlRun, run_id)
                 run.finished_at, run.status, run.error, run.stats = utcnow(), status, error, own
                 run.seen = seen
@@ -185,8 +200,18 @@ class CrawlRunExtension:
             else:
                 logger.error("could not record the crawl of %s: %s", source.label, exc, exc_info=exc)
             return
+        self.count_unchanged(source, unchanged_counts({}, len(kept), len(unchanged) - len(kept)))
         logger.info("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
         self.announce(source, status, error, seen, own.get("new", 0))
+
+    def count_unchanged(self, source, counts: dict[str, int]) -> None:
+        """Add the source's recorded ``unchanged`` and ``unchanged_row_gone`` counts to the crawl's stats, and log
+        the postings whose row was gone."""
+        if counts.get("unchanged_row_gone"):
+            logger.warning("%d postings of %s recognised unchanged had no stored row any more; the next crawl "
+                           "stores them again", counts["unchanged_row_gone"], source.label)
+        for name, n in counts.items():
+            self.stats.inc_value(f"jobtrend/source/{source.label}/{name}", n)
 
     def finish_disk_full(self, source, run_id: int, own: dict, result) -> None:
         """Mark the source's row failed with ``disk_full`` and its counts, where the full disk still allows it;
@@ -296,6 +321,13 @@ def outcome(result, reason: str, own: dict) -> tuple[str, str | None]:
     return "ok", None
 
 
+def unchanged_counts(own: dict, marked: int, gone: int) -> dict[str, int]:
+    """The source's ``unchanged`` and ``unchanged_row_gone`` stats with the rows the crawl-run record marked seen
+    (``marked``) and those it found gone added (only the names with something to add)."""
+    added = {name: n for name, n in (("unchanged", marked), ("unchanged_row_gone", gone)) if n}
+    return {name: own.get(name, 0) + n for name, n in added.items()}
+
+
 def error_count(own: dict, status: str) -> int:
     """Item errors plus postings lost to the database, plus the failed requests (at least one when the whole
     board failed)."""
@@ -304,12 +336,14 @@ def error_count(own: dict, status: str) -> int:
     return errors + max(failed_requests, 1 if status == "failed" else 0)
 
 
-def close_unseen(session, source_id: int, seen_ids: set[str], also_seen: set[str] = frozenset()) -> int:
-    """Set ``closed_at`` on the source's open postings that were not seen (in ``seen_ids`` or ``also_seen``);
-    return how many."""
+def close_unseen(session, source_id: int, seen_ids: set[str], also_seen: set[str] = frozenset(),
+                 seen_rows: set[int] = frozenset()) -> int:
+    """Set ``closed_at`` on the source's open postings that were not seen (in ``seen_ids`` or ``also_seen``, or
+    their row in ``seen_rows``); return how many."""
     rows = session.execute(select(POSTINGS.c.id, POSTINGS.c.external_id).where(
         POSTINGS.c.source_id == source_id, POSTINGS.c.closed_at.is_(None)))
-    gone = [row_id for row_id, external_id in rows if external_id not in seen_ids and external_id not in also_seen]
+    gone = [row_id for row_id, external_id in rows
+            if row_id not in seen_rows and external_id not in seen_ids and external_id not in also_seen]
     now = utcnow()
     for start in range(0, len(gone), CLOSE_CHUNK):
         chunk = gone[start:start + CLOSE_CHUNK]

@@ -1,1 +1,1 @@
-"""Downloader middlewares of jobtrend's crawler."""
+"""Downloader and spider middlewares of jobtrend's crawler."""

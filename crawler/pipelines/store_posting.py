@@ -1,17 +1,12 @@
 """Store postings in batches through SQLAlchemy Core: insert new ones, update changed ones, touch the rest.
 
-Identity is (source, external id). Per batch, in one transaction:
-
-- the postings the clean_html pipeline marked ``unchanged`` (their raw hash is stored: same fields as listed, same
-  cleaner; :mod:`crawler.pipelines.unchanged`; ``unchanged`` holds the row's id) are only marked seen, with one
-  set-based UPDATE of ``last_seen_at`` for the whole batch, by row id and raw hash: nothing is read and no text is
-  written. Should one of them have no such row any more (deleted since the crawl started), it is cleaned here and
-  stored like the rest;
-- for the rest, look up the batch's existing rows, INSERT the new ones (``first_seen_at = last_seen_at = now``;
-  ``posted_at`` is the source's date, else now), UPDATE the rows whose ``content_hash`` (sha256 of title,
-  newline, text) changed, UPDATE the listed fields and ``raw_hash`` of a row whose text is the same but whose
-  listed fields are not (a new location, a new cleaner), and touch ``last_seen_at`` of the others in one
-  set-based UPDATE.
+Identity is (source, external id). A posting listed exactly as it is stored (its raw hash) never gets here: the
+spider middleware ``crawler/middlewares/unchanged_postings.py`` keeps it back and the crawl-run extension marks
+its row seen. For the others, per batch, in one transaction: look up the batch's existing rows, INSERT the new
+ones (``first_seen_at = last_seen_at = now``; ``posted_at`` is the source's date, else now), UPDATE the rows whose
+``content_hash`` (sha256 of title, newline, text) changed, UPDATE the listed fields and ``raw_hash`` of a row whose
+text is the same but whose listed fields are not (a new location, a new cleaner), and touch ``last_seen_at`` of
+the others in one set-based UPDATE.
 
 Every stored row is re-opened (``closed_at = NULL``): it is on the board. ``posted_at`` and ``first_seen_at``
 never change after the insert. Counts go to ``jobtrend/source/<kind>:<key>/new|updated|unchanged`` (a posting
@@ -49,7 +44,6 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from crawler.pipelines.description import clean_description
 from jobtrend.db import (
     disk_full_message,
     ensure_source,
@@ -234,26 +228,14 @@ async def close_if_open(engine, reason: str) -> None:
 
 def store_batch(session: Session, items: Iterable, source_ids: dict[tuple[str, str], int],
                 now: dt.datetime) -> Counter:
-    """Mark seen, insert, update or touch each item's row; return counts by (source label,
+    """Insert, update or touch each item's row; return counts by (source label,
     new|updated|unchanged|pay_changed)."""
-    items_by_key, labels = {}, {}
+    rows, labels = {}, {}
     for item in items:  # the last copy of a posting repeated within a batch wins
         source_id = source_ids[(item["source_kind"], item["source_key"])]
-        items_by_key[(source_id, item["external_id"])] = item
+        rows[(source_id, item["external_id"])] = posting_row(item, source_id, now)
         labels[source_id] = label_of(item)
-    counts = Counter()
-    marked = {item["unchanged"]: (key, item["raw_hash"]) for key, item in items_by_key.items()
-              if item.get("unchanged") is not None}
-    for key in marked_seen(session, marked, now):
-        counts[(labels[key[0]], "unchanged")] += 1
-        del items_by_key[key]
-    rows = {}
-    for key, item in items_by_key.items():
-        if item.get("unchanged") is not None:  # marked unchanged, but its row is gone: clean and store it after all
-            clean_description(item)
-        rows[key] = posting_row(item, key[0], now)
-    counts.update(store_rows(session, rows, labels, now))
-    return counts
+    return store_rows(session, rows, labels, now)
 
 
 def store_rows(session: Session, rows: dict[tuple[int, str], dict], labels: dict[int, str],
@@ -285,24 +267,6 @@ def store_rows(session: Session, rows: dict[tuple[int, str], dict], labels: dict
             session.execute(update(POSTINGS).where(POSTINGS.c.id == bindparam("row_id")), parameters)
     touch(session, unchanged, now)
     return counts
-
-
-def marked_seen(session: Session, marked: dict[int, tuple[tuple[int, str], int]],
-                now: dt.datetime) -> list[tuple[int, str]]:
-    """Mark the rows of ``marked`` (row id -> (source id and external id, raw hash)) seen now and open, one UPDATE
-    per chunk of ids; return the keys whose row is still there with that raw hash (the hash guards against an id
-    reused by another posting since). A chunk that updated fewer rows than it named is read back to find which."""
-    row_ids = list(marked)
-    found = []
-    for start in range(0, len(row_ids), LOOKUP_CHUNK):
-        chunk = row_ids[start:start + LOOKUP_CHUNK]
-        where = (POSTINGS.c.id.in_(chunk), POSTINGS.c.raw_hash.in_([marked[i][1] for i in chunk]))
-        result = session.execute(update(POSTINGS).where(*where).values(last_seen_at=now, closed_at=None))
-        if result.rowcount != len(chunk):
-            stored = set(session.scalars(select(POSTINGS.c.id).where(*where)))
-            chunk = [row_id for row_id in chunk if row_id in stored]
-        found += [marked[row_id][0] for row_id in chunk]
-    return found
 
 
 def posting_row(item, source_id: int, now: dt.datetime) -> dict:

@@ -1,19 +1,26 @@
 """Recognise a posting that has not changed since it was stored, before anything is done to it.
 
-A crawl where nothing changed used to clean every description again (HTML to text) and compare content hashes in
-the store. Now each posting gets a **raw hash** (:func:`raw_hash`): 64 bits of sha256 over the cleaner's version
-and every field of the item the store keeps, as the source listed it (:data:`LISTED_FIELDS`: identity, title, URL,
-location, ..., the description HTML, the posted date, and the structured pay, the one part of ``extras`` that is
-stored: :func:`crawler.pipelines.store_posting.pay_data`). The store writes it to ``postings.raw_hash``. When a
-spider opens, :func:`load_stored_raw_hashes` reads the stored raw hashes of the sources it crawls, with their
-rows' ids, into a :class:`StoredRawHashes` (two arrays of 64-bit ints, 16 bytes a posting: 3.2 MB for 200,000),
-and an item whose raw hash is in it gets its row's id as ``unchanged``: the clean_html pipeline does not clean it
-and the store only marks that row seen (one UPDATE per batch, by id).
+A crawl where nothing changed used to clean every description again (HTML to text), compare content hashes in
+the store and pass every posting through Scrapy's item pipelines. Now each posting gets a **raw hash**
+(:func:`raw_hash`): 64 bits of sha256 over the cleaner's version and every field of the item the store keeps, as
+the spider yielded it (:data:`LISTED_FIELDS`: identity, title, URL, location, ..., the description HTML, the
+posted date, and the structured pay, the one part of ``extras`` that is stored:
+:func:`crawler.pipelines.store_posting.pay_data`). The store writes it to ``postings.raw_hash``.
+
+The spider middleware ``crawler/middlewares/unchanged_postings.py`` computes it for every item the spider yields,
+before any pipeline. When the spider opens, it reads the stored raw hashes of the sources the spider crawls, with
+their rows' ids, into a :class:`StoredRawHashes` (:func:`load_stored_raw_hashes`: two arrays of 64-bit ints, 16
+bytes a posting: 3.2 MB for 200,000). An item whose raw hash is among them goes no further: its row's id and
+hash are kept in the spider's :class:`UnchangedRows` (16 bytes a posting) and, when the source's crawl is
+recorded, :func:`mark_seen` marks those rows seen and open in one UPDATE per 500 rows, in the transaction that
+records the source's crawl and closes its unseen postings (``crawler/extensions/crawl_run.py``).
 
 Because the identity (kind, key, external id) is hashed too, a match means "a stored row with this identity was
 made from exactly these fields". A false match (two different postings or versions with the same 64 bits, about
 1 in 10^14 per posting against 200,000 stored ones) would leave one changed posting as it was until its next
-change; it can never lose a posting (the store checks the row exists).
+change. A row deleted (or rewritten) between the spider's opening and the source's record is not marked and the
+posting is not stored this time (counted, ``unchanged_row_gone``); it is not closed either, and the next crawl
+finds no stored hash for it and stores it again.
 
 :data:`CLEANER_VERSION` is a fingerprint of the code that turns listed fields into a stored row (the source of
 jobtrend/text.py and of the pipelines and helpers in this folder, and the lxml, libxml2, libxslt and BeautifulSoup
@@ -34,7 +41,8 @@ from pathlib import Path
 
 import bs4
 from lxml import etree
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
 
 from crawler.pipelines.store_posting import FIELDS, pay_data
 from jobtrend.models import Posting, Source
@@ -45,9 +53,10 @@ logger = logging.getLogger(__name__)
 LISTED_FIELDS = ("source_kind", "source_key", "external_id", *FIELDS, "description_html", "posted_at",
                  "posted_month")
 PIPELINES = Path(__file__).resolve().parent
-CLEANER_MODULES = ("strip_control_chars.py", "description.py", "clean_html.py", "validate_posting.py",
+CLEANER_MODULES = ("strip_control_chars.py", "clean_html.py", "validate_posting.py",
                    "store_posting.py", "unchanged.py")
 LOAD_BATCH = 10_000
+MARK_CHUNK = 500
 
 
 def cleaner_version() -> str:
@@ -124,3 +133,49 @@ def load_stored_raw_hashes(engine: Engine, sources: Iterable[tuple[str, str]]) -
             for rows in result.partitions():
                 found += [(digest, row_id) for key, digest, row_id in rows if key in keys]
     return StoredRawHashes(found)
+
+
+class UnchangedRows:
+    """The rows of postings a crawl recognised unchanged, per source key: row ids and their raw hashes, as two
+    arrays of 64-bit ints (16 bytes a posting), kept until the source's crawl is recorded."""
+
+    __slots__ = ("_rows",)
+
+    def __init__(self):
+        self._rows: dict[str, tuple[array, array]] = {}
+
+    def add(self, source_key: str, row_id: int, digest: int) -> None:
+        ids, hashes = self._rows.setdefault(source_key, (array("q"), array("q")))
+        ids.append(row_id)
+        hashes.append(digest)
+
+    def of(self, source_key: str) -> list[tuple[int, int]]:
+        """The (row id, raw hash) pairs of one source, each row once."""
+        ids, hashes = self._rows.get(source_key, ((), ()))
+        return list(dict(zip(ids, hashes, strict=True)).items())
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids, _ in self._rows.values())
+
+    def __repr__(self) -> str:
+        return f"UnchangedRows({len(self)} rows of {len(self._rows)} sources)"
+
+
+def mark_seen(session: Session, rows: list[tuple[int, int]], now) -> set[int]:
+    """Mark the rows of ``rows`` ((row id, raw hash) pairs) seen ``now`` and open, one UPDATE per chunk of 500
+    ids; return the ids of the rows still there with that raw hash (the hash guards against a row rewritten, or
+    an id reused by another posting, since the hashes were read). A chunk that updated fewer rows than it named is
+    read back to find which."""
+    postings = Posting.__table__
+    marked: set[int] = set()
+    for start in range(0, len(rows), MARK_CHUNK):
+        chunk = dict(rows[start:start + MARK_CHUNK])
+        where = (postings.c.id.in_(list(chunk)), postings.c.raw_hash.in_(list(chunk.values())))
+        result = session.execute(update(postings).where(*where).values(last_seen_at=now, closed_at=None))
+        if result.rowcount == len(chunk):
+            marked.update(chunk)
+            continue
+        marked.update(row_id for row_id, digest in session.execute(select(postings.c.id, postings.c.raw_hash)
+                                                                   .where(*where))
+                      if chunk.get(row_id) == digest)
+    return marked

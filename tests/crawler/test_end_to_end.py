@@ -45,9 +45,13 @@ ASHBY_PATH = "/posting-api/job-board/{}"
 GREENHOUSE_PATH = "/v1/boards/{}/jobs"
 
 
-def without_job(kind: str, key: str, external_id: str) -> ReplayResponse:
+def without_job(kind: str, key: str, external_id: str, title_suffix: str = "") -> ReplayResponse:
+    """The recorded board without one job; with ``title_suffix`` added to every other job's title."""
     payload = json.loads(board_path(kind, key).read_bytes())
     payload["jobs"] = [j for j in payload["jobs"] if not isinstance(j, dict) or str(j.get("id")) != external_id]
+    for job in payload["jobs"]:
+        if title_suffix and isinstance(job, dict) and isinstance(job.get("title"), str):
+            job["title"] += title_suffix
     return ReplayResponse(200, payload)
 
 
@@ -120,7 +124,9 @@ def scenario(request, tmp_path_factory, sqlite_template, postgres_template):
             story.run("again", crawl_run("--replay", str(REPLAY)), None)
             server.overrides.update(changes())
             story.run("changed", crawl_run("--api-base", server.url), server)
-            server.overrides = {ASHBY_PATH.format("render"): without_job("ashby", "render", RENDER_GONE_ID)}
+            # retitled, so that items reach the pipelines (an unchanged posting never does) and the cut comes
+            server.overrides = {ASHBY_PATH.format("render"): without_job("ashby", "render", RENDER_GONE_ID,
+                                                                         " (retitled)")}
             scrapy = [sys.executable, "-m", "scrapy", "crawl", "ashby", "-a", "boards=render,SecondDinner",
                       "-s", f"ASHBY_API_BASE={server.url}", "-s", "CLOSESPIDER_ITEMCOUNT=1", *FAST]
             story.run("cut_short", scrapy, server)

@@ -3,8 +3,9 @@ closed by the dead crawl, and its ``crawl_runs`` rows marked failed (``interrupt
 
 The crawls are real ``python -m crawler.run --api-base`` child processes against a ReplayServer in this process.
 The killed crawl's last board answers only after a minute, so the crawl is certainly still running when the test
-has seen the other boards' postings stored (batch size 1) and kills it: the timing is decided by the server, not
-by a sleep.
+has seen the other boards finish (their lines in the crawl's log) and the one new posting stored (batch size 1),
+and kills it: the timing is decided by the server, not by a sleep. Its unchanged postings are not marked seen
+(that happens when a source's crawl is recorded, which a killed crawl never reaches) and nothing is closed.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from jobtrend.models import CrawlRun, Posting
 from tests.crawler.conftest import REPLAY, board_jobs, board_path, read_database, run_crawl_child, write_config
 
 BOARDS = ("SecondDinner", "render", "Homebound", "character")
+FAST_BOARDS = BOARDS[:3]  # "character" hangs in the killed crawl
 SOURCES = [SourceConfig("ashby", key) for key in BOARDS]
 PATH = "/posting-api/job-board/{}"
 FAST = ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]
@@ -80,13 +82,14 @@ def test_kill_during_crawl_then_crawl_again_loses_and_closes_nothing(db_url, tmp
                             PATH.format("character"): ReplayResponse(
                                 200, board_path("ashby", "character").read_bytes(), delay=TIMEOUT)}
         server.requests.clear()
-        fast = sum(len(listed_ids(k)) for k in ("SecondDinner", "render", "Homebound")) - 1  # minus kept_id
+        log_path = tmp_path / "killed-crawl.log"
         env = os.environ | {"JOBTREND_CONFIG_DIR": str(config_dir), "JOBTREND_DATABASE_URL": db_url}
-        log = (tmp_path / "killed-crawl.log").open("w")
+        log = log_path.open("w")
         child = subprocess.Popen(crawl_command(server), cwd=REPO_ROOT, env=env, stdout=log, stderr=log)
         try:
-            wait_for(lambda: count_where(db_url, Posting.last_seen_at > seen_before) >= fast,
-                     "the fast boards' postings to be stored")
+            wait_for(lambda: count_where(db_url, Posting.external_id == new_id) == 1
+                     and all(f"ashby:{key} ok" in log_path.read_text() for key in FAST_BOARDS),
+                     "the fast boards to finish and the new posting to be stored")
             assert server.hits(PATH.format("character")) == 1 and child.poll() is None
             child.send_signal(signal.SIGKILL)
             assert child.wait(TIMEOUT) == -signal.SIGKILL
@@ -99,6 +102,7 @@ def test_kill_during_crawl_then_crawl_again_loses_and_closes_nothing(db_url, tmp
         assert {key: r["status"] for key, r in killed_runs.items()} == dict.fromkeys(BOARDS, "running")
         assert all(row["closed_at"] is None for row in killed.values())  # kept_id too: nothing closed
         assert ("render", new_id) in killed
+        assert all(row["last_seen_at"] <= seen_before for key, row in killed.items() if key != ("render", new_id))
         last_run = max(r["id"] for r in killed_runs.values())
 
         # crawl 3: the full boards again, no fault

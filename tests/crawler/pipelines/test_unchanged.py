@@ -1,8 +1,11 @@
-"""A crawl where nothing changed, on SQLite and PostgreSQL: unchanged postings skip cleaning and are only marked
-seen; a changed one is cleaned and updated; a new cleaner cleans everything once again.
+"""A crawl where nothing changed, on SQLite and PostgreSQL: unchanged postings go no further than the spider
+middleware and are only marked seen when the source's crawl is recorded; a changed one is cleaned and updated; a
+new cleaner cleans everything once again.
 
-Each "crawl" runs the real pipelines in their crawl order (strip control characters, clean HTML, validate,
-store) on a test crawler whose spider crawls the board ``ashby:acme``.
+Each "crawl" runs, on a test crawler whose spider crawls the board ``ashby:acme``, the real components in their
+crawl order: the spider middleware (crawler/middlewares/unchanged_postings.py) over the spider's output, the
+pipelines (strip control characters, clean HTML, validate, store) over what it lets through, and the crawl-run
+extension recording the board's crawl as "ok" with every listed id seen.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ import pytest
 from scrapy.utils.test import get_crawler
 from sqlalchemy import delete, select, update
 
+from crawler.extensions.crawl_run import CrawlRunExtension
 from crawler.items import JobPosting
+from crawler.middlewares.unchanged_postings import RECOGNISED_STAT, UnchangedPostingsMiddleware
 from crawler.pipelines import unchanged
-from crawler.pipelines.clean_html import CLEANED_STAT, SKIPPED_STAT, CleanHtmlPipeline
+from crawler.pipelines.clean_html import CleanHtmlPipeline
 from crawler.pipelines.store_posting import StorePostingPipeline
 from crawler.pipelines.strip_control_chars import StripControlCharsPipeline
 from crawler.pipelines.unchanged import StoredRawHashes, raw_hash
 from crawler.pipelines.validate_posting import ValidatePostingPipeline
+from crawler.spiders.source import SourceResult
 from jobtrend.config import SourceConfig
 from jobtrend.models import Posting
 
@@ -45,25 +51,33 @@ def board(count: int = 6, **changes: dict) -> list[JobPosting]:
 
 
 class Crawl:
-    """The crawl's pipelines on one test crawler, opened (the clean pipeline loads the stored raw hashes)."""
+    """A crawl's middleware, pipelines and crawl-run record on one test crawler, opened (the middleware has loaded
+    the stored raw hashes)."""
 
     def __init__(self, db_url: str):
         self.crawler = get_crawler(settings_dict={"JOBTREND_DATABASE_URL": db_url})
-        self.crawler.spider = SimpleNamespace(name="ashby", sources=[SourceConfig("ashby", "acme")])
+        self.spider = SimpleNamespace(name="ashby", sources=[SourceConfig("ashby", "acme")], source_results={})
+        self.crawler.spider = self.spider
         stats = self.crawler.stats
-        self.clean = CleanHtmlPipeline.from_crawler(self.crawler)
+        self.middleware = UnchangedPostingsMiddleware.from_crawler(self.crawler)
+        self.record = CrawlRunExtension.from_crawler(self.crawler)
         self.store = StorePostingPipeline(db_url, 4, stats, self.crawler)
-        self.pipelines = [StripControlCharsPipeline(stats, self.crawler), self.clean,
+        self.pipelines = [StripControlCharsPipeline(stats, self.crawler), CleanHtmlPipeline(),
                           ValidatePostingPipeline(stats), self.store]
-        self.clean.open_spider()
+        self.record.spider_opened(self.spider)
+        self.middleware.spider_opened(self.spider)
         self.store.open_spider()
+        self.passed = 0  # items the middleware let through to the pipelines
 
     def run(self, items: list[JobPosting]) -> Crawl:
-        for item in items:
+        for item in self.middleware.process_spider_output(None, items):
+            self.passed += 1
             for pipeline in self.pipelines:
                 item = pipeline.process_item(item)
-        self.clean.close_spider()
         self.store.close_spider()
+        self.spider.source_results["acme"] = SourceResult("ok", None, {i["external_id"] for i in items})
+        self.middleware.spider_closed(self.spider)
+        self.record.spider_closed(self.spider, "finished")
         return self
 
     def stat(self, name: str):
@@ -88,13 +102,13 @@ def without(row: dict, *names: str) -> dict:
 
 def test_a_second_crawl_where_nothing_changed_cleans_nothing_and_stores_nothing_new(db_url, engine):
     first = crawl(db_url, board())
-    assert first.stat(CLEANED_STAT) == 6 and first.stat(SKIPPED_STAT) is None and first.outcome("new") == 6
+    assert first.passed == 6 and first.stat(RECOGNISED_STAT) is None and first.outcome("new") == 6
     before = rows(engine)
     assert all(isinstance(row["raw_hash"], int) for row in before.values())
     assert before["j0"]["description_text"] == "Train models with PyTorch.\n- Python\n- CUDA\nPosting j0."
 
     second = crawl(db_url, board())
-    assert second.stat(SKIPPED_STAT) == 6 and second.stat(CLEANED_STAT) is None
+    assert second.stat(RECOGNISED_STAT) == 6 and second.passed == 0
     assert (second.outcome("unchanged"), second.outcome("new"), second.outcome("updated")) == (6, None, None)
     after = rows(engine)
     assert after.keys() == before.keys()
@@ -110,7 +124,7 @@ def test_a_changed_description_is_cleaned_and_updated_and_analysed_again(db_url,
     before = rows(engine)
 
     second = crawl(db_url, board(j2={"description_html": "<p>Now with <i>JAX</i>.</p>"}))
-    assert second.stat(CLEANED_STAT) == 1 and second.stat(SKIPPED_STAT) == 5
+    assert second.passed == 1 and second.stat(RECOGNISED_STAT) == 5
     assert (second.outcome("updated"), second.outcome("unchanged")) == (1, 5)
     after = rows(engine)
     assert after["j2"]["description_text"] == "Now with JAX."
@@ -124,12 +138,12 @@ def test_a_changed_listed_field_with_the_same_text_updates_that_field(db_url, en
     crawl(db_url, board())
     before = rows(engine)
     second = crawl(db_url, board(j1={"location": "London"}))
-    assert second.stat(CLEANED_STAT) == 1 and second.outcome("unchanged") == 6
+    assert second.passed == 1 and second.outcome("unchanged") == 6
     after = rows(engine)
     assert after["j1"]["location"] == "London" and after["j1"]["raw_hash"] != before["j1"]["raw_hash"]
     assert after["j1"]["content_hash"] == before["j1"]["content_hash"]
     third = crawl(db_url, board(j1={"location": "London"}))
-    assert third.stat(SKIPPED_STAT) == 6
+    assert third.stat(RECOGNISED_STAT) == 6
 
 
 def test_rows_cleaned_by_an_older_cleaner_are_cleaned_again(db_url, engine, monkeypatch):
@@ -140,12 +154,12 @@ def test_rows_cleaned_by_an_older_cleaner_are_cleaned_again(db_url, engine, monk
         conn.execute(update(POSTINGS).values(description_text="Train **models** with PyTorch.",
                                              content_hash="older"))
     second = crawl(db_url, board())
-    assert second.stat(CLEANED_STAT) == 6 and second.stat(SKIPPED_STAT) is None
+    assert second.passed == 6 and second.stat(RECOGNISED_STAT) is None
     assert second.outcome("updated") == 6
     after = rows(engine)
     assert after["j3"]["description_text"] == "Train models with PyTorch.\n- Python\n- CUDA\nPosting j3."
     assert after["j3"]["raw_hash"] == raw_hash(board()[3])
-    assert crawl(db_url, board()).stat(SKIPPED_STAT) == 6
+    assert crawl(db_url, board()).stat(RECOGNISED_STAT) == 6
 
 
 def test_rows_stored_before_raw_hashes_get_one_and_are_skipped_from_then_on(db_url, engine):
@@ -154,21 +168,24 @@ def test_rows_stored_before_raw_hashes_get_one_and_are_skipped_from_then_on(db_u
         conn.execute(update(POSTINGS).values(raw_hash=None))
     before = rows(engine)
     second = crawl(db_url, board())
-    assert second.stat(CLEANED_STAT) == 6 and second.outcome("unchanged") == 6
+    assert second.passed == 6 and second.outcome("unchanged") == 6
     after = rows(engine)
     assert all(after[k]["raw_hash"] is not None and after[k]["content_hash"] == before[k]["content_hash"]
                for k in after)
-    assert crawl(db_url, board()).stat(SKIPPED_STAT) == 6
+    assert crawl(db_url, board()).stat(RECOGNISED_STAT) == 6
 
 
-def test_a_row_deleted_after_the_hashes_were_loaded_is_stored_again_with_its_text(db_url, engine):
+def test_a_row_deleted_after_the_hashes_were_loaded_is_counted_and_stored_again_by_the_next_crawl(db_url, engine):
     crawl(db_url, board())
     second = Crawl(db_url)  # loads the stored raw hashes, j4 among them
     with engine.begin() as conn:
         conn.execute(delete(POSTINGS).where(POSTINGS.c.external_id == "j4"))
     second.run(board())
-    assert second.stat(SKIPPED_STAT) == 6
-    assert (second.outcome("new"), second.outcome("unchanged")) == (1, 5)
+    assert second.stat(RECOGNISED_STAT) == 6 and second.passed == 0
+    assert (second.outcome("unchanged"), second.outcome("unchanged_row_gone")) == (5, 1)
+    assert "j4" not in rows(engine) and all(row["closed_at"] is None for row in rows(engine).values())
+    third = crawl(db_url, board())
+    assert (third.passed, third.outcome("new"), third.outcome("unchanged")) == (1, 1, 5)
     assert rows(engine)["j4"]["description_text"] == "Train models with PyTorch.\n- Python\n- CUDA\nPosting j4."
 
 
@@ -176,13 +193,13 @@ def test_an_unchanged_posting_closed_since_is_reopened(db_url, engine):
     crawl(db_url, board())
     with engine.begin() as conn:
         conn.execute(update(POSTINGS).values(closed_at=dt.datetime(2026, 5, 1, tzinfo=dt.UTC)))
-    assert crawl(db_url, board()).stat(SKIPPED_STAT) == 6
+    assert crawl(db_url, board()).stat(RECOGNISED_STAT) == 6
     assert {row["closed_at"] for row in rows(engine).values()} == {None}
 
 
 def test_raw_hashes_of_other_boards_are_not_loaded(db_url):
     crawl(db_url, board() + [posting("k1", source_key="other")])
-    assert len(Crawl(db_url).clean.stored) == 6
+    assert len(Crawl(db_url).middleware.stored) == 6
 
 
 @pytest.mark.parametrize("change", [
@@ -198,7 +215,7 @@ def test_the_raw_hash_changes_with_any_listed_field(change):
 
 def test_the_raw_hash_ignores_what_is_not_stored_and_follows_the_cleaner_version():
     item = posting("j1")
-    cleaned = posting("j1", description_text="text", raw_hash=1, unchanged=7,
+    cleaned = posting("j1", description_text="text", raw_hash=1,
                       extras={"team": "Research", "compensation": {"summary": "$150K - $200K"}})
     assert raw_hash(item) == raw_hash(cleaned) == raw_hash(posting("j1"))
     assert raw_hash(item, version="another cleaner") != raw_hash(item)
@@ -228,7 +245,7 @@ def test_hostile_bytes_are_stored_cleaned_once_and_recognised_unchanged_on_the_n
     assert "\x01" not in before["j0"]["description_text"] and "deep" in before["j0"]["description_text"]
 
     second = crawl(db_url, listed())
-    assert second.stat(SKIPPED_STAT) == 2 and second.stat(CLEANED_STAT) is None
+    assert second.stat(RECOGNISED_STAT) == 2 and second.passed == 0
     assert (second.outcome("unchanged"), second.outcome("new"), second.outcome("updated")) == (2, None, None)
     after = rows(engine)
     assert after.keys() == before.keys()
