@@ -303,12 +303,30 @@ def sync_sources(session: Session, sources: Iterable[SourceConfig]) -> dict[tupl
 
 def ensure_source(session: Session, kind: str, key: str, company: str | None = None) -> int:
     """Return the id of source (kind, key), creating it if a crawl names a board that is not configured."""
-    found = session.scalar(select(Source.id).where(Source.kind == kind, Source.key == key))
-    if found is not None:
-        return found
-    insert_ignoring_conflicts(session, Source.__table__, [{"kind": kind, "key": key, "company": company,
-                                                           "enabled": True}])
-    return session.scalar(select(Source.id).where(Source.kind == kind, Source.key == key))
+    return ensure_sources(session, [(kind, key, company)])[0]
+
+
+def ensure_sources(session: Session, sources: Sequence[tuple[str, str, str | None]]) -> list[int]:
+    """The ids of ``sources`` ((kind, key, company) triples), in their order, creating the ones not stored (a crawl
+    naming a board that is not configured). Set-based, for a crawl of thousands of boards: one read of the
+    stored sources of their kinds, one insert of the missing ones and one read of those."""
+    wanted = [(kind, key) for kind, key, _ in sources]
+    if not wanted:
+        return []
+    kinds = sorted({kind for kind, _ in wanted})
+    query = select(Source.kind, Source.key, Source.id).where(Source.kind.in_(kinds))
+    if len(wanted) == 1:
+        query = query.where(Source.key == wanted[0][1])
+    wanted_set = set(wanted)
+    ids = {(kind, key): id_ for kind, key, id_ in session.execute(query) if (kind, key) in wanted_set}
+    missing = {(kind, key): company for kind, key, company in sources if (kind, key) not in ids}
+    if missing:
+        rows = [{"kind": kind, "key": key, "company": company, "enabled": True}
+                for (kind, key), company in missing.items()]
+        insert_ignoring_conflicts(session, Source.__table__, rows)
+        for kind, key in missing:
+            ids[(kind, key)] = session.scalar(select(Source.id).where(Source.kind == kind, Source.key == key))
+    return [ids[pair] for pair in wanted]
 
 
 def sync_frameworks(session: Session, frameworks: Iterable[FrameworkConfig]) -> dict[str, int]:

@@ -63,7 +63,7 @@ import socket
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider, NotConfigured
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.extensions.source_lines import source_recorded
@@ -71,7 +71,7 @@ from crawler.middlewares.unchanged_postings import UNCHANGED_ROWS
 from crawler.pipelines.store_posting import DISK_FULL, DISK_FULL_STAT
 from crawler.pipelines.strip_control_chars import CLEANED_IDS
 from crawler.pipelines.unchanged import UnchangedRows, mark_seen
-from jobtrend.db import disk_full_message, ensure_source, is_disk_full, make_engine, session_factory
+from jobtrend.db import disk_full_message, ensure_sources, is_disk_full, make_engine, session_factory
 from jobtrend.health import record_crawl
 from jobtrend.messages import error_message
 from jobtrend.models import CrawlRun, Posting, Source
@@ -116,18 +116,15 @@ class CrawlRunExtension:
         failure = None
         try:
             with session_factory(self.engine).begin() as session:
-                source_ids = [ensure_source(session, s.kind, s.key, s.company) for s in sources]
+                source_ids = ensure_sources(session, [(s.kind, s.key, s.company) for s in sources])
                 marked = mark_interrupted(session, source_ids)
                 if marked:
                     self.stats.set_value("jobtrend/crawl_runs_interrupted", marked)
                     logger.warning("marked %d crawl_runs rows left running by a dead crawl as failed (%s)",
                                    marked, INTERRUPTED)
-                for source, source_id in zip(sources, source_ids, strict=True):
-                    run = CrawlRun(source_id=source_id, status="running", started_at=utcnow(),
-                                   stats={"process": this_process()})
-                    session.add(run)
-                    session.flush()
-                    self.runs[source.key] = (run.id, source_id)
+                run_ids = start_runs(session, source_ids)
+                self.runs = {source.key: (run_id, source_id)
+                             for source, source_id, run_id in zip(sources, source_ids, run_ids, strict=True)}
         except (SQLAlchemyError, OSError) as exc:
             self.runs.clear()
             failure = exc
@@ -186,11 +183,8 @@ class CrawlRunExtension:
                     if closes else set()
                 closed = close_unseen(session, source_id, result.seen_ids, also_seen, kept) if closes else 0
                 own = own | unchanged_counts(own, len(kept), len(unchanged) - len(kept))
-                run = session.get(CrawlRun, run_id)
-                run.finished_at, run.status, run.error, run.stats = utcnow(), status, error, own
-                run.seen = seen
-                run.new, run.updated, run.dropped = own.get("new", 0), own.get("updated", 0), own.get("dropped", 0)
-                run.errors, run.closed = error_count(own, status), closed
+                values = finished_values(status, error, seen, own, closed) | {"stats": own}
+                session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**values))
         except (SQLAlchemyError, OSError) as exc:
             self.stats.inc_value("jobtrend/crawl_run_error")
             if is_disk_full(exc):  # nothing of this transaction was written: nothing closed
@@ -216,10 +210,7 @@ class CrawlRunExtension:
     def finish_disk_full(self, source, run_id: int, own: dict, result) -> None:
         """Mark the source's row failed with ``disk_full`` and its counts, where the full disk still allows it;
         close nothing and leave the source's health alone."""
-        values = {"finished_at": utcnow(), "status": "failed", "error": DISK_FULL, "closed": 0,
-                  "seen": len(result.seen_ids) if result else 0, "new": own.get("new", 0),
-                  "updated": own.get("updated", 0), "dropped": own.get("dropped", 0),
-                  "errors": error_count(own, "failed")}
+        values = finished_values("failed", DISK_FULL, len(result.seen_ids) if result else 0, own, 0)
         try:
             with session_factory(self.engine).begin() as session:
                 session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**values))
@@ -238,6 +229,17 @@ class CrawlRunExtension:
         if self.signals is not None:
             self.signals.send_catch_log(source_recorded, label=source.label, status=status, reason=reason,
                                         seen=seen, new=new)
+
+
+def start_runs(session, source_ids: list[int]) -> list[int]:
+    """Insert a "running" crawl_runs row per source (one INSERT for all of them); return their ids, in order."""
+    if not source_ids:
+        return []
+    now, process = utcnow(), this_process()
+    rows = [{"source_id": source_id, "status": "running", "started_at": now, "stats": {"process": process}}
+            for source_id in source_ids]
+    query = insert(CrawlRun).returning(CrawlRun.id, sort_by_parameter_order=True)
+    return list(session.scalars(query, rows))
 
 
 def this_process() -> dict:
@@ -319,6 +321,13 @@ def outcome(result, reason: str, own: dict) -> tuple[str, str | None]:
     if own.get("store_error"):
         return "partial", "store_error"
     return "ok", None
+
+
+def finished_values(status: str, error: str | None, seen: int, own: dict, closed: int) -> dict:
+    """The columns of a finished crawl_runs row (without ``stats``) from its outcome and the source's stats."""
+    return {"finished_at": utcnow(), "status": status, "error": error, "seen": seen, "new": own.get("new", 0),
+            "updated": own.get("updated", 0), "dropped": own.get("dropped", 0), "errors": error_count(own, status),
+            "closed": closed}
 
 
 def unchanged_counts(own: dict, marked: int, gone: int) -> dict[str, int]:
