@@ -318,14 +318,17 @@ def ensure_sources(session: Session, sources: Sequence[tuple[str, str, str | Non
     if len(wanted) == 1:
         query = query.where(Source.key == wanted[0][1])
     wanted_set = set(wanted)
-    ids = {(kind, key): id_ for kind, key, id_ in session.execute(query) if (kind, key) in wanted_set}
+
+    def stored() -> dict[tuple[str, str], int]:
+        return {(kind, key): id_ for kind, key, id_ in session.execute(query) if (kind, key) in wanted_set}
+
+    ids = stored()
     missing = {(kind, key): company for kind, key, company in sources if (kind, key) not in ids}
     if missing:
         rows = [{"kind": kind, "key": key, "company": company, "enabled": True}
                 for (kind, key), company in missing.items()]
         insert_ignoring_conflicts(session, Source.__table__, rows)
-        for kind, key in missing:
-            ids[(kind, key)] = session.scalar(select(Source.id).where(Source.kind == kind, Source.key == key))
+        ids = stored()
     return [ids[pair] for pair in wanted]
 
 

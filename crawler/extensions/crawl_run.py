@@ -175,14 +175,15 @@ class CrawlRunExtension:
         status, error = outcome(result, reason, own)
         try:
             with session_factory(self.engine).begin() as session:
-                kept = mark_seen(session, list(unchanged), utcnow()) if unchanged else set()
+                kept = mark_seen(session, unchanged, utcnow()) if unchanged else set()
                 seen = len(result.seen_ids) if result else 0
                 may_close = record_crawl(session, source_id, status=status, error=error, seen=seen)
                 closes = may_close and getattr(result, "closes_unseen", True)
                 also_seen = {stored for listed, stored in (cleaned_ids or {}).items() if listed in result.seen_ids} \
                     if closes else set()
                 closed = close_unseen(session, source_id, result.seen_ids, also_seen, kept) if closes else 0
-                own = own | unchanged_counts(own, len(kept), len(unchanged) - len(kept))
+                added = unchanged_counts(len(kept), len(unchanged) - len(kept))
+                own = own | {name: own.get(name, 0) + n for name, n in added.items()}
                 values = finished_values(status, error, seen, own, closed) | {"stats": own}
                 session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(**values))
         except (SQLAlchemyError, OSError) as exc:
@@ -194,7 +195,7 @@ class CrawlRunExtension:
             else:
                 logger.error("could not record the crawl of %s: %s", source.label, exc, exc_info=exc)
             return
-        self.count_unchanged(source, unchanged_counts({}, len(kept), len(unchanged) - len(kept)))
+        self.count_unchanged(source, added)
         logger.info("crawl of %s: %s%s, %d closed", source.label, status, f" ({error})" if error else "", closed)
         self.announce(source, status, error, seen, own.get("new", 0))
 
@@ -330,11 +331,10 @@ def finished_values(status: str, error: str | None, seen: int, own: dict, closed
             "closed": closed}
 
 
-def unchanged_counts(own: dict, marked: int, gone: int) -> dict[str, int]:
-    """The source's ``unchanged`` and ``unchanged_row_gone`` stats with the rows the crawl-run record marked seen
-    (``marked``) and those it found gone added (only the names with something to add)."""
-    added = {name: n for name, n in (("unchanged", marked), ("unchanged_row_gone", gone)) if n}
-    return {name: own.get(name, 0) + n for name, n in added.items()}
+def unchanged_counts(marked: int, gone: int) -> dict[str, int]:
+    """What the crawl-run record adds to the source's stats: ``unchanged`` (the rows it marked seen) and
+    ``unchanged_row_gone`` (those it found gone), only the names with something to add."""
+    return {name: n for name, n in (("unchanged", marked), ("unchanged_row_gone", gone)) if n}
 
 
 def error_count(own: dict, status: str) -> int:
